@@ -1,0 +1,76 @@
+//! The command-line contract: global options, the three verbs and their flags.
+//!
+//! This module only describes arguments; it never reads files or talks to AWS.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Declarative infrastructure for the Cruddur messaging stack.
+///
+/// Reads a YAML stack file, compares it with live AWS state (there is no state file),
+/// shows what would change, and converges AWS to the file.
+#[derive(Debug, Parser)]
+#[command(name = "cruddur-infra", version, about, long_about = None)]
+pub struct Cli {
+    /// Options that apply to every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the subcommand.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// The stack file to read.
+    #[arg(long, global = true, value_name = "PATH", default_value = "stacks/cruddur.yaml")]
+    pub stack: PathBuf,
+    /// Send every AWS call to this endpoint (beats the environment's `endpoint_url`,
+    /// which beats `AWS_ENDPOINT_URL`).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS region (beats the environment's `region`, which beats the SDK's chain).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named profile from the AWS config and credentials files.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Never colour the output (`NO_COLOR` does the same).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what `apply` would change, without changing anything.
+    Plan(PlanArgs),
+    /// Converge AWS to the stack file, after showing the plan and asking for `yes`.
+    Apply(ConfirmArgs),
+    /// Delete everything the stack owns, after showing the plan and asking for `yes`.
+    Destroy(ConfirmArgs),
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Environment declared in the stack file.
+    #[arg(default_value = "local")]
+    pub env: String,
+    /// Exit 0 when there is nothing to change, 2 when changes are pending, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// Arguments of `apply` and `destroy`.
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// Environment declared in the stack file.
+    #[arg(default_value = "local")]
+    pub env: String,
+    /// Do not ask for confirmation (required when standard input is not a terminal).
+    #[arg(long, visible_alias = "auto-approve", short = 'y')]
+    pub yes: bool,
+}

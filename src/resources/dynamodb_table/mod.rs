@@ -1,0 +1,499 @@
+//! DynamoDB tables: the validated spec, the normalized live view, the field diff, and the
+//! ordered update steps AWS's rules require. Pure: the SDK is only named in `aws.rs`.
+//!
+//! AWS rules encoded here (see `AWS-RULES.md`): the key schema cannot change in place
+//! (replace the table); an index whose key or projection changes is deleted and created
+//! again; one index create or delete per `UpdateTable`, deletes first; a stream view type
+//! change is disable-then-enable; TTL moves from one attribute to another by disabling the
+//! old one first.
+
+pub mod aws;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use super::{Effect, Field, FieldDiff, Val, diff_fields};
+
+/// An attribute type usable in a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ScalarType {
+    /// String.
+    S,
+    /// Number.
+    N,
+    /// Binary.
+    B,
+}
+
+impl ScalarType {
+    /// Parses `S`, `N` or `B`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "S" => Some(Self::S),
+            "N" => Some(Self::N),
+            "B" => Some(Self::B),
+            _ => None,
+        }
+    }
+
+    /// The AWS spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::S => "S",
+            Self::N => "N",
+            Self::B => "B",
+        }
+    }
+}
+
+/// A partition key and an optional sort key, by attribute name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySchema {
+    /// Partition (HASH) key.
+    pub hash: String,
+    /// Sort (RANGE) key.
+    pub range: Option<String>,
+}
+
+impl KeySchema {
+    /// The key's attribute names, partition key first.
+    pub fn attributes(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.hash.as_str()).chain(self.range.as_deref())
+    }
+}
+
+/// Provisioned capacity units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throughput {
+    /// Read capacity units.
+    pub read: i64,
+    /// Write capacity units.
+    pub write: i64,
+}
+
+/// How the table is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Billing {
+    /// Fixed capacity.
+    Provisioned(Throughput),
+    /// On demand.
+    PayPerRequest,
+}
+
+impl Billing {
+    /// The AWS spelling of the mode.
+    #[must_use]
+    pub fn mode(self) -> &'static str {
+        match self {
+            Billing::Provisioned(_) => "PROVISIONED",
+            Billing::PayPerRequest => "PAY_PER_REQUEST",
+        }
+    }
+}
+
+/// Which attributes an index copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Projection {
+    /// Every attribute.
+    All,
+    /// Only the table's and the index's keys.
+    KeysOnly,
+    /// The keys plus these attributes (a set: order carries no meaning).
+    Include(BTreeSet<String>),
+}
+
+impl Projection {
+    /// The AWS spelling of the projection type.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Projection::All => "ALL",
+            Projection::KeysOnly => "KEYS_ONLY",
+            Projection::Include(_) => "INCLUDE",
+        }
+    }
+}
+
+/// A global secondary index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    /// Index name, unique within the table.
+    pub name: String,
+    /// The index's key.
+    pub key: KeySchema,
+    /// What it copies.
+    pub projection: Projection,
+    /// Capacity, present exactly when the table is provisioned.
+    pub throughput: Option<Throughput>,
+}
+
+/// What a stream record carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamView {
+    /// Only the key attributes.
+    KeysOnly,
+    /// The item after the change.
+    NewImage,
+    /// The item before the change.
+    OldImage,
+    /// Both.
+    NewAndOldImages,
+}
+
+impl StreamView {
+    /// Every view type, for help messages.
+    pub const ALL: [StreamView; 4] = [
+        StreamView::KeysOnly,
+        StreamView::NewImage,
+        StreamView::OldImage,
+        StreamView::NewAndOldImages,
+    ];
+
+    /// The AWS spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamView::KeysOnly => "KEYS_ONLY",
+            StreamView::NewImage => "NEW_IMAGE",
+            StreamView::OldImage => "OLD_IMAGE",
+            StreamView::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+        }
+    }
+
+    /// Parses the AWS spelling.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for StreamView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A table as the stack declares it, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    /// Table name in AWS.
+    pub name: String,
+    /// Every key attribute of the table and its indexes, with its type.
+    pub attributes: BTreeMap<String, ScalarType>,
+    /// Primary key.
+    pub key: KeySchema,
+    /// Billing mode and capacity.
+    pub billing: Billing,
+    /// Global secondary indexes, matched by name.
+    pub indexes: Vec<IndexSpec>,
+    /// Stream view type when the stream is on.
+    pub stream: Option<StreamView>,
+    /// AWS deletion protection.
+    pub deletion_protection: bool,
+    /// TTL attribute when TTL is on.
+    pub ttl_attribute: Option<String>,
+    /// Point-in-time recovery.
+    pub point_in_time_recovery: bool,
+    /// User tags (never the ownership tag).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A table's lifecycle state, as `DescribeTable` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableState {
+    /// Being created.
+    Creating,
+    /// Ready.
+    Active,
+    /// Being updated (an index backfill, a stream change, …).
+    Updating,
+    /// Being deleted.
+    Deleting,
+    /// Anything else AWS may report (archived, inaccessible key, …).
+    Other(String),
+}
+
+/// A table as AWS reports it, normalized into the same shape as the spec so that the two
+/// compare field by field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableLive {
+    /// The live configuration, in spec shape (tags without the ownership tag).
+    pub config: TableSpec,
+    /// The stack named by the ownership tag, if any.
+    pub owner: Option<String>,
+    /// Table ARN.
+    pub arn: String,
+    /// Lifecycle state.
+    pub state: TableState,
+    /// Latest stream ARN, when the stream is on.
+    pub stream_arn: Option<String>,
+    /// Approximate item count (refreshed by AWS about every six hours).
+    pub item_count: i64,
+}
+
+const INDEX_REPLACED: &str = "delete, then create with a full backfill";
+
+fn index_path(index: &str, field: &str) -> String {
+    format!("global_secondary_index[{index:?}].{field}")
+}
+
+fn key_text(attributes: &BTreeMap<String, ScalarType>, part: Option<&str>) -> Option<String> {
+    let name = part?;
+    let ty = attributes.get(name).map_or("?", |t| t.as_str());
+    Some(format!("{name} ({ty})"))
+}
+
+/// The table's fields as plans show them, in a fixed order. Both the spec and the live view
+/// go through this one function, so equal configurations flatten to equal lists.
+#[must_use]
+pub fn flatten(spec: &TableSpec) -> Vec<Field> {
+    let attrs = &spec.attributes;
+    let mut fields = vec![Field::new("name", Val::Str(spec.name.clone())).with_effect(Effect::ReplacesResource)];
+    for (label, part) in [("key.hash", Some(spec.key.hash.as_str())), ("key.range", spec.key.range.as_deref())] {
+        if let Some(text) = key_text(attrs, part) {
+            fields.push(Field::new(label, Val::Str(text)).with_effect(Effect::ReplacesResource));
+        }
+    }
+    fields.push(Field::new("billing.mode", Val::Str(spec.billing.mode().to_string())));
+    if let Billing::Provisioned(t) = spec.billing {
+        fields.push(Field::new("billing.read", Val::Int(t.read)));
+        fields.push(Field::new("billing.write", Val::Int(t.write)));
+    }
+    let mut indexes: Vec<&IndexSpec> = spec.indexes.iter().collect();
+    indexes.sort_by(|a, b| a.name.cmp(&b.name));
+    for index in indexes {
+        let replaced = Effect::ReplacesPart(format!("replaces index {:?} ({INDEX_REPLACED})", index.name));
+        let key = index
+            .key
+            .attributes()
+            .map(|a| format!("{a} ({})", attrs.get(a).map_or("?", |t| t.as_str())))
+            .collect::<Vec<_>>()
+            .join(", ");
+        fields.push(Field::new(index_path(&index.name, "key"), Val::Str(key)).with_effect(replaced.clone()));
+        fields.push(
+            Field::new(index_path(&index.name, "projection"), Val::Str(index.projection.kind().to_string()))
+                .with_effect(replaced.clone()),
+        );
+        if let Projection::Include(names) = &index.projection {
+            fields.push(
+                Field::new(index_path(&index.name, "non_key_attributes"), Val::Set(names.iter().cloned().collect()))
+                    .with_effect(replaced),
+            );
+        }
+        if let Some(t) = index.throughput {
+            fields.push(Field::new(index_path(&index.name, "read"), Val::Int(t.read)));
+            fields.push(Field::new(index_path(&index.name, "write"), Val::Int(t.write)));
+        }
+    }
+    let stream = spec.stream.map_or("off", StreamView::as_str);
+    fields.push(Field::new("stream", Val::Str(stream.to_string())));
+    fields.push(Field::new("deletion_protection", Val::Bool(spec.deletion_protection)));
+    if let Some(ttl) = &spec.ttl_attribute {
+        fields.push(Field::new("ttl_attribute", Val::Str(ttl.clone())));
+    }
+    fields.push(Field::new("point_in_time_recovery", Val::Bool(spec.point_in_time_recovery)));
+    for (k, v) in &spec.tags {
+        fields.push(Field::new(format!("tags[{k:?}]"), Val::Str(v.clone())));
+    }
+    fields
+}
+
+/// Fields shown for a table about to be created: its configuration, then what AWS will
+/// assign.
+#[must_use]
+pub fn creation_fields(spec: &TableSpec) -> Vec<Field> {
+    let mut fields = flatten(spec);
+    fields.push(Field::new("arn", Val::Unknown));
+    if spec.stream.is_some() {
+        fields.push(Field::new("stream_arn", Val::Unknown));
+    }
+    fields
+}
+
+/// What differs between the stack's table and the live one.
+#[must_use]
+pub fn diff(spec: &TableSpec, live: &TableLive) -> Vec<FieldDiff> {
+    let mut diffs = diff_fields(&flatten(spec), &flatten(&live.config));
+    for d in &mut diffs {
+        let both_on = |v: &Option<Val>| matches!(v, Some(Val::Str(s)) if s != "off");
+        if d.path == "stream" && both_on(&d.old) && both_on(&d.new) {
+            d.effect = Effect::Note("disable, then enable: the stream gets a new ARN".into());
+        }
+        if d.path == "ttl_attribute" && d.old.is_some() && d.new.is_some() {
+            d.effect = Effect::Note("disable TTL on the old attribute, then enable it on the new one".into());
+        }
+    }
+    diffs
+}
+
+/// One call (or one call and its wait) of an in-place table update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableStep {
+    /// `UpdateTable` deleting one index, then wait until it is gone.
+    DeleteIndex(String),
+    /// One `UpdateTable` for billing, capacities and deletion protection.
+    Update {
+        /// New billing mode and capacity.
+        billing: Option<Billing>,
+        /// New capacity of existing indexes.
+        index_throughput: Vec<(String, Throughput)>,
+        /// New deletion protection.
+        deletion_protection: Option<bool>,
+    },
+    /// `UpdateTable` creating one index, with the attribute definitions of every key that
+    /// exists once it does; then wait until the index is active.
+    CreateIndex {
+        /// The index.
+        index: IndexSpec,
+        /// Attribute definitions to send.
+        attributes: Vec<(String, ScalarType)>,
+    },
+    /// `UpdateTable` turning the stream off (without a view type, which AWS rejects).
+    DisableStream,
+    /// `UpdateTable` turning the stream on.
+    EnableStream(StreamView),
+    /// `UpdateTimeToLive`.
+    SetTtl {
+        /// The attribute.
+        attribute: String,
+        /// On or off.
+        enabled: bool,
+    },
+    /// `UpdateContinuousBackups`.
+    SetPointInTimeRecovery(bool),
+    /// `TagResource` with tags to add or change.
+    Tag(BTreeMap<String, String>),
+    /// `UntagResource` with tag keys to remove.
+    Untag(Vec<String>),
+}
+
+fn index_rebuilt(wanted: &IndexSpec, live: &IndexSpec, spec: &TableSpec, live_table: &TableSpec) -> bool {
+    let types = |key: &KeySchema, attrs: &BTreeMap<String, ScalarType>| {
+        key.attributes().map(|a| attrs.get(a).copied()).collect::<Vec<_>>()
+    };
+    wanted.key != live.key
+        || wanted.projection != live.projection
+        || types(&wanted.key, &spec.attributes) != types(&live.key, &live_table.attributes)
+}
+
+/// The in-place steps that turn `live` into `spec`, in the order AWS accepts them: index
+/// deletes first (one per call), then one call for billing and capacities (which must name
+/// every remaining index's capacity when switching to provisioned), then index creates
+/// (one per call), then the stream, TTL, backups and tags, which have calls of their own.
+///
+/// Call only when the key schema is unchanged: a key change replaces the table.
+#[must_use]
+pub fn update_steps(spec: &TableSpec, live: &TableLive) -> Vec<TableStep> {
+    let have = &live.config;
+    let mut steps = Vec::new();
+    let live_index = |name: &str| have.indexes.iter().find(|i| i.name == name);
+    let rebuilt: BTreeSet<&str> = spec
+        .indexes
+        .iter()
+        .filter(|w| live_index(&w.name).is_some_and(|l| index_rebuilt(w, l, spec, have)))
+        .map(|w| w.name.as_str())
+        .collect();
+    let mut deletes: Vec<&str> = have
+        .indexes
+        .iter()
+        .map(|i| i.name.as_str())
+        .filter(|n| rebuilt.contains(n) || !spec.indexes.iter().any(|w| w.name == *n))
+        .collect();
+    deletes.sort_unstable();
+    steps.extend(deletes.iter().map(|n| TableStep::DeleteIndex((*n).to_string())));
+
+    let kept: Vec<&IndexSpec> = spec
+        .indexes
+        .iter()
+        .filter(|w| live_index(&w.name).is_some() && !rebuilt.contains(w.name.as_str()))
+        .collect();
+    let billing = (spec.billing != have.billing).then_some(spec.billing);
+    let switching_to_provisioned = matches!(
+        (spec.billing, have.billing),
+        (Billing::Provisioned(_), Billing::PayPerRequest)
+    );
+    let index_throughput: Vec<(String, Throughput)> = kept
+        .iter()
+        .filter_map(|w| {
+            let t = w.throughput?;
+            let old = live_index(&w.name).and_then(|l| l.throughput);
+            (switching_to_provisioned || old != Some(t)).then(|| (w.name.clone(), t))
+        })
+        .collect();
+    let deletion_protection =
+        (spec.deletion_protection != have.deletion_protection).then_some(spec.deletion_protection);
+    if billing.is_some() || !index_throughput.is_empty() || deletion_protection.is_some() {
+        steps.push(TableStep::Update {
+            billing,
+            index_throughput,
+            deletion_protection,
+        });
+    }
+
+    let mut existing: Vec<&IndexSpec> = kept.clone();
+    let mut creates: Vec<&IndexSpec> = spec
+        .indexes
+        .iter()
+        .filter(|w| live_index(&w.name).is_none() || rebuilt.contains(w.name.as_str()))
+        .collect();
+    creates.sort_by(|a, b| a.name.cmp(&b.name));
+    for index in creates {
+        existing.push(index);
+        let mut names: BTreeSet<&str> = spec.key.attributes().collect();
+        names.extend(existing.iter().flat_map(|i| i.key.attributes()));
+        let attributes = names
+            .into_iter()
+            .filter_map(|n| spec.attributes.get(n).map(|t| (n.to_string(), *t)))
+            .collect();
+        steps.push(TableStep::CreateIndex {
+            index: index.clone(),
+            attributes,
+        });
+    }
+
+    match (have.stream, spec.stream) {
+        (None, Some(view)) => steps.push(TableStep::EnableStream(view)),
+        (Some(_), None) => steps.push(TableStep::DisableStream),
+        (Some(old), Some(new)) if old != new => {
+            steps.push(TableStep::DisableStream);
+            steps.push(TableStep::EnableStream(new));
+        }
+        _ => {}
+    }
+    if have.ttl_attribute != spec.ttl_attribute {
+        if let Some(old) = &have.ttl_attribute {
+            steps.push(TableStep::SetTtl {
+                attribute: old.clone(),
+                enabled: false,
+            });
+        }
+        if let Some(new) = &spec.ttl_attribute {
+            steps.push(TableStep::SetTtl {
+                attribute: new.clone(),
+                enabled: true,
+            });
+        }
+    }
+    if have.point_in_time_recovery != spec.point_in_time_recovery {
+        steps.push(TableStep::SetPointInTimeRecovery(spec.point_in_time_recovery));
+    }
+    let to_tag: BTreeMap<String, String> = spec
+        .tags
+        .iter()
+        .filter(|(k, v)| have.tags.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !to_tag.is_empty() {
+        steps.push(TableStep::Tag(to_tag));
+    }
+    let to_untag: Vec<String> = have.tags.keys().filter(|k| !spec.tags.contains_key(*k)).cloned().collect();
+    if !to_untag.is_empty() {
+        steps.push(TableStep::Untag(to_untag));
+    }
+    steps
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

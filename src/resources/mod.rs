@@ -1,0 +1,187 @@
+//! The kinds of AWS resource a stack can declare, and what they share: addresses,
+//! rendered values, field-level diffs and the ownership tag.
+//!
+//! Each kind lives in its own folder: `mod.rs` holds the pure `Spec`, `Live` and `diff`;
+//! `aws.rs` holds reads and writes through the SDK. Nothing in this file talks to AWS.
+
+pub mod dynamodb_table;
+
+use std::fmt;
+
+/// The tag key that marks a resource as created (and owned) by a stack.
+pub const OWNER_TAG: &str = "cruddur-infra:stack";
+
+/// A kind of resource, as it appears in addresses (`table.messages`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// A DynamoDB table with its indexes, stream, TTL, backups and tags.
+    Table,
+}
+
+impl Kind {
+    /// The address prefix.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Table => "table",
+        }
+    }
+}
+
+/// A resource's address in the stack: kind and logical name, like `table.messages`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address {
+    /// The resource kind.
+    pub kind: Kind,
+    /// The logical name the stack file gives it.
+    pub name: String,
+}
+
+impl Address {
+    /// A table's address.
+    #[must_use]
+    pub fn table(name: &str) -> Self {
+        Self {
+            kind: Kind::Table,
+            name: name.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.kind.as_str(), self.name)
+    }
+}
+
+/// A value as plans show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Val {
+    /// Text, shown quoted.
+    Str(String),
+    /// A whole number.
+    Int(i64),
+    /// A flag.
+    Bool(bool),
+    /// An unordered set of names, shown sorted.
+    Set(Vec<String>),
+    /// Not known until apply (a new table's ARN).
+    Unknown,
+}
+
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::Str(s) => write!(f, "{s:?}"),
+            Val::Int(n) => write!(f, "{n}"),
+            Val::Bool(b) => write!(f, "{b}"),
+            Val::Set(items) => {
+                let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+                write!(f, "[{}]", quoted.join(", "))
+            }
+            Val::Unknown => f.write_str("(known after apply)"),
+        }
+    }
+}
+
+/// What changing a field costs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// AWS changes it in place.
+    InPlace,
+    /// AWS cannot change it: the resource is deleted and created again.
+    ReplacesResource,
+    /// The field belongs to a part (an index) that is deleted and created again, with the
+    /// reason to show.
+    ReplacesPart(String),
+    /// Changed in place, but in several steps worth explaining.
+    Note(String),
+}
+
+/// One field: its path, its value, and what a change to it costs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Dotted path, with map keys in brackets: `global_secondary_index["by-user"].read`.
+    pub path: String,
+    /// The value.
+    pub value: Val,
+    /// What changing it costs.
+    pub effect: Effect,
+}
+
+impl Field {
+    /// A field changed in place.
+    #[must_use]
+    pub fn new(path: impl Into<String>, value: Val) -> Self {
+        Self {
+            path: path.into(),
+            value,
+            effect: Effect::InPlace,
+        }
+    }
+
+    /// The same field with another effect.
+    #[must_use]
+    pub fn with_effect(mut self, effect: Effect) -> Self {
+        self.effect = effect;
+        self
+    }
+}
+
+/// One field that differs between the stack and AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDiff {
+    /// The field's path.
+    pub path: String,
+    /// What AWS has (`None`: absent).
+    pub old: Option<Val>,
+    /// What the stack asks for (`None`: to be removed).
+    pub new: Option<Val>,
+    /// What the change costs.
+    pub effect: Effect,
+}
+
+impl FieldDiff {
+    /// Whether this change makes AWS replace the whole resource (adding or removing a
+    /// replace-forcing field, such as a sort key, counts too).
+    #[must_use]
+    pub fn forces_replacement(&self) -> bool {
+        self.effect == Effect::ReplacesResource
+    }
+}
+
+/// Compares two flattened views field by field. Paths present on one side only are
+/// additions or removals; the effect comes from the side that has the field (the stack's
+/// first, since it states the rules for what it asks for).
+#[must_use]
+pub fn diff_fields(wanted: &[Field], live: &[Field]) -> Vec<FieldDiff> {
+    let mut diffs = Vec::new();
+    for field in wanted {
+        match live.iter().find(|l| l.path == field.path) {
+            Some(old) if old.value == field.value => {}
+            old => diffs.push(FieldDiff {
+                path: field.path.clone(),
+                old: old.map(|o| o.value.clone()),
+                new: Some(field.value.clone()),
+                effect: field.effect.clone(),
+            }),
+        }
+    }
+    for old in live {
+        if !wanted.iter().any(|w| w.path == old.path) {
+            diffs.push(FieldDiff {
+                path: old.path.clone(),
+                old: Some(old.value.clone()),
+                new: None,
+                effect: old.effect.clone(),
+            });
+        }
+    }
+    diffs
+}
+
+/// Whether a live resource's tags prove that `stack` owns it.
+#[must_use]
+pub fn is_owned_by<'a>(tags: impl IntoIterator<Item = (&'a String, &'a String)>, stack: &str) -> bool {
+    tags.into_iter().any(|(k, v)| k == OWNER_TAG && v == stack)
+}

@@ -1,0 +1,168 @@
+//! Diagnostics for stack files: what is wrong, where (`file:line:col`), and how to fix it.
+//!
+//! Every problem found while loading a stack becomes a [`Diagnostic`]; they are collected,
+//! not returned one at a time, so a user fixes a file in one pass. Rendering uses
+//! `annotate-snippets`, the renderer behind rustc's messages.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+/// A position in the stack file, 1-based, with the byte range of the offending text when
+/// the parser knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loc {
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column (characters).
+    pub column: u64,
+    /// Byte offset and length of the value, when known.
+    pub bytes: Option<(usize, usize)>,
+}
+
+impl Loc {
+    /// Converts a serde-saphyr location, which is `UNKNOWN` (line 0) when the parser could
+    /// not attach one.
+    pub(crate) fn from_saphyr(location: serde_saphyr::Location) -> Option<Self> {
+        if location.line() == 0 {
+            return None;
+        }
+        let span = location.span();
+        let bytes = span
+            .byte_offset()
+            .map(|offset| (offset as usize, span.byte_len().unwrap_or(0) as usize));
+        Some(Self {
+            line: location.line(),
+            column: location.column(),
+            bytes,
+        })
+    }
+}
+
+/// One problem in a stack file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// What is wrong, lowercase, values in backticks.
+    pub message: String,
+    /// Where, when the problem has a place in the file.
+    pub loc: Option<Loc>,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A problem at `loc` with a fix.
+    pub fn new(message: impl Into<String>, loc: Option<Loc>, help: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            loc,
+            help: Some(help.into()),
+        }
+    }
+}
+
+/// A stack file that could not be loaded: every diagnostic, with the source to quote.
+#[derive(Debug)]
+pub struct StackError {
+    /// The stack file as the user named it.
+    pub path: PathBuf,
+    /// The file's text, when it could be read (for quoting lines).
+    pub source: Option<String>,
+    /// Every problem found, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl StackError {
+    /// A failure that is about the file as a whole (missing, unreadable, not UTF-8).
+    pub(crate) fn whole_file(path: &Path, message: String, help: &str) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            source: None,
+            diagnostics: vec![Diagnostic::new(message, None, help)],
+        }
+    }
+
+    /// Renders every diagnostic as rustc does: `error: …`, `--> file:line:col`, the quoted
+    /// line with a caret, and `= help: …`. Without colour unless `color` is set.
+    #[must_use]
+    pub fn render(&self, color: bool) -> String {
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let path = self.path.display().to_string();
+        let mut out = String::new();
+        for diagnostic in &self.diagnostics {
+            let mut title = Level::ERROR.primary_title(diagnostic.message.as_str());
+            let mut groups = Vec::new();
+            match (diagnostic.loc, self.source.as_deref()) {
+                (Some(loc), Some(source)) => {
+                    let range = annotation_range(source, loc);
+                    let snippet = Snippet::source(source)
+                        .path(path.as_str())
+                        .annotation(AnnotationKind::Primary.span(range));
+                    let mut group = title.element(snippet);
+                    if let Some(help) = &diagnostic.help {
+                        group = group.element(Level::HELP.message(help.as_str()));
+                    }
+                    groups.push(group);
+                }
+                _ => {
+                    title = title.id(path.as_str());
+                    let mut group = Group::with_title(title);
+                    if let Some(help) = &diagnostic.help {
+                        group = group.element(Level::HELP.message(help.as_str()));
+                    }
+                    groups.push(group);
+                }
+            }
+            out.push_str(&renderer.render(&groups));
+            out.push_str("\n\n");
+        }
+        let count = self.diagnostics.len();
+        out.push_str(&format!(
+            "error: could not load `{path}` due to {count} previous error{}\n",
+            if count == 1 { "" } else { "s" }
+        ));
+        out
+    }
+}
+
+impl fmt::Display for StackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+impl std::error::Error for StackError {}
+
+/// The byte range to underline: the value's own span when the parser gave one, else the
+/// rest of the line from the column.
+fn annotation_range(source: &str, loc: Loc) -> std::ops::Range<usize> {
+    if let Some((offset, len)) = loc.bytes
+        && offset <= source.len()
+    {
+        let end = (offset + len.max(1)).min(source.len());
+        // A scalar's span can run over the newline for block scalars; keep to one line.
+        let line_end = source[offset..end].find('\n').map_or(end, |i| offset + i);
+        return offset..line_end.max(offset);
+    }
+    let line_start: usize = source
+        .split_inclusive('\n')
+        .take(usize::try_from(loc.line.saturating_sub(1)).unwrap_or(0))
+        .map(str::len)
+        .sum();
+    let line = source[line_start.min(source.len())..]
+        .lines()
+        .next()
+        .unwrap_or("");
+    let col_byte = line
+        .char_indices()
+        .nth(usize::try_from(loc.column.saturating_sub(1)).unwrap_or(0))
+        .map_or(line.len(), |(i, _)| i);
+    let start = line_start + col_byte;
+    let end = (line_start + line.len()).max(start);
+    start..end
+}

@@ -1,0 +1,171 @@
+//! The stack file: reading YAML into raw serde types, validating them into a [`Stack`],
+//! and reporting every problem with `file:line:col` and a fix.
+//!
+//! This layer reads one file and nothing else; it never talks to AWS.
+
+pub mod error;
+pub mod raw;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use error::{Diagnostic, Loc, StackError};
+
+use crate::resources::Address;
+use crate::resources::dynamodb_table::TableSpec;
+
+/// Largest stack file accepted; a hand-written stack is a few kilobytes.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// A validated stack: what the rest of the tool works from.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// Stack name (the value of the ownership tag).
+    pub name: String,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Environments by name.
+    pub environments: BTreeMap<String, Environment>,
+    /// Where `environments:` is, to point at when an unknown one is asked for.
+    pub environments_loc: Option<Loc>,
+    /// Declared tables, in file order.
+    pub tables: Vec<Declared<TableSpec>>,
+}
+
+/// Where one environment's resources live. Unset fields fall back to the AWS SDK's
+/// standard configuration chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    /// AWS region.
+    pub region: Option<String>,
+    /// Endpoint override.
+    pub endpoint_url: Option<String>,
+    /// Named profile.
+    pub profile: Option<String>,
+}
+
+/// A declared resource: its address, its validated spec, and where it is declared.
+#[derive(Debug, Clone)]
+pub struct Declared<S> {
+    /// `kind.logical_name`.
+    pub address: Address,
+    /// The validated spec.
+    pub spec: S,
+    /// The logical name's place in the file.
+    pub loc: Option<Loc>,
+}
+
+impl Stack {
+    /// The environment named `name`, or an error that lists the declared ones.
+    pub fn environment(&self, name: &str) -> Result<&Environment, StackError> {
+        self.environments.get(name).ok_or_else(|| {
+            let known: Vec<String> = self.environments.keys().map(|k| format!("`{k}`")).collect();
+            StackError {
+                path: self.path.clone(),
+                source: std::fs::read_to_string(&self.path).ok(),
+                diagnostics: vec![Diagnostic::new(
+                    format!("environment `{name}` is not declared in this stack"),
+                    self.environments_loc,
+                    format!("declared environments: {}; add `{name}:` under `environments` or pick one of them", known.join(", ")),
+                )],
+            }
+        })
+    }
+}
+
+/// Reads and validates the stack file at `path`.
+pub fn load(path: &Path) -> Result<Stack, StackError> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        StackError::whole_file(
+            path,
+            format!("cannot read stack file `{}`: {e}", path.display()),
+            "run from the project folder, or pass `--stack PATH`",
+        )
+    })?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(StackError::whole_file(
+            path,
+            format!("stack file is {} bytes, more than the 1 MiB limit", meta.len()),
+            "a stack file is hand-written YAML; check that `--stack` names the right file",
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        StackError::whole_file(path, format!("cannot read stack file: {e}"), "check the file's permissions")
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        StackError::whole_file(
+            path,
+            format!("stack file is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            "save the file as UTF-8",
+        )
+    })?;
+    parse(path, &text)
+}
+
+/// Parses and validates stack text; `path` is used in messages only.
+pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
+    let fail = |diagnostics| StackError {
+        path: path.to_path_buf(),
+        source: Some(text.to_string()),
+        diagnostics,
+    };
+    if text.trim().is_empty() {
+        return Err(fail(vec![Diagnostic::new(
+            "stack file is empty",
+            None,
+            "start with `name: cruddur`, `environments:` and `tables:` (see the README)",
+        )]));
+    }
+    let raw: raw::RawStack = serde_saphyr::from_str(text).map_err(|e| fail(vec![syntax_diagnostic(&e)]))?;
+    validate::validate(&raw, path).map_err(fail)
+}
+
+/// Turns a parse or shape error into a diagnostic with a fix.
+fn syntax_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
+    let loc = e.location().and_then(Loc::from_saphyr);
+    let message = e.without_snippet().to_string();
+    let message = message.lines().next().unwrap_or("invalid YAML").trim().to_string();
+    let message = strip_location_suffix(&message);
+    let help = if let Some(field) = between(&message, "unknown field `", "`") {
+        let expected = message.split("expected one of ").nth(1).unwrap_or("");
+        let options: Vec<&str> = expected
+            .split(", ")
+            .map(|o| o.trim_matches('`').trim())
+            .filter(|o| !o.is_empty())
+            .collect();
+        match options.iter().min_by_key(|o| strsim::levenshtein(o, field)) {
+            Some(best) if strsim::levenshtein(best, field) <= 3 => format!("did you mean `{best}`?"),
+            _ if !options.is_empty() => format!("valid keys here: {}", options.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")),
+            _ => "remove this key".to_string(),
+        }
+    } else if message.contains("missing field") {
+        "add the missing key (see the stack-file reference in the README)".to_string()
+    } else if message.contains("duplicate") {
+        "each key may appear once in a mapping: remove or rename one".to_string()
+    } else if message.contains("invalid type") {
+        "check the value's type against the stack-file reference in the README".to_string()
+    } else if message.contains("budget") || message.contains("alias") || message.contains("depth") {
+        "the document is too large or nested too deeply for a stack file: write it out plainly".to_string()
+    } else {
+        "fix the YAML syntax here".to_string()
+    };
+    Diagnostic::new(message, loc, help)
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = s.find(start)? + start.len();
+    let len = s[from..].find(end)?;
+    Some(&s[from..from + len])
+}
+
+/// serde-saphyr appends ` at line L column C`; the diagnostic shows the place itself.
+fn strip_location_suffix(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].trim_end_matches(',').to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
