@@ -25,7 +25,12 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
     /// The stack file to read.
-    #[arg(long, global = true, value_name = "PATH", default_value = "stacks/cruddur.yaml")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        default_value = "stacks/cruddur.yaml"
+    )]
     pub stack: PathBuf,
     /// Send every AWS call to this endpoint (beats the environment's `endpoint_url`,
     /// which beats `AWS_ENDPOINT_URL`).

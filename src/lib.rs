@@ -2,11 +2,70 @@
 //!
 //! Layers (see the README's architecture section): `stack` (pure) → `refresh` (reads AWS)
 //! → `plan` (pure) → `render` (pure) → `apply` (writes AWS, reports progress as events).
+//! The pure layers never name the AWS SDK or tokio; a test enforces it.
 
+pub mod apply;
+pub mod aws;
 pub mod cli;
+pub mod commands;
+pub mod events;
+pub mod plan;
+pub mod refresh;
+pub mod render;
 pub mod resources;
 pub mod stack;
 
-pub fn run(_cli: &cli::Cli) -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use cli::{Cli, Command};
+use commands::CommandError;
+use commands::plan::Pending;
+
+/// Exit code for `plan --detailed-exitcode` when changes are pending.
+const EXIT_CHANGES: u8 = 2;
+
+/// Runs the parsed command line and maps the outcome to an exit code: 0 success, 1 error,
+/// 2 pending changes under `plan --detailed-exitcode`.
+#[must_use]
+pub fn run(cli: &Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Plan(args) => commands::plan::run(&cli.global, args)
+                .await
+                .map(|pending| pending == Pending::Some && args.detailed_exitcode),
+            Command::Apply(args) => commands::apply::run(&cli.global, args, plan::Mode::Converge)
+                .await
+                .map(|()| false),
+            Command::Destroy(args) => commands::apply::run(&cli.global, args, plan::Mode::Destroy)
+                .await
+                .map(|()| false),
+        }
+    });
+    match result {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(EXIT_CHANGES),
+        // A closed pipe (`plan | head`) is the reader's choice, not an error.
+        Err(CommandError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let color = render::use_color(cli.global.no_color, io::stderr().is_terminal());
+            let text = match &e {
+                CommandError::Stack(s) => s.render(color),
+                CommandError::ApplyFailed(_) => String::new(),
+                other => format!("error: {other}\n"),
+            };
+            let _ = io::stderr().write_all(text.as_bytes());
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -182,6 +182,9 @@ pub fn diff_fields(wanted: &[Field], live: &[Field]) -> Vec<FieldDiff> {
 
 /// Whether a live resource's tags prove that `stack` owns it.
 #[must_use]
-pub fn is_owned_by<'a>(tags: impl IntoIterator<Item = (&'a String, &'a String)>, stack: &str) -> bool {
+pub fn is_owned_by<'a>(
+    tags: impl IntoIterator<Item = (&'a String, &'a String)>,
+    stack: &str,
+) -> bool {
     tags.into_iter().any(|(k, v)| k == OWNER_TAG && v == stack)
 }

@@ -86,17 +86,27 @@ pub fn load(path: &Path) -> Result<Stack, StackError> {
     if meta.len() > MAX_FILE_BYTES {
         return Err(StackError::whole_file(
             path,
-            format!("stack file is {} bytes, more than the 1 MiB limit", meta.len()),
+            format!(
+                "stack file is {} bytes, more than the 1 MiB limit",
+                meta.len()
+            ),
             "a stack file is hand-written YAML; check that `--stack` names the right file",
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| {
-        StackError::whole_file(path, format!("cannot read stack file: {e}"), "check the file's permissions")
+        StackError::whole_file(
+            path,
+            format!("cannot read stack file: {e}"),
+            "check the file's permissions",
+        )
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         StackError::whole_file(
             path,
-            format!("stack file is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            format!(
+                "stack file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
             "save the file as UTF-8",
         )
     })?;
@@ -117,7 +127,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
             "start with `name: cruddur`, `environments:` and `tables:` (see the README)",
         )]));
     }
-    let raw: raw::RawStack = serde_saphyr::from_str(text).map_err(|e| fail(vec![syntax_diagnostic(&e)]))?;
+    let raw: raw::RawStack =
+        serde_saphyr::from_str(text).map_err(|e| fail(vec![syntax_diagnostic(&e)]))?;
     validate::validate(&raw, path).map_err(fail)
 }
 
@@ -125,7 +136,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
 fn syntax_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
     let loc = e.location().and_then(Loc::from_saphyr);
     let message = e.without_snippet().to_string();
-    let message = message.lines().next().unwrap_or("invalid YAML").trim().to_string();
+    let message = message
+        .lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_string();
     let message = strip_location_suffix(&message);
     let help = if let Some(field) = between(&message, "unknown field `", "`") {
         let expected = message.split("expected one of ").nth(1).unwrap_or("");
@@ -135,8 +151,17 @@ fn syntax_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
             .filter(|o| !o.is_empty())
             .collect();
         match options.iter().min_by_key(|o| strsim::levenshtein(o, field)) {
-            Some(best) if strsim::levenshtein(best, field) <= 3 => format!("did you mean `{best}`?"),
-            _ if !options.is_empty() => format!("valid keys here: {}", options.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")),
+            Some(best) if strsim::levenshtein(best, field) <= 3 => {
+                format!("did you mean `{best}`?")
+            }
+            _ if !options.is_empty() => format!(
+                "valid keys here: {}",
+                options
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             _ => "remove this key".to_string(),
         }
     } else if message.contains("missing field") {
@@ -146,7 +171,8 @@ fn syntax_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
     } else if message.contains("invalid type") {
         "check the value's type against the stack-file reference in the README".to_string()
     } else if message.contains("budget") || message.contains("alias") || message.contains("depth") {
-        "the document is too large or nested too deeply for a stack file: write it out plainly".to_string()
+        "the document is too large or nested too deeply for a stack file: write it out plainly"
+            .to_string()
     } else {
         "fix the YAML syntax here".to_string()
     };

@@ -10,24 +10,39 @@ fn load_str(text: &str) -> Result<Stack, StackError> {
 }
 
 fn errors(text: &str) -> String {
-    load_str(text).expect_err("stack should be rejected").render(false)
+    load_str(text)
+        .expect_err("stack should be rejected")
+        .render(false)
 }
 
 const HEADER: &str = "name: cruddur\nenvironments:\n  local:\n    endpoint_url: http://127.0.0.1:4566\n    region: ca-central-1\n";
 
 #[test]
 fn the_seed_stack_is_valid_and_complete() {
-    let stack = load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/cruddur.yaml"))).expect("seed stack loads");
+    let stack = load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/stacks/cruddur.yaml"
+    )))
+    .expect("seed stack loads");
     assert_eq!(stack.name, "cruddur");
-    assert_eq!(stack.environments["local"].endpoint_url.as_deref(), Some("http://127.0.0.1:4566"));
-    assert_eq!(stack.environments["prod"].region.as_deref(), Some("ca-central-1"));
+    assert_eq!(
+        stack.environments["local"].endpoint_url.as_deref(),
+        Some("http://127.0.0.1:4566")
+    );
+    assert_eq!(
+        stack.environments["prod"].region.as_deref(),
+        Some("ca-central-1")
+    );
     assert_eq!(stack.environments["prod"].endpoint_url, None);
     let table = &stack.tables[0];
     assert_eq!(table.address.to_string(), "table.messages");
     assert_eq!(table.spec.name, "cruddur-messages");
     assert_eq!(table.spec.key.hash, "pk");
     assert_eq!(table.spec.key.range.as_deref(), Some("sk"));
-    assert_eq!(table.spec.billing, Billing::Provisioned(Throughput { read: 5, write: 5 }));
+    assert_eq!(
+        table.spec.billing,
+        Billing::Provisioned(Throughput { read: 5, write: 5 })
+    );
     assert_eq!(table.spec.indexes[0].name, "message-group-sk-index");
     assert_eq!(table.spec.indexes[0].projection, Projection::All);
     assert_eq!(table.spec.stream, Some(StreamView::NewImage));
@@ -41,14 +56,18 @@ fn three_mistakes_are_reported_together_with_places() {
     let out = errors(&text);
     insta::assert_snapshot!(out);
     assert!(out.contains("stack.yaml:8:11"), "table name place: {out}");
-    assert!(out.contains("stack.yaml:11:7"), "unused attribute place: {out}");
+    assert!(
+        out.contains("stack.yaml:11:7"),
+        "unused attribute place: {out}"
+    );
     assert!(out.contains("stack.yaml:16:13"), "capacity place: {out}");
     assert!(out.contains("due to 3 previous errors"));
 }
 
 #[test]
 fn unknown_key_suggests_the_closest_one() {
-    let text = format!("{HEADER}tables:\n  messages:\n    name: cruddur-messages\n    atributes: {{}}\n");
+    let text =
+        format!("{HEADER}tables:\n  messages:\n    name: cruddur-messages\n    atributes: {{}}\n");
     let out = errors(&text);
     insta::assert_snapshot!(out);
     assert!(out.contains("did you mean `attributes`?"));
@@ -93,19 +112,31 @@ fn provisioned_index_needs_capacity_and_names_are_checked() {
     );
     let out = errors(&text);
     assert!(out.contains("characters AWS does not allow"), "{out}");
-    assert!(out.contains("index `by-g` is provisioned but has no `read` capacity"), "{out}");
+    assert!(
+        out.contains("index `by-g` is provisioned but has no `read` capacity"),
+        "{out}"
+    );
     assert!(out.contains("stream view type `SOMETIMES`"), "{out}");
 }
 
 #[test]
 fn more_than_twenty_indexes_are_rejected() {
     use std::fmt::Write as _;
-    let mut text = format!("{HEADER}tables:\n  t:\n    name: abc\n    attributes: {{pk: S}}\n    key: {{hash: pk}}\n    billing: {{mode: PAY_PER_REQUEST}}\n    global_secondary_indexes:\n");
+    let mut text = format!(
+        "{HEADER}tables:\n  t:\n    name: abc\n    attributes: {{pk: S}}\n    key: {{hash: pk}}\n    billing: {{mode: PAY_PER_REQUEST}}\n    global_secondary_indexes:\n"
+    );
     for i in 0..21 {
-        write!(text, "      - {{name: index-{i}, key: {{hash: pk}}, projection: KEYS_ONLY}}\n").unwrap();
+        write!(
+            text,
+            "      - {{name: index-{i}, key: {{hash: pk}}, projection: KEYS_ONLY}}\n"
+        )
+        .unwrap();
     }
     let out = errors(&text);
-    assert!(out.contains("declares 21 global secondary indexes"), "{out}");
+    assert!(
+        out.contains("declares 21 global secondary indexes"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -113,8 +144,13 @@ fn reserved_tags_and_duplicate_keys_are_rejected() {
     let out = errors(&format!(
         "{HEADER}tables:\n  t:\n    name: abc\n    attributes: {{pk: S}}\n    key: {{hash: pk}}\n    billing: {{mode: PAY_PER_REQUEST}}\n    tags: {{\"cruddur-infra:stack\": other}}\n"
     ));
-    assert!(out.contains("tag `cruddur-infra:stack` is reserved"), "{out}");
-    let out = errors(&format!("{HEADER}tables:\n  t:\n    name: abc\n    name: abd\n"));
+    assert!(
+        out.contains("tag `cruddur-infra:stack` is reserved"),
+        "{out}"
+    );
+    let out = errors(&format!(
+        "{HEADER}tables:\n  t:\n    name: abc\n    name: abd\n"
+    ));
     assert!(out.to_lowercase().contains("duplicate"), "{out}");
 }
 
@@ -122,23 +158,36 @@ fn reserved_tags_and_duplicate_keys_are_rejected() {
 fn empty_and_missing_files_are_clear() {
     assert!(errors("  \n").contains("stack file is empty"));
     let err = load(Path::new("does/not/exist.yaml")).expect_err("missing file");
-    assert!(err.render(false).contains("cannot read stack file `does/not/exist.yaml`"));
+    assert!(
+        err.render(false)
+            .contains("cannot read stack file `does/not/exist.yaml`")
+    );
 }
 
 #[test]
 fn unknown_environment_lists_the_declared_ones() {
     let stack = load_str(HEADER).expect("header alone is a valid stack");
-    let out = stack.environment("staging").expect_err("not declared").render(false);
-    assert!(out.contains("environment `staging` is not declared"), "{out}");
+    let out = stack
+        .environment("staging")
+        .expect_err("not declared")
+        .render(false);
+    assert!(
+        out.contains("environment `staging` is not declared"),
+        "{out}"
+    );
     assert!(out.contains("declared environments: `local`"), "{out}");
 }
 
 #[test]
 fn alias_bomb_is_rejected_not_expanded() {
-    let mut text = String::from("name: cruddur\nenvironments: {local: {}}\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let mut text = String::from(
+        "name: cruddur\nenvironments: {local: {}}\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
     for i in 1..12 {
         let p = i - 1;
-        text.push_str(&format!("x{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        text.push_str(&format!(
+            "x{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     let out = errors(&text);
     assert!(out.contains("stack.yaml"), "{out}");

@@ -67,7 +67,10 @@ impl Validator {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
         if !ok {
             self.error(
-                format!("logical name `{}` of this {kind} is not a valid name", name.value),
+                format!(
+                    "logical name `{}` of this {kind} is not a valid name",
+                    name.value
+                ),
                 loc(name),
                 "logical names use letters, digits, `_` and `-`, like `messages`",
             );
@@ -114,7 +117,9 @@ impl Validator {
             for (label, v) in [("read", read), ("write", write)] {
                 if let Some(v) = v {
                     self.error(
-                        format!("{what} has `{label}` capacity but the table is billed per request"),
+                        format!(
+                            "{what} has `{label}` capacity but the table is billed per request"
+                        ),
                         loc(v),
                         format!("remove `{label}`, or use `mode: PROVISIONED`"),
                     );
@@ -126,11 +131,19 @@ impl Validator {
 
     /// Checks a key against the attribute names declared (typed correctly or not: a bad
     /// type is reported once, at the type).
-    fn key(&mut self, owner: &str, key: &Spanned<RawKey>, declared: &BTreeSet<String>) -> KeySchema {
+    fn key(
+        &mut self,
+        owner: &str,
+        key: &Spanned<RawKey>,
+        declared: &BTreeSet<String>,
+    ) -> KeySchema {
         for part in std::iter::once(&key.value.hash).chain(key.value.range.as_ref()) {
             if !declared.contains(&part.value) {
                 self.error(
-                    format!("{owner} key uses attribute `{}`, which is not defined", part.value),
+                    format!(
+                        "{owner} key uses attribute `{}`, which is not defined",
+                        part.value
+                    ),
                     loc(part),
                     format!("add `{}: S` (or `N`, `B`) under `attributes`", part.value),
                 );
@@ -140,7 +153,10 @@ impl Validator {
             && range.value == key.value.hash.value
         {
             self.error(
-                format!("{owner} key uses `{}` as both partition and sort key", range.value),
+                format!(
+                    "{owner} key uses `{}` as both partition and sort key",
+                    range.value
+                ),
                 loc(range),
                 "use a different attribute for `range`, or remove it",
             );
@@ -151,7 +167,11 @@ impl Validator {
         }
     }
 
-    fn environment(&mut self, name: &Spanned<String>, env: &Spanned<RawEnvironment>) -> Environment {
+    fn environment(
+        &mut self,
+        name: &Spanned<String>,
+        env: &Spanned<RawEnvironment>,
+    ) -> Environment {
         self.logical_name("environment", name);
         let e = &env.value;
         if let Some(url) = &e.endpoint_url
@@ -166,8 +186,14 @@ impl Validator {
         if let Some(region) = &e.region {
             let parts: Vec<&str> = region.value.split('-').collect();
             let plausible = parts.len() >= 3
-                && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-                && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+                && parts.iter().all(|p| {
+                    !p.is_empty()
+                        && p.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                })
+                && parts
+                    .last()
+                    .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
             if !plausible {
                 self.error(
                     format!("region `{}` is not an AWS region name", region.value),
@@ -188,11 +214,23 @@ impl Validator {
         let mode = b.mode.value.to_ascii_uppercase();
         match mode.as_str() {
             "PROVISIONED" => {
-                let t = self.throughput("table", loc(billing), true, b.read.as_ref(), b.write.as_ref());
+                let t = self.throughput(
+                    "table",
+                    loc(billing),
+                    true,
+                    b.read.as_ref(),
+                    b.write.as_ref(),
+                );
                 (true, t.map(Billing::Provisioned))
             }
             "PAY_PER_REQUEST" => {
-                self.throughput("table", loc(billing), false, b.read.as_ref(), b.write.as_ref());
+                self.throughput(
+                    "table",
+                    loc(billing),
+                    false,
+                    b.read.as_ref(),
+                    b.write.as_ref(),
+                );
                 (false, Some(Billing::PayPerRequest))
             }
             other => {
@@ -224,7 +262,10 @@ impl Validator {
             }
             ("INCLUDE", other) => {
                 self.error(
-                    format!("index `{}` projects `INCLUDE` but names no attributes", i.name.value),
+                    format!(
+                        "index `{}` projects `INCLUDE` but names no attributes",
+                        i.name.value
+                    ),
                     other.as_ref().map_or(loc(&i.projection), loc),
                     "list them: `non_key_attributes: [message, user_handle]`",
                 );
@@ -232,7 +273,10 @@ impl Validator {
             }
             ("ALL" | "KEYS_ONLY", Some(names)) => {
                 self.error(
-                    format!("index `{}` lists `non_key_attributes` but projects `{kind}`", i.name.value),
+                    format!(
+                        "index `{}` lists `non_key_attributes` but projects `{kind}`",
+                        i.name.value
+                    ),
                     loc(names),
                     "remove `non_key_attributes`, or use `projection: INCLUDE`",
                 );
@@ -248,7 +292,13 @@ impl Validator {
             }
         };
         let what = format!("index `{}`", i.name.value);
-        let throughput = self.throughput(&what, loc(raw), provisioned, i.read.as_ref(), i.write.as_ref());
+        let throughput = self.throughput(
+            &what,
+            loc(raw),
+            provisioned,
+            i.read.as_ref(),
+            i.write.as_ref(),
+        );
         IndexSpec {
             name: i.name.value.clone(),
             key,
@@ -274,18 +324,30 @@ impl Validator {
                     attributes.insert(name.value.clone(), parsed);
                 }
                 None => self.error(
-                    format!("attribute `{}` has type `{}`, which cannot be a key", name.value, ty.value),
+                    format!(
+                        "attribute `{}` has type `{}`, which cannot be a key",
+                        name.value, ty.value
+                    ),
                     loc(ty),
                     "key attributes are `S` (string), `N` (number) or `B` (binary)",
                 ),
             }
         }
-        let declared: BTreeSet<String> = t.attributes.value.0.iter().map(|(n, _)| n.value.clone()).collect();
+        let declared: BTreeSet<String> = t
+            .attributes
+            .value
+            .0
+            .iter()
+            .map(|(n, _)| n.value.clone())
+            .collect();
         let key = self.key("table", &t.key, &declared);
         let (provisioned, billing) = self.billing(&t.billing);
         if t.global_secondary_indexes.len() > MAX_INDEXES {
             self.error(
-                format!("table declares {} global secondary indexes", t.global_secondary_indexes.len()),
+                format!(
+                    "table declares {} global secondary indexes",
+                    t.global_secondary_indexes.len()
+                ),
                 loc(&t.global_secondary_indexes[MAX_INDEXES]),
                 format!("AWS allows at most {MAX_INDEXES} per table"),
             );
@@ -302,7 +364,10 @@ impl Validator {
             }
             indexes.push(index);
         }
-        let used: BTreeSet<&str> = key.attributes().chain(indexes.iter().flat_map(|i| i.key.attributes())).collect();
+        let used: BTreeSet<&str> = key
+            .attributes()
+            .chain(indexes.iter().flat_map(|i| i.key.attributes()))
+            .collect();
         for (name, _) in &t.attributes.value.0 {
             if !used.contains(name.value.as_str()) {
                 self.error(
@@ -330,7 +395,11 @@ impl Validator {
         if let Some(ttl) = &t.ttl_attribute
             && (ttl.value.is_empty() || ttl.value.len() > 255)
         {
-            self.error("the TTL attribute name has 1 to 255 bytes", loc(ttl), "name the attribute that holds the expiry time");
+            self.error(
+                "the TTL attribute name has 1 to 255 bytes",
+                loc(ttl),
+                "name the attribute that holds the expiry time",
+            );
         }
         let tags = self.tags(&t.tags);
         TableSpec {
@@ -352,7 +421,9 @@ impl Validator {
             self.error(
                 format!("{} tags declared", raw.0.len()),
                 loc(&raw.0[MAX_TAGS].0),
-                format!("AWS allows 50 tags per resource and the tool sets one: keep at most {MAX_TAGS}"),
+                format!(
+                    "AWS allows 50 tags per resource and the tool sets one: keep at most {MAX_TAGS}"
+                ),
             );
         }
         let mut tags = BTreeMap::new();
@@ -364,9 +435,17 @@ impl Validator {
                     format!("`{OWNER_TAG}` is set by cruddur-infra and `aws:` tags by AWS: use another key"),
                 );
             } else if k.value.is_empty() || k.value.chars().count() > 128 {
-                self.error("tag keys have 1 to 128 characters", loc(k), "shorten the key");
+                self.error(
+                    "tag keys have 1 to 128 characters",
+                    loc(k),
+                    "shorten the key",
+                );
             } else if v.value.chars().count() > 256 {
-                self.error("tag values have at most 256 characters", loc(v), "shorten the value");
+                self.error(
+                    "tag values have at most 256 characters",
+                    loc(v),
+                    "shorten the value",
+                );
             }
             tags.insert(k.value.clone(), v.value.clone());
         }
@@ -376,11 +455,16 @@ impl Validator {
 
 /// Validates the whole file: either a [`Stack`] or every problem found.
 pub fn validate(raw: &RawStack, path: &std::path::Path) -> Result<Stack, Vec<Diagnostic>> {
-    let mut v = Validator { problems: Vec::new() };
+    let mut v = Validator {
+        problems: Vec::new(),
+    };
     let name = &raw.name;
     let name_ok = !name.value.is_empty()
         && name.value.len() <= 128
-        && name.value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+        && name
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
     if !name_ok {
         v.error(
             format!("stack name `{}` cannot be used in a tag value", name.value),
@@ -426,7 +510,8 @@ pub fn validate(raw: &RawStack, path: &std::path::Path) -> Result<Stack, Vec<Dia
             tables,
         })
     } else {
-        v.problems.sort_by_key(|d| d.loc.map(|l| (l.line, l.column)));
+        v.problems
+            .sort_by_key(|d| d.loc.map(|l| (l.line, l.column)));
         Err(v.problems)
     }
 }

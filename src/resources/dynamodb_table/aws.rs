@@ -1,1 +1,782 @@
-//! placeholder
+//! DynamoDB tables through the SDK: read (normalized into spec shape), create, the
+//! in-place steps `update_steps` planned, and delete, each waiting for AWS's asynchronous
+//! states with bounded backoff.
+//!
+//! Every `UpdateTable` is preceded by a wait for `ACTIVE`: AWS accepts no other update
+//! while a table or one of its indexes is changing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::BuildError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
+    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
+    IndexStatus, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
+    PointInTimeRecoveryStatus, Projection as SdkProjection, ProjectionType, ProvisionedThroughput,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TableDescription, TableStatus, Tag,
+    TimeToLiveSpecification, TimeToLiveStatus, UpdateGlobalSecondaryIndexAction,
+};
+
+use super::{
+    Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, TableLive, TableSpec,
+    TableState, TableStep, Throughput,
+};
+use crate::aws::{AwsError, Poll, WaitPolicy, retry, wait_until};
+use crate::events::Reporter;
+use crate::resources::OWNER_TAG;
+
+/// How long a table or stream change may take before the tool gives up.
+const TABLE_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+/// Index backfills copy the whole table and can take hours on big tables.
+const INDEX_TIMEOUT: Duration = Duration::from_secs(3 * 60 * 60);
+
+/// The SDK client and policies one table operation needs.
+#[derive(Clone, Copy)]
+pub struct TableApi<'a> {
+    /// DynamoDB client.
+    pub client: &'a Client,
+    /// Polling and retry policy.
+    pub wait: &'a WaitPolicy,
+    /// Progress reporting for this resource.
+    pub reporter: Reporter<'a>,
+}
+
+fn built<T>(op: &'static str, name: &str, r: Result<T, BuildError>) -> Result<T, AwsError> {
+    r.map_err(|e| AwsError::Unexpected {
+        op,
+        address: name.to_string(),
+        message: format!("could not build the request: {e}"),
+    })
+}
+
+fn scalar(t: ScalarType) -> ScalarAttributeType {
+    match t {
+        ScalarType::S => ScalarAttributeType::S,
+        ScalarType::N => ScalarAttributeType::N,
+        ScalarType::B => ScalarAttributeType::B,
+    }
+}
+
+fn view(v: StreamView) -> StreamViewType {
+    match v {
+        StreamView::KeysOnly => StreamViewType::KeysOnly,
+        StreamView::NewImage => StreamViewType::NewImage,
+        StreamView::OldImage => StreamViewType::OldImage,
+        StreamView::NewAndOldImages => StreamViewType::NewAndOldImages,
+    }
+}
+
+fn key_schema(
+    op: &'static str,
+    name: &str,
+    key: &KeySchema,
+) -> Result<Vec<KeySchemaElement>, AwsError> {
+    let mut out = vec![built(
+        op,
+        name,
+        KeySchemaElement::builder()
+            .attribute_name(&key.hash)
+            .key_type(KeyType::Hash)
+            .build(),
+    )?];
+    if let Some(range) = &key.range {
+        out.push(built(
+            op,
+            name,
+            KeySchemaElement::builder()
+                .attribute_name(range)
+                .key_type(KeyType::Range)
+                .build(),
+        )?);
+    }
+    Ok(out)
+}
+
+fn throughput(
+    op: &'static str,
+    name: &str,
+    t: Throughput,
+) -> Result<ProvisionedThroughput, AwsError> {
+    built(
+        op,
+        name,
+        ProvisionedThroughput::builder()
+            .read_capacity_units(t.read)
+            .write_capacity_units(t.write)
+            .build(),
+    )
+}
+
+fn projection(p: &Projection) -> SdkProjection {
+    let b = SdkProjection::builder();
+    match p {
+        Projection::All => b.projection_type(ProjectionType::All).build(),
+        Projection::KeysOnly => b.projection_type(ProjectionType::KeysOnly).build(),
+        Projection::Include(names) => b
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(names.iter().cloned().collect()))
+            .build(),
+    }
+}
+
+fn attribute_definitions<'a>(
+    op: &'static str,
+    name: &str,
+    attrs: impl IntoIterator<Item = (&'a String, &'a ScalarType)>,
+) -> Result<Vec<AttributeDefinition>, AwsError> {
+    attrs
+        .into_iter()
+        .map(|(n, t)| {
+            built(
+                op,
+                name,
+                AttributeDefinition::builder()
+                    .attribute_name(n)
+                    .attribute_type(scalar(*t))
+                    .build(),
+            )
+        })
+        .collect()
+}
+
+/// Normalizes `DescribeTable`'s answer into spec shape. Capacity only counts under
+/// provisioned billing: after a switch to on-demand AWS (and moto) may still report the
+/// old figures.
+#[must_use]
+pub fn normalize(desc: &TableDescription) -> (TableSpec, TableState, Option<String>) {
+    let attributes: BTreeMap<String, ScalarType> = desc
+        .attribute_definitions()
+        .iter()
+        .filter_map(|a| {
+            let t = ScalarType::parse(a.attribute_type().as_str())?;
+            Some((a.attribute_name().to_string(), t))
+        })
+        .collect();
+    let key = |elements: &[KeySchemaElement]| KeySchema {
+        hash: elements
+            .iter()
+            .find(|k| *k.key_type() == KeyType::Hash)
+            .map(|k| k.attribute_name().to_string())
+            .unwrap_or_default(),
+        range: elements
+            .iter()
+            .find(|k| *k.key_type() == KeyType::Range)
+            .map(|k| k.attribute_name().to_string()),
+    };
+    let on_demand = desc
+        .billing_mode_summary()
+        .and_then(|b| b.billing_mode())
+        .is_some_and(|m| *m == BillingMode::PayPerRequest);
+    let capacity = |read: Option<i64>, write: Option<i64>| Throughput {
+        read: read.unwrap_or(0),
+        write: write.unwrap_or(0),
+    };
+    let billing = if on_demand {
+        Billing::PayPerRequest
+    } else {
+        let t = desc.provisioned_throughput();
+        Billing::Provisioned(capacity(
+            t.and_then(|t| t.read_capacity_units()),
+            t.and_then(|t| t.write_capacity_units()),
+        ))
+    };
+    let indexes = desc
+        .global_secondary_indexes()
+        .iter()
+        // An index being deleted is already gone as far as the plan is concerned.
+        .filter(|g| g.index_status() != Some(&IndexStatus::Deleting))
+        .map(|g| {
+            let p = g.projection();
+            let projection = match p.and_then(|p| p.projection_type()) {
+                Some(ProjectionType::KeysOnly) => Projection::KeysOnly,
+                Some(ProjectionType::Include) => Projection::Include(
+                    p.map(|p| p.non_key_attributes().iter().cloned().collect())
+                        .unwrap_or_default(),
+                ),
+                _ => Projection::All,
+            };
+            let t = g.provisioned_throughput();
+            IndexSpec {
+                name: g.index_name().unwrap_or_default().to_string(),
+                key: key(g.key_schema()),
+                projection,
+                throughput: (!on_demand).then(|| {
+                    capacity(
+                        t.and_then(|t| t.read_capacity_units()),
+                        t.and_then(|t| t.write_capacity_units()),
+                    )
+                }),
+            }
+        })
+        .collect();
+    let stream = desc
+        .stream_specification()
+        .filter(|s| s.stream_enabled())
+        .and_then(|s| s.stream_view_type())
+        .and_then(|v| StreamView::parse(v.as_str()));
+    let state = match desc.table_status() {
+        Some(TableStatus::Active) => TableState::Active,
+        Some(TableStatus::Creating) => TableState::Creating,
+        Some(TableStatus::Updating) => TableState::Updating,
+        Some(TableStatus::Deleting) => TableState::Deleting,
+        other => TableState::Other(other.map_or("unknown", |s| s.as_str()).to_string()),
+    };
+    let spec = TableSpec {
+        name: desc.table_name().unwrap_or_default().to_string(),
+        attributes,
+        key: key(desc.key_schema()),
+        billing,
+        indexes,
+        stream,
+        deletion_protection: desc.deletion_protection_enabled().unwrap_or(false),
+        ttl_attribute: None,
+        point_in_time_recovery: false,
+        tags: BTreeMap::new(),
+    };
+    (
+        spec,
+        state,
+        desc.latest_stream_arn()
+            .map(str::to_string)
+            .filter(|_| stream.is_some()),
+    )
+}
+
+async fn describe(api: TableApi<'_>, name: &str) -> Result<Option<TableDescription>, AwsError> {
+    match api.client.describe_table().table_name(name).send().await {
+        Ok(out) => Ok(out.table),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(AwsError::call("DescribeTable", name, &e, false)),
+    }
+}
+
+async fn tags(
+    api: TableApi<'_>,
+    arn: &str,
+    name: &str,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let mut tags = BTreeMap::new();
+    let mut token = None;
+    // ListTagsOfResource pages (moto at 10 tags); a key listed twice keeps its last value.
+    loop {
+        let out = api
+            .client
+            .list_tags_of_resource()
+            .resource_arn(arn)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("ListTagsOfResource", name, &e, false))?;
+        for t in out.tags() {
+            tags.insert(t.key().to_string(), t.value().to_string());
+        }
+        token = out.next_token;
+        if token.is_none() {
+            return Ok(tags);
+        }
+    }
+}
+
+async fn ttl(api: TableApi<'_>, name: &str) -> Result<Option<String>, AwsError> {
+    let out = api
+        .client
+        .describe_time_to_live()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("DescribeTimeToLive", name, &e, false))?;
+    Ok(out.time_to_live_description.and_then(|d| {
+        let on = matches!(
+            d.time_to_live_status(),
+            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+        );
+        d.attribute_name.filter(|_| on)
+    }))
+}
+
+async fn pitr(api: TableApi<'_>, name: &str) -> Result<bool, AwsError> {
+    let out = api
+        .client
+        .describe_continuous_backups()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("DescribeContinuousBackups", name, &e, false))?;
+    Ok(out
+        .continuous_backups_description
+        .and_then(|d| d.point_in_time_recovery_description)
+        .and_then(|p| p.point_in_time_recovery_status)
+        == Some(PointInTimeRecoveryStatus::Enabled))
+}
+
+/// Reads the table named `name`, or `None` when it does not exist (or is being deleted).
+pub async fn read(api: TableApi<'_>, name: &str) -> Result<Option<TableLive>, AwsError> {
+    let Some(desc) = describe(api, name).await? else {
+        return Ok(None);
+    };
+    let (mut config, state, stream_arn) = normalize(&desc);
+    if state == TableState::Deleting {
+        return Ok(None);
+    }
+    let arn = desc.table_arn().unwrap_or_default().to_string();
+    // Three independent reads: one round trip, not three.
+    let (mut tags, ttl_attribute, pitr_on) =
+        tokio::try_join!(tags(api, &arn, name), ttl(api, name), pitr(api, name))?;
+    let owner = tags.remove(OWNER_TAG);
+    config.tags = tags;
+    config.ttl_attribute = ttl_attribute;
+    config.point_in_time_recovery = pitr_on;
+    Ok(Some(TableLive {
+        config,
+        owner,
+        arn,
+        state,
+        stream_arn,
+        item_count: desc.item_count().unwrap_or(0),
+    }))
+}
+
+/// Waits until the table and every index are `ACTIVE` (and `index`, when given, exists or,
+/// with `gone`, does not), returning the description.
+async fn wait_active(
+    api: TableApi<'_>,
+    name: &str,
+    what: &str,
+    timeout: Duration,
+    index: Option<(&str, bool)>,
+) -> Result<TableDescription, AwsError> {
+    wait_until(api.wait, api.reporter, what, timeout, || async {
+        let Some(desc) = describe(api, name).await? else {
+            return Ok(Poll::Pending("not found".into()));
+        };
+        let table = desc
+            .table_status()
+            .map_or("unknown", TableStatus::as_str)
+            .to_string();
+        if desc.table_status() != Some(&TableStatus::Active) {
+            return Ok(Poll::Pending(table));
+        }
+        if let Some(busy) = desc
+            .global_secondary_indexes()
+            .iter()
+            .find(|g| g.index_status() != Some(&IndexStatus::Active))
+        {
+            let status = busy.index_status().map_or("unknown", IndexStatus::as_str);
+            return Ok(Poll::Pending(format!(
+                "index {:?} {status}",
+                busy.index_name().unwrap_or("")
+            )));
+        }
+        if let Some((index, gone)) = index {
+            let present = desc
+                .global_secondary_indexes()
+                .iter()
+                .any(|g| g.index_name() == Some(index));
+            if present == gone {
+                return Ok(Poll::Pending(format!(
+                    "index {index:?} {}",
+                    if gone {
+                        "still listed"
+                    } else {
+                        "not listed yet"
+                    }
+                )));
+            }
+        }
+        Ok(Poll::Ready(desc))
+    })
+    .await
+}
+
+/// Creates the table with everything `CreateTable` accepts in one call (the ownership tag
+/// included, so a crash cannot leave an untagged table), waits for `ACTIVE`, then turns on
+/// TTL and point-in-time recovery, which have calls of their own.
+pub async fn create(
+    api: TableApi<'_>,
+    spec: &TableSpec,
+    stack: &str,
+) -> Result<TableLive, AwsError> {
+    const OP: &str = "CreateTable";
+    let name = spec.name.as_str();
+    let mut req = api
+        .client
+        .create_table()
+        .table_name(name)
+        .set_attribute_definitions(Some(attribute_definitions(OP, name, &spec.attributes)?))
+        .set_key_schema(Some(key_schema(OP, name, &spec.key)?))
+        .deletion_protection_enabled(spec.deletion_protection);
+    match spec.billing {
+        Billing::Provisioned(t) => {
+            req = req
+                .billing_mode(BillingMode::Provisioned)
+                .provisioned_throughput(throughput(OP, name, t)?);
+        }
+        Billing::PayPerRequest => req = req.billing_mode(BillingMode::PayPerRequest),
+    }
+    for index in &spec.indexes {
+        let mut g = GlobalSecondaryIndex::builder()
+            .index_name(&index.name)
+            .set_key_schema(Some(key_schema(OP, name, &index.key)?))
+            .projection(projection(&index.projection));
+        if let Some(t) = index.throughput {
+            g = g.provisioned_throughput(throughput(OP, name, t)?);
+        }
+        req = req.global_secondary_indexes(built(OP, name, g.build())?);
+    }
+    if let Some(v) = spec.stream {
+        req = req.stream_specification(built(
+            OP,
+            name,
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(view(v))
+                .build(),
+        )?);
+    }
+    let mut all_tags = spec.tags.clone();
+    all_tags.insert(OWNER_TAG.to_string(), stack.to_string());
+    for (k, v) in &all_tags {
+        req = req.tags(built(OP, name, Tag::builder().key(k).value(v).build())?);
+    }
+    retry(api.wait, api.reporter, || {
+        let req = req.clone();
+        async move {
+            req.send().await.map_err(|e| {
+                let busy = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_limit_exceeded_exception());
+                AwsError::call(OP, name, &e, busy)
+            })
+        }
+    })
+    .await?;
+    wait_active(api, name, "creating", TABLE_TIMEOUT, None).await?;
+    if let Some(attribute) = &spec.ttl_attribute {
+        set_ttl(api, name, attribute, true).await?;
+    }
+    if spec.point_in_time_recovery {
+        set_pitr(api, name, true).await?;
+    }
+    read(api, name).await?.ok_or_else(|| AwsError::Unexpected {
+        op: "DescribeTable",
+        address: name.to_string(),
+        message: "the table was created but cannot be read back".into(),
+    })
+}
+
+async fn set_ttl(
+    api: TableApi<'_>,
+    name: &str,
+    attribute: &str,
+    enabled: bool,
+) -> Result<(), AwsError> {
+    const OP: &str = "UpdateTimeToLive";
+    let spec = built(
+        OP,
+        name,
+        TimeToLiveSpecification::builder()
+            .attribute_name(attribute)
+            .enabled(enabled)
+            .build(),
+    )?;
+    retry(api.wait, api.reporter, || {
+        let spec = spec.clone();
+        async move {
+            api.client
+                .update_time_to_live()
+                .table_name(name)
+                .time_to_live_specification(spec)
+                .send()
+                .await
+                .map_err(|e| {
+                    let busy = e.as_service_error().is_some_and(|s| {
+                        s.is_resource_in_use_exception() || s.is_limit_exceeded_exception()
+                    });
+                    AwsError::call(OP, name, &e, busy)
+                })
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+async fn set_pitr(api: TableApi<'_>, name: &str, enabled: bool) -> Result<(), AwsError> {
+    const OP: &str = "UpdateContinuousBackups";
+    let spec = built(
+        OP,
+        name,
+        PointInTimeRecoverySpecification::builder()
+            .point_in_time_recovery_enabled(enabled)
+            .build(),
+    )?;
+    retry(api.wait, api.reporter, || {
+        let spec = spec.clone();
+        async move {
+            api.client
+                .update_continuous_backups()
+                .table_name(name)
+                .point_in_time_recovery_specification(spec)
+                .send()
+                .await
+                .map_err(|e| {
+                    // Right after CreateTable, backups are still being set up for a while.
+                    let busy = e
+                        .as_service_error()
+                        .is_some_and(|s| s.is_continuous_backups_unavailable_exception());
+                    AwsError::call(OP, name, &e, busy)
+                })
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+/// Sends one `UpdateTable`, retrying while AWS reports the table busy or the account at its
+/// limit of concurrent table operations.
+async fn update_table(
+    api: TableApi<'_>,
+    name: &str,
+    req: aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder,
+) -> Result<(), AwsError> {
+    retry(api.wait, api.reporter, || {
+        let req = req.clone();
+        async move {
+            req.send().await.map(|_| ()).map_err(|e| {
+                let busy = e.as_service_error().is_some_and(|s| {
+                    s.is_limit_exceeded_exception() || s.is_resource_in_use_exception()
+                });
+                AwsError::call("UpdateTable", name, &e, busy)
+            })
+        }
+    })
+    .await
+}
+
+/// Runs the planned in-place steps in order, waiting for `ACTIVE` before each `UpdateTable`
+/// and for each index change to finish before the next.
+pub async fn update(
+    api: TableApi<'_>,
+    name: &str,
+    arn: &str,
+    steps: &[TableStep],
+) -> Result<(), AwsError> {
+    const OP: &str = "UpdateTable";
+    for step in steps {
+        let base = || api.client.update_table().table_name(name);
+        match step {
+            TableStep::DeleteIndex(index) => {
+                api.reporter.step(format!("deleting index {index:?}"));
+                wait_active(api, name, "updating", TABLE_TIMEOUT, None).await?;
+                let action = built(
+                    OP,
+                    name,
+                    DeleteGlobalSecondaryIndexAction::builder()
+                        .index_name(index)
+                        .build(),
+                )?;
+                update_table(
+                    api,
+                    name,
+                    base().global_secondary_index_updates(
+                        GlobalSecondaryIndexUpdate::builder().delete(action).build(),
+                    ),
+                )
+                .await?;
+                wait_active(
+                    api,
+                    name,
+                    &format!("deleting index {index:?}"),
+                    INDEX_TIMEOUT,
+                    Some((index, true)),
+                )
+                .await?;
+            }
+            TableStep::Update {
+                billing,
+                index_throughput,
+                deletion_protection,
+            } => {
+                api.reporter.step("updating billing, capacity and settings");
+                wait_active(api, name, "updating", TABLE_TIMEOUT, None).await?;
+                let mut req = base();
+                match billing {
+                    Some(Billing::Provisioned(t)) => {
+                        req = req
+                            .billing_mode(BillingMode::Provisioned)
+                            .provisioned_throughput(throughput(OP, name, *t)?);
+                    }
+                    Some(Billing::PayPerRequest) => {
+                        req = req.billing_mode(BillingMode::PayPerRequest)
+                    }
+                    None => {}
+                }
+                for (index, t) in index_throughput {
+                    let action = built(
+                        OP,
+                        name,
+                        UpdateGlobalSecondaryIndexAction::builder()
+                            .index_name(index)
+                            .provisioned_throughput(throughput(OP, name, *t)?)
+                            .build(),
+                    )?;
+                    req = req.global_secondary_index_updates(
+                        GlobalSecondaryIndexUpdate::builder().update(action).build(),
+                    );
+                }
+                if let Some(on) = deletion_protection {
+                    req = req.deletion_protection_enabled(*on);
+                }
+                update_table(api, name, req).await?;
+                wait_active(api, name, "updating", TABLE_TIMEOUT, None).await?;
+            }
+            TableStep::CreateIndex { index, attributes } => {
+                api.reporter
+                    .step(format!("creating index {:?} (backfill)", index.name));
+                wait_active(api, name, "updating", TABLE_TIMEOUT, None).await?;
+                let mut action = CreateGlobalSecondaryIndexAction::builder()
+                    .index_name(&index.name)
+                    .set_key_schema(Some(key_schema(OP, name, &index.key)?))
+                    .projection(projection(&index.projection));
+                if let Some(t) = index.throughput {
+                    action = action.provisioned_throughput(throughput(OP, name, t)?);
+                }
+                let action = built(OP, name, action.build())?;
+                let defs = attribute_definitions(OP, name, attributes.iter().map(|(n, t)| (n, t)))?;
+                let req = base()
+                    .set_attribute_definitions(Some(defs))
+                    .global_secondary_index_updates(
+                        GlobalSecondaryIndexUpdate::builder().create(action).build(),
+                    );
+                update_table(api, name, req).await?;
+                wait_active(
+                    api,
+                    name,
+                    &format!("creating index {:?}", index.name),
+                    INDEX_TIMEOUT,
+                    Some((&index.name, false)),
+                )
+                .await?;
+            }
+            TableStep::DisableStream => {
+                api.reporter.step("disabling the stream");
+                wait_active(api, name, "updating", TABLE_TIMEOUT, None).await?;
+                // AWS rejects a view type when disabling.
+                let spec = built(
+                    OP,
+                    name,
+                    StreamSpecification::builder().stream_enabled(false).build(),
+                )?;
+                update_table(api, name, base().stream_specification(spec)).await?;
+                wait_active(api, name, "disabling the stream", TABLE_TIMEOUT, None).await?;
+            }
+            TableStep::EnableStream(v) => {
+                api.reporter.step(format!("enabling the stream ({v})"));
+                wait_active(api, name, "updating", TABLE_TIMEOUT, None).await?;
+                let spec = built(
+                    OP,
+                    name,
+                    StreamSpecification::builder()
+                        .stream_enabled(true)
+                        .stream_view_type(view(*v))
+                        .build(),
+                )?;
+                update_table(api, name, base().stream_specification(spec)).await?;
+                wait_active(api, name, "enabling the stream", TABLE_TIMEOUT, None).await?;
+            }
+            TableStep::SetTtl { attribute, enabled } => {
+                api.reporter.step(format!(
+                    "{} TTL on {attribute:?}",
+                    if *enabled { "enabling" } else { "disabling" }
+                ));
+                set_ttl(api, name, attribute, *enabled).await?;
+            }
+            TableStep::SetPointInTimeRecovery(on) => {
+                api.reporter.step(format!(
+                    "{} point-in-time recovery",
+                    if *on { "enabling" } else { "disabling" }
+                ));
+                set_pitr(api, name, *on).await?;
+            }
+            TableStep::Tag(tags) => {
+                let mut req = api.client.tag_resource().resource_arn(arn);
+                for (k, v) in tags {
+                    req = req.tags(built(
+                        "TagResource",
+                        name,
+                        Tag::builder().key(k).value(v).build(),
+                    )?);
+                }
+                req.send()
+                    .await
+                    .map_err(|e| AwsError::call("TagResource", name, &e, false))?;
+            }
+            TableStep::Untag(keys) => {
+                let keys: BTreeSet<&String> = keys.iter().collect();
+                api.client
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(keys.into_iter().cloned().collect()))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("UntagResource", name, &e, false))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the table (waiting out an update in progress) and waits until AWS no longer
+/// lists it. A table that is already gone counts as deleted.
+pub async fn delete(api: TableApi<'_>, name: &str) -> Result<(), AwsError> {
+    const OP: &str = "DeleteTable";
+    let result = retry(api.wait, api.reporter, || async {
+        match api.client.delete_table().table_name(name).send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => {
+                // ResourceInUse: the table is CREATING or UPDATING; it will accept the delete
+                // once ACTIVE.
+                let busy = e.as_service_error().is_some_and(|s| {
+                    s.is_resource_in_use_exception() || s.is_limit_exceeded_exception()
+                });
+                Err(AwsError::call(OP, name, &e, busy))
+            }
+        }
+    })
+    .await?;
+    if !result {
+        return Ok(());
+    }
+    wait_until(
+        api.wait,
+        api.reporter,
+        "destroying",
+        TABLE_TIMEOUT,
+        || async {
+            Ok(match describe(api, name).await? {
+                None => Poll::Ready(()),
+                Some(desc) => Poll::Pending(
+                    desc.table_status()
+                        .map_or("unknown", TableStatus::as_str)
+                        .to_string(),
+                ),
+            })
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests;

@@ -250,13 +250,20 @@ fn key_text(attributes: &BTreeMap<String, ScalarType>, part: Option<&str>) -> Op
 #[must_use]
 pub fn flatten(spec: &TableSpec) -> Vec<Field> {
     let attrs = &spec.attributes;
-    let mut fields = vec![Field::new("name", Val::Str(spec.name.clone())).with_effect(Effect::ReplacesResource)];
-    for (label, part) in [("key.hash", Some(spec.key.hash.as_str())), ("key.range", spec.key.range.as_deref())] {
+    let mut fields =
+        vec![Field::new("name", Val::Str(spec.name.clone())).with_effect(Effect::ReplacesResource)];
+    for (label, part) in [
+        ("key.hash", Some(spec.key.hash.as_str())),
+        ("key.range", spec.key.range.as_deref()),
+    ] {
         if let Some(text) = key_text(attrs, part) {
             fields.push(Field::new(label, Val::Str(text)).with_effect(Effect::ReplacesResource));
         }
     }
-    fields.push(Field::new("billing.mode", Val::Str(spec.billing.mode().to_string())));
+    fields.push(Field::new(
+        "billing.mode",
+        Val::Str(spec.billing.mode().to_string()),
+    ));
     if let Billing::Provisioned(t) = spec.billing {
         fields.push(Field::new("billing.read", Val::Int(t.read)));
         fields.push(Field::new("billing.write", Val::Int(t.write)));
@@ -264,36 +271,59 @@ pub fn flatten(spec: &TableSpec) -> Vec<Field> {
     let mut indexes: Vec<&IndexSpec> = spec.indexes.iter().collect();
     indexes.sort_by(|a, b| a.name.cmp(&b.name));
     for index in indexes {
-        let replaced = Effect::ReplacesPart(format!("replaces index {:?} ({INDEX_REPLACED})", index.name));
+        let replaced = Effect::ReplacesPart(format!(
+            "replaces index {:?} ({INDEX_REPLACED})",
+            index.name
+        ));
         let key = index
             .key
             .attributes()
             .map(|a| format!("{a} ({})", attrs.get(a).map_or("?", |t| t.as_str())))
             .collect::<Vec<_>>()
             .join(", ");
-        fields.push(Field::new(index_path(&index.name, "key"), Val::Str(key)).with_effect(replaced.clone()));
         fields.push(
-            Field::new(index_path(&index.name, "projection"), Val::Str(index.projection.kind().to_string()))
-                .with_effect(replaced.clone()),
+            Field::new(index_path(&index.name, "key"), Val::Str(key)).with_effect(replaced.clone()),
+        );
+        fields.push(
+            Field::new(
+                index_path(&index.name, "projection"),
+                Val::Str(index.projection.kind().to_string()),
+            )
+            .with_effect(replaced.clone()),
         );
         if let Projection::Include(names) = &index.projection {
             fields.push(
-                Field::new(index_path(&index.name, "non_key_attributes"), Val::Set(names.iter().cloned().collect()))
-                    .with_effect(replaced),
+                Field::new(
+                    index_path(&index.name, "non_key_attributes"),
+                    Val::Set(names.iter().cloned().collect()),
+                )
+                .with_effect(replaced),
             );
         }
         if let Some(t) = index.throughput {
-            fields.push(Field::new(index_path(&index.name, "read"), Val::Int(t.read)));
-            fields.push(Field::new(index_path(&index.name, "write"), Val::Int(t.write)));
+            fields.push(Field::new(
+                index_path(&index.name, "read"),
+                Val::Int(t.read),
+            ));
+            fields.push(Field::new(
+                index_path(&index.name, "write"),
+                Val::Int(t.write),
+            ));
         }
     }
     let stream = spec.stream.map_or("off", StreamView::as_str);
     fields.push(Field::new("stream", Val::Str(stream.to_string())));
-    fields.push(Field::new("deletion_protection", Val::Bool(spec.deletion_protection)));
+    fields.push(Field::new(
+        "deletion_protection",
+        Val::Bool(spec.deletion_protection),
+    ));
     if let Some(ttl) = &spec.ttl_attribute {
         fields.push(Field::new("ttl_attribute", Val::Str(ttl.clone())));
     }
-    fields.push(Field::new("point_in_time_recovery", Val::Bool(spec.point_in_time_recovery)));
+    fields.push(Field::new(
+        "point_in_time_recovery",
+        Val::Bool(spec.point_in_time_recovery),
+    ));
     for (k, v) in &spec.tags {
         fields.push(Field::new(format!("tags[{k:?}]"), Val::Str(v.clone())));
     }
@@ -322,7 +352,9 @@ pub fn diff(spec: &TableSpec, live: &TableLive) -> Vec<FieldDiff> {
             d.effect = Effect::Note("disable, then enable: the stream gets a new ARN".into());
         }
         if d.path == "ttl_attribute" && d.old.is_some() && d.new.is_some() {
-            d.effect = Effect::Note("disable TTL on the old attribute, then enable it on the new one".into());
+            d.effect = Effect::Note(
+                "disable TTL on the old attribute, then enable it on the new one".into(),
+            );
         }
     }
     diffs
@@ -369,9 +401,16 @@ pub enum TableStep {
     Untag(Vec<String>),
 }
 
-fn index_rebuilt(wanted: &IndexSpec, live: &IndexSpec, spec: &TableSpec, live_table: &TableSpec) -> bool {
+fn index_rebuilt(
+    wanted: &IndexSpec,
+    live: &IndexSpec,
+    spec: &TableSpec,
+    live_table: &TableSpec,
+) -> bool {
     let types = |key: &KeySchema, attrs: &BTreeMap<String, ScalarType>| {
-        key.attributes().map(|a| attrs.get(a).copied()).collect::<Vec<_>>()
+        key.attributes()
+            .map(|a| attrs.get(a).copied())
+            .collect::<Vec<_>>()
     };
     wanted.key != live.key
         || wanted.projection != live.projection
@@ -402,7 +441,11 @@ pub fn update_steps(spec: &TableSpec, live: &TableLive) -> Vec<TableStep> {
         .filter(|n| rebuilt.contains(n) || !spec.indexes.iter().any(|w| w.name == *n))
         .collect();
     deletes.sort_unstable();
-    steps.extend(deletes.iter().map(|n| TableStep::DeleteIndex((*n).to_string())));
+    steps.extend(
+        deletes
+            .iter()
+            .map(|n| TableStep::DeleteIndex((*n).to_string())),
+    );
 
     let kept: Vec<&IndexSpec> = spec
         .indexes
@@ -477,7 +520,9 @@ pub fn update_steps(spec: &TableSpec, live: &TableLive) -> Vec<TableStep> {
         }
     }
     if have.point_in_time_recovery != spec.point_in_time_recovery {
-        steps.push(TableStep::SetPointInTimeRecovery(spec.point_in_time_recovery));
+        steps.push(TableStep::SetPointInTimeRecovery(
+            spec.point_in_time_recovery,
+        ));
     }
     let to_tag: BTreeMap<String, String> = spec
         .tags
@@ -488,7 +533,12 @@ pub fn update_steps(spec: &TableSpec, live: &TableLive) -> Vec<TableStep> {
     if !to_tag.is_empty() {
         steps.push(TableStep::Tag(to_tag));
     }
-    let to_untag: Vec<String> = have.tags.keys().filter(|k| !spec.tags.contains_key(*k)).cloned().collect();
+    let to_untag: Vec<String> = have
+        .tags
+        .keys()
+        .filter(|k| !spec.tags.contains_key(*k))
+        .cloned()
+        .collect();
     if !to_untag.is_empty() {
         steps.push(TableStep::Untag(to_untag));
     }

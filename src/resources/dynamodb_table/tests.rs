@@ -39,7 +39,10 @@ pub(crate) fn seed() -> TableSpec {
 /// A live table whose configuration is `config`, owned by `cruddur`.
 pub(crate) fn live(config: TableSpec) -> TableLive {
     TableLive {
-        arn: format!("arn:aws:dynamodb:ca-central-1:123456789012:table/{}", config.name),
+        arn: format!(
+            "arn:aws:dynamodb:ca-central-1:123456789012:table/{}",
+            config.name
+        ),
         stream_arn: config.stream.map(|_| "arn:stream/1".to_string()),
         config,
         owner: Some("cruddur".into()),
@@ -104,7 +107,10 @@ fn sort_key_change_forces_replacement() {
     wanted.attributes.insert("created_at".into(), ScalarType::S);
     wanted.key.range = Some("created_at".into());
     let diffs = diff(&wanted, &live(seed()));
-    let key = diffs.iter().find(|d| d.path == "key.range").expect("key.range differs");
+    let key = diffs
+        .iter()
+        .find(|d| d.path == "key.range")
+        .expect("key.range differs");
     assert!(key.forces_replacement());
     assert_eq!(key.old, Some(Val::Str("sk (S)".into())));
     assert_eq!(key.new, Some(Val::Str("created_at (S)".into())));
@@ -115,7 +121,11 @@ fn removing_the_sort_key_also_forces_replacement() {
     let mut wanted = seed();
     wanted.key.range = None;
     let diffs = diff(&wanted, &live(seed()));
-    assert!(diffs.iter().any(|d| d.path == "key.range" && d.new.is_none() && d.forces_replacement()));
+    assert!(
+        diffs
+            .iter()
+            .any(|d| d.path == "key.range" && d.new.is_none() && d.forces_replacement())
+    );
 }
 
 #[test]
@@ -124,12 +134,19 @@ fn projection_change_replaces_only_that_index() {
     wanted.indexes[0].projection = Projection::KeysOnly;
     let diffs = diff(&wanted, &live(seed()));
     assert_eq!(diffs.len(), 1);
-    assert!(matches!(&diffs[0].effect, Effect::ReplacesPart(why) if why.contains("message-group-sk-index")));
+    assert!(
+        matches!(&diffs[0].effect, Effect::ReplacesPart(why) if why.contains("message-group-sk-index"))
+    );
     assert!(!diffs[0].forces_replacement());
     let steps = update_steps(&wanted, &live(seed()));
     assert_eq!(steps.len(), 2);
-    assert_eq!(steps[0], TableStep::DeleteIndex("message-group-sk-index".into()));
-    assert!(matches!(&steps[1], TableStep::CreateIndex { index, .. } if index.projection == Projection::KeysOnly));
+    assert_eq!(
+        steps[0],
+        TableStep::DeleteIndex("message-group-sk-index".into())
+    );
+    assert!(
+        matches!(&steps[1], TableStep::CreateIndex { index, .. } if index.projection == Projection::KeysOnly)
+    );
 }
 
 #[test]
@@ -140,13 +157,19 @@ fn index_deletes_come_first_then_capacity_then_one_create_per_step() {
     wanted.attributes.insert("created_at".into(), ScalarType::N);
     wanted.indexes.push(IndexSpec {
         name: "by-user".into(),
-        key: KeySchema { hash: "user_uuid".into(), range: None },
+        key: KeySchema {
+            hash: "user_uuid".into(),
+            range: None,
+        },
         projection: Projection::KeysOnly,
         throughput: Some(Throughput { read: 1, write: 1 }),
     });
     wanted.indexes.push(IndexSpec {
         name: "by-date".into(),
-        key: KeySchema { hash: "created_at".into(), range: None },
+        key: KeySchema {
+            hash: "created_at".into(),
+            range: None,
+        },
         projection: Projection::All,
         throughput: Some(Throughput { read: 1, write: 1 }),
     });
@@ -154,7 +177,10 @@ fn index_deletes_come_first_then_capacity_then_one_create_per_step() {
     have.attributes.insert("old".into(), ScalarType::S);
     have.indexes.push(IndexSpec {
         name: "old-index".into(),
-        key: KeySchema { hash: "old".into(), range: None },
+        key: KeySchema {
+            hash: "old".into(),
+            range: None,
+        },
         projection: Projection::All,
         throughput: Some(Throughput { read: 1, write: 1 }),
     });
@@ -194,7 +220,10 @@ fn switching_to_provisioned_names_every_kept_index_capacity() {
         steps,
         vec![TableStep::Update {
             billing: Some(Billing::Provisioned(Throughput { read: 5, write: 5 })),
-            index_throughput: vec![("message-group-sk-index".into(), Throughput { read: 5, write: 5 })],
+            index_throughput: vec![(
+                "message-group-sk-index".into(),
+                Throughput { read: 5, write: 5 }
+            )],
             deletion_protection: None,
         }]
     );
@@ -208,7 +237,10 @@ fn stream_view_change_is_disable_then_enable_with_a_note() {
     assert!(matches!(&diffs[0].effect, Effect::Note(n) if n.contains("new ARN")));
     assert_eq!(
         update_steps(&wanted, &live(seed())),
-        vec![TableStep::DisableStream, TableStep::EnableStream(StreamView::NewAndOldImages)]
+        vec![
+            TableStep::DisableStream,
+            TableStep::EnableStream(StreamView::NewAndOldImages)
+        ]
     );
 }
 
@@ -216,7 +248,10 @@ fn stream_view_change_is_disable_then_enable_with_a_note() {
 fn turning_the_stream_off_is_a_single_disable() {
     let mut wanted = seed();
     wanted.stream = None;
-    assert_eq!(update_steps(&wanted, &live(seed())), vec![TableStep::DisableStream]);
+    assert_eq!(
+        update_steps(&wanted, &live(seed())),
+        vec![TableStep::DisableStream]
+    );
 }
 
 #[test]
@@ -228,8 +263,14 @@ fn ttl_moves_by_disabling_the_old_attribute_first() {
     assert_eq!(
         update_steps(&wanted, &live(have)),
         vec![
-            TableStep::SetTtl { attribute: "ttl".into(), enabled: false },
-            TableStep::SetTtl { attribute: "expires_at".into(), enabled: true },
+            TableStep::SetTtl {
+                attribute: "ttl".into(),
+                enabled: false
+            },
+            TableStep::SetTtl {
+                attribute: "expires_at".into(),
+                enabled: true
+            },
         ]
     );
 }
@@ -237,9 +278,16 @@ fn ttl_moves_by_disabling_the_old_attribute_first() {
 #[test]
 fn tags_are_a_map_added_changed_and_removed() {
     let mut wanted = seed();
-    wanted.tags = BTreeMap::from([("app".into(), "cruddur".into()), ("env".into(), "prod".into())]);
+    wanted.tags = BTreeMap::from([
+        ("app".into(), "cruddur".into()),
+        ("env".into(), "prod".into()),
+    ]);
     let mut have = seed();
-    have.tags = BTreeMap::from([("app".into(), "cruddur".into()), ("env".into(), "dev".into()), ("old".into(), "x".into())]);
+    have.tags = BTreeMap::from([
+        ("app".into(), "cruddur".into()),
+        ("env".into(), "dev".into()),
+        ("old".into(), "x".into()),
+    ]);
     assert_eq!(
         update_steps(&wanted, &live(have)),
         vec![
@@ -252,9 +300,16 @@ fn tags_are_a_map_added_changed_and_removed() {
 #[test]
 fn index_key_type_change_rebuilds_the_index() {
     let mut wanted = seed();
-    wanted.attributes.insert("message_group_uuid".into(), ScalarType::N);
+    wanted
+        .attributes
+        .insert("message_group_uuid".into(), ScalarType::N);
     let steps = update_steps(&wanted, &live(seed()));
-    assert_eq!(steps[0], TableStep::DeleteIndex("message-group-sk-index".into()));
-    assert!(matches!(&steps[1], TableStep::CreateIndex { attributes, .. }
-        if attributes.contains(&("message_group_uuid".to_string(), ScalarType::N))));
+    assert_eq!(
+        steps[0],
+        TableStep::DeleteIndex("message-group-sk-index".into())
+    );
+    assert!(
+        matches!(&steps[1], TableStep::CreateIndex { attributes, .. }
+        if attributes.contains(&("message_group_uuid".to_string(), ScalarType::N)))
+    );
 }

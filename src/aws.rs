@@ -1,0 +1,455 @@
+//! The one place that configures the AWS SDK: region, profile, endpoint and credentials
+//! into clients; errors named by operation and resource; bounded waits and retries.
+//!
+//! Errors are classified from the SDK's modeled error types (by the caller, which knows
+//! the operation), never from message text.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use tokio::time::Instant;
+
+use crate::events::Reporter;
+
+/// Where to send AWS calls, after the precedence rules (flag > stack > SDK chain).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    /// Region, when the flag or the stack names one.
+    pub region: Option<String>,
+    /// Endpoint override, when the flag or the stack names one.
+    pub endpoint_url: Option<String>,
+    /// Named profile.
+    pub profile: Option<String>,
+}
+
+/// How long and how often to poll asynchronous AWS states, and how often to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitPolicy {
+    /// First delay between polls.
+    pub first_delay: Duration,
+    /// Longest delay between polls.
+    pub max_delay: Duration,
+    /// How often to report a wait that is still going.
+    pub report_every: Duration,
+    /// Attempts for a call that failed with a retryable error (throttling, limits).
+    pub max_attempts: u32,
+}
+
+impl Default for WaitPolicy {
+    /// Polls start at 0.5 s and back off to 5 s, so a table that turns ACTIVE after 3 s is
+    /// noticed within a second; a wait is reported every 10 s.
+    fn default() -> Self {
+        Self {
+            first_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(5),
+            report_every: Duration::from_secs(10),
+            max_attempts: 8,
+        }
+    }
+}
+
+impl WaitPolicy {
+    /// The delay after `delay`: 1.6× growth, capped.
+    fn next(&self, delay: Duration) -> Duration {
+        delay.mul_f64(1.6).min(self.max_delay)
+    }
+}
+
+/// Clients for every service the tool uses, built from one SDK configuration.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// STS (account id).
+    pub sts: aws_sdk_sts::Client,
+    /// The region in force.
+    pub region: String,
+    /// Polling and retry policy.
+    pub wait: WaitPolicy,
+}
+
+/// A failure talking to AWS.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// An API call failed.
+    #[error("failed to {op} for {address}: {message}")]
+    Call {
+        /// The API operation, like `UpdateTable`.
+        op: &'static str,
+        /// The resource address or name.
+        address: String,
+        /// AWS's error code, when it sent one.
+        code: Option<String>,
+        /// What AWS (or the SDK) said.
+        message: String,
+        /// Whether retrying later can succeed (throttling, limits, resource busy).
+        retryable: bool,
+    },
+    /// A wait ran out of time.
+    #[error("timed out after {}s waiting for {address} ({what}); AWS last reported `{state}`", waited.as_secs())]
+    Timeout {
+        /// The resource.
+        address: String,
+        /// What was awaited.
+        what: String,
+        /// The last state seen.
+        state: String,
+        /// How long the tool waited.
+        waited: Duration,
+    },
+    /// The SDK could not be configured (no region, no credentials, …).
+    #[error("{message}\n  help: {help}")]
+    Setup {
+        /// What is missing.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
+    /// AWS answered with something the tool cannot use.
+    #[error("unexpected answer from {op} for {address}: {message}")]
+    Unexpected {
+        /// The operation.
+        op: &'static str,
+        /// The resource.
+        address: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl AwsError {
+    /// Wraps an SDK error; `retryable` is the caller's classification from the modeled
+    /// error type. Missing credentials become a `Setup` error that says how to fix them.
+    pub fn call<E, R>(
+        op: &'static str,
+        address: &str,
+        err: &SdkError<E, R>,
+        retryable: bool,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        if has_source::<CredentialsError>(err) {
+            return AwsError::Setup {
+                message: format!("no AWS credentials found (while calling {op})"),
+                help: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, or run `aws configure`".into(),
+            };
+        }
+        let (code, message) = match err.as_service_error() {
+            Some(service) => (
+                service.code().map(str::to_string),
+                match (service.code(), service.message()) {
+                    (Some(code), Some(msg)) => format!("{code}: {msg}"),
+                    (Some(code), None) => code.to_string(),
+                    _ => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+                },
+            ),
+            None => (
+                None,
+                aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+            ),
+        };
+        AwsError::Call {
+            op,
+            address: address.to_string(),
+            code,
+            message,
+            retryable,
+        }
+    }
+
+    /// Whether a retry may succeed.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            AwsError::Call {
+                retryable: true,
+                ..
+            }
+        )
+    }
+}
+
+fn has_source<T: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = current {
+        if e.is::<T>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// Whether `url` points at this machine (an emulator), where real credentials are neither
+/// needed nor wise to send.
+#[must_use]
+pub fn is_loopback(url: &str) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let host = rest.split('/').next().unwrap_or("");
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    host == "localhost" || host == "::1" || host.starts_with("127.")
+}
+
+impl Aws {
+    /// Builds clients for `target`. Credentials come from the standard chain, except that a
+    /// loopback endpoint with no keys in the environment gets the emulator's dummy keys.
+    pub async fn connect(target: &Target, wait: WaitPolicy) -> Result<Self, AwsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &target.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &target.profile {
+            loader = loader.profile_name(profile);
+        }
+        let endpoint = target.endpoint_url.clone().or_else(|| {
+            std::env::var("AWS_ENDPOINT_URL")
+                .ok()
+                .filter(|v| !v.is_empty())
+        });
+        if let Some(url) = &target.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if endpoint.as_deref().is_some_and(is_loopback)
+            && std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
+            && target.profile.is_none()
+        {
+            loader = loader
+                .credentials_provider(Credentials::new("test", "test", None, None, "emulator"));
+        }
+        let config = loader.load().await;
+        let region = config
+            .region()
+            .map(ToString::to_string)
+            .ok_or_else(|| AwsError::Setup {
+                message: "no AWS region is configured".into(),
+                help: "pass --region, set `region` for this environment in the stack file, or set AWS_REGION".into(),
+            })?;
+        Ok(Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            region,
+            wait,
+        })
+    }
+
+    /// The account the credentials belong to.
+    pub async fn account_id(&self) -> Result<String, AwsError> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::call("GetCallerIdentity", "the caller", &e, false))?;
+        out.account.ok_or_else(|| AwsError::Unexpected {
+            op: "GetCallerIdentity",
+            address: "the caller".into(),
+            message: "no account id in the answer".into(),
+        })
+    }
+}
+
+/// What one poll of an asynchronous state found.
+#[derive(Debug)]
+pub enum Poll<T> {
+    /// The awaited state was reached.
+    Ready(T),
+    /// Not yet; AWS reports this state.
+    Pending(String),
+}
+
+/// Polls `check` until it is ready, backing off between polls, reporting progress through
+/// `reporter` at the policy's interval, and giving up after `timeout`.
+pub async fn wait_until<T, F, Fut>(
+    policy: &WaitPolicy,
+    reporter: Reporter<'_>,
+    what: &str,
+    timeout: Duration,
+    mut check: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, AwsError>>,
+{
+    let start = Instant::now();
+    let mut delay = policy.first_delay;
+    let mut last_report = Duration::ZERO;
+    loop {
+        let state = match check().await? {
+            Poll::Ready(value) => return Ok(value),
+            Poll::Pending(state) => state,
+        };
+        let elapsed = start.elapsed();
+        if elapsed >= timeout {
+            return Err(AwsError::Timeout {
+                address: reporter.address.to_string(),
+                what: what.to_string(),
+                state,
+                waited: elapsed,
+            });
+        }
+        if elapsed - last_report >= policy.report_every {
+            reporter.waiting(what, elapsed, &state);
+            last_report = elapsed;
+        }
+        tokio::time::sleep(delay.min(timeout - elapsed)).await;
+        delay = policy.next(delay);
+    }
+}
+
+/// Runs `call` again while it fails with a retryable error, with jittered exponential
+/// backoff, at most `policy.max_attempts` times.
+pub async fn retry<T, F, Fut>(
+    policy: &WaitPolicy,
+    reporter: Reporter<'_>,
+    mut call: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let mut delay = policy.first_delay;
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
+                // Full jitter: concurrent runs hitting the same limit spread out.
+                let pause = delay.mul_f64(0.5 + fastrand::f64() / 2.0);
+                reporter.retrying(e.to_string(), pause);
+                tokio::time::sleep(pause).await;
+                delay = policy.next(delay);
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Event, Recorder};
+    use crate::resources::Address;
+
+    fn fast() -> WaitPolicy {
+        WaitPolicy {
+            first_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+            report_every: Duration::ZERO,
+            max_attempts: 3,
+        }
+    }
+
+    #[test]
+    fn loopback_endpoints_are_recognised() {
+        assert!(is_loopback("http://127.0.0.1:4566"));
+        assert!(is_loopback("http://localhost:4566/"));
+        assert!(is_loopback("http://[::1]:4566"));
+        assert!(!is_loopback("https://dynamodb.ca-central-1.amazonaws.com"));
+        assert!(!is_loopback("http://127.example.com"));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = WaitPolicy::default();
+        let mut d = p.first_delay;
+        let mut seen = vec![];
+        for _ in 0..8 {
+            seen.push(d.as_millis());
+            d = p.next(d);
+        }
+        assert_eq!(seen[0], 500);
+        assert!(seen.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!(*seen.last().unwrap(), 5000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_reports_progress_and_times_out_with_the_last_state() {
+        let address = Address::table("t");
+        let rec = Recorder::default();
+        let reporter = Reporter {
+            address: &address,
+            sink: &rec,
+        };
+        let policy = WaitPolicy {
+            report_every: Duration::from_secs(10),
+            ..WaitPolicy::default()
+        };
+        let err = wait_until(
+            &policy,
+            reporter,
+            "creating",
+            Duration::from_secs(60),
+            || async { Ok::<Poll<()>, AwsError>(Poll::Pending("CREATING".into())) },
+        )
+        .await
+        .expect_err("never ready");
+        assert!(
+            matches!(&err, AwsError::Timeout { state, .. } if state == "CREATING"),
+            "{err}"
+        );
+        let waits: Vec<u64> = rec
+            .events()
+            .iter()
+            .filter_map(|e| match e {
+                Event::Waiting { elapsed, .. } => Some(elapsed.as_secs()),
+                _ => None,
+            })
+            .collect();
+        // One report per 10 s of waiting, the first at 10 s.
+        assert!(waits.len() >= 4 && waits[0] >= 10, "{waits:?}");
+    }
+
+    #[tokio::test]
+    async fn retry_stops_at_non_retryable_errors_and_at_the_bound() {
+        let address = Address::table("t");
+        let rec = Recorder::default();
+        let reporter = Reporter {
+            address: &address,
+            sink: &rec,
+        };
+        let mut calls = 0;
+        let err = retry(&fast(), reporter, || {
+            calls += 1;
+            async {
+                Err::<(), _>(AwsError::Call {
+                    op: "UpdateTable",
+                    address: "t".into(),
+                    code: Some("ValidationException".into()),
+                    message: "no".into(),
+                    retryable: false,
+                })
+            }
+        })
+        .await;
+        assert!(err.is_err());
+        assert_eq!(calls, 1, "validation errors are never retried");
+        let mut calls = 0;
+        let _ = retry(&fast(), reporter, || {
+            calls += 1;
+            async {
+                Err::<(), _>(AwsError::Call {
+                    op: "CreateTable",
+                    address: "t".into(),
+                    code: Some("LimitExceededException".into()),
+                    message: "too many".into(),
+                    retryable: true,
+                })
+            }
+        })
+        .await;
+        assert_eq!(calls, 3, "retryable errors stop at max_attempts");
+    }
+}

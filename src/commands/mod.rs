@@ -1,0 +1,143 @@
+//! The verbs, each thin: load → connect → refresh → plan → render → confirm → apply.
+//! Output goes through the renderer: the plan to stdout, progress to stderr.
+
+pub mod apply;
+pub mod plan;
+
+use std::io::{self, BufRead, IsTerminal, Write};
+
+use crate::aws::{Aws, AwsError, Target, WaitPolicy};
+use crate::cli::GlobalArgs;
+use crate::events::{Event, EventSink};
+use crate::plan::{LiveState, PlanError};
+use crate::render::{self, Header, Palette, human};
+use crate::stack::{self, Stack, StackError};
+
+/// Why a command failed (all exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The stack file is invalid.
+    #[error("{0}")]
+    Stack(StackError),
+    /// AWS could not be reached or refused a call.
+    #[error("{0}")]
+    Aws(#[from] AwsError),
+    /// The plan cannot be made safely.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Plan(Vec<PlanError>),
+    /// The user (or the lack of a terminal) did not approve.
+    #[error("{0}")]
+    Refused(String),
+    /// Some changes failed (already reported as events).
+    #[error("{0} change(s) failed")]
+    ApplyFailed(usize),
+    /// Writing output failed.
+    #[error("cannot write output: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Everything a verb needs once the stack is loaded and AWS is reachable.
+pub struct Session {
+    /// The validated stack.
+    pub stack: Stack,
+    /// AWS clients.
+    pub aws: Aws,
+    /// Where the command is pointed.
+    pub header: Header,
+    /// Styles for stdout.
+    pub out: Palette,
+    /// Styles for stderr.
+    pub err: Palette,
+}
+
+/// Writes progress events to stderr.
+pub struct StderrEvents(pub Palette);
+
+impl EventSink for StderrEvents {
+    fn emit(&self, event: Event) {
+        // Progress is best effort: a closed stderr must not stop an apply halfway.
+        let _ = human::event(&mut io::stderr().lock(), &event, self.0);
+    }
+}
+
+/// Resolves where to point: `--flag` beats the environment in the stack file, which beats
+/// the SDK's own chain (`AWS_REGION`, `AWS_ENDPOINT_URL`, profiles).
+#[must_use]
+pub fn target(global: &GlobalArgs, env: &stack::Environment) -> Target {
+    Target {
+        region: global.region.clone().or_else(|| env.region.clone()),
+        endpoint_url: global
+            .endpoint_url
+            .clone()
+            .or_else(|| env.endpoint_url.clone()),
+        profile: global.profile.clone().or_else(|| env.profile.clone()),
+    }
+}
+
+/// Loads the stack and connects to the environment's account.
+pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, CommandError> {
+    let stack = stack::load(&global.stack).map_err(CommandError::Stack)?;
+    let env = stack.environment(env_name).map_err(CommandError::Stack)?;
+    let target = target(global, env);
+    let aws = Aws::connect(&target, WaitPolicy::default()).await?;
+    let account = aws.account_id().await?;
+    let endpoint = target.endpoint_url.clone().or_else(|| {
+        std::env::var("AWS_ENDPOINT_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+    });
+    let header = Header {
+        stack: stack.name.clone(),
+        environment: env_name.to_string(),
+        account,
+        region: aws.region.clone(),
+        endpoint,
+    };
+    Ok(Session {
+        stack,
+        aws,
+        header,
+        out: Palette::new(render::use_color(
+            global.no_color,
+            render::stdout_is_terminal(),
+        )),
+        err: Palette::new(render::use_color(
+            global.no_color,
+            io::stderr().is_terminal(),
+        )),
+    })
+}
+
+/// Reads live state for the session's stack.
+pub async fn refresh(session: &Session) -> Result<LiveState, CommandError> {
+    let sink = StderrEvents(session.err);
+    Ok(crate::refresh::refresh(&session.aws, &session.stack, &sink).await?)
+}
+
+/// Asks for `yes` on a terminal; without one, refuses unless `--yes` was given.
+pub fn confirm(yes: bool, question: &str) -> Result<(), CommandError> {
+    if yes {
+        return Ok(());
+    }
+    let stdin = io::stdin();
+    if !stdin.is_terminal() {
+        return Err(CommandError::Refused(
+            "standard input is not a terminal, so nobody can approve this plan; nothing was changed\n  help: review the plan above and re-run with --yes (or --auto-approve)".into(),
+        ));
+    }
+    let mut err = io::stderr().lock();
+    write!(
+        err,
+        "\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    )?;
+    err.flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(CommandError::Refused(
+            "cancelled: the answer was not `yes`; nothing was changed".into(),
+        ))
+    }
+}

@@ -1,0 +1,244 @@
+//! Human-readable rendering: the plan in Terraform's notation (`+`, `~`, `-/+`, `-`, field
+//! by field with `old → new`), progress lines, and the closing summaries.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use super::{Header, Palette, paint};
+use crate::events::Event;
+use crate::plan::{Action, Change, Mode, Plan};
+use crate::resources::{Effect, FieldDiff};
+
+/// Writes the header line that names where the command is pointed.
+pub fn header(w: &mut impl Write, h: &Header, p: Palette) -> io::Result<()> {
+    paint(w, p.bold, &format!("stack {}", h.stack))?;
+    write!(
+        w,
+        " · environment {} · account {} · region {}",
+        h.environment, h.account, h.region
+    )?;
+    if let Some(endpoint) = &h.endpoint {
+        write!(w, " · endpoint {endpoint}")?;
+    }
+    writeln!(w)
+}
+
+fn symbol(action: &Action) -> &'static str {
+    match action {
+        Action::Create => "  +",
+        Action::Update => "  ~",
+        Action::Replace { .. } => "-/+",
+        Action::Delete => "  -",
+        Action::NoOp => "   ",
+    }
+}
+
+fn action_style(action: &Action, p: Palette) -> anstyle::Style {
+    match action {
+        Action::Create => p.add,
+        Action::Update => p.change,
+        Action::Replace { .. } | Action::Delete => p.remove,
+        Action::NoOp => p.dim,
+    }
+}
+
+fn comment(change: &Change) -> String {
+    match &change.action {
+        Action::Create => format!("{} will be created", change.address),
+        Action::Update => format!("{} will be updated in place", change.address),
+        Action::Replace { because } => {
+            format!(
+                "{} must be replaced (delete, then create) because of {}",
+                change.address,
+                because.join(", ")
+            )
+        }
+        Action::Delete => format!("{} will be destroyed", change.address),
+        Action::NoOp => format!("{} is up to date", change.address),
+    }
+}
+
+fn diff_line(w: &mut impl Write, d: &FieldDiff, width: usize, p: Palette) -> io::Result<()> {
+    let pad = width.saturating_sub(d.path.chars().count());
+    match (&d.old, &d.new) {
+        (None, Some(new)) => {
+            paint(w, p.add, "      +")?;
+            write!(w, " {}{} = {new}", d.path, " ".repeat(pad))?;
+        }
+        (Some(old), None) => {
+            paint(w, p.remove, "      -")?;
+            write!(w, " {}{} = {old}", d.path, " ".repeat(pad))?;
+            paint(w, p.dim, " -> null")?;
+        }
+        (Some(old), Some(new)) => {
+            paint(w, p.change, "      ~")?;
+            write!(w, " {}{} = {old} → {new}", d.path, " ".repeat(pad))?;
+        }
+        (None, None) => return Ok(()),
+    }
+    let note = match &d.effect {
+        Effect::ReplacesResource if d.old.is_some() => Some("forces replacement".to_string()),
+        Effect::ReplacesPart(why) if d.old.is_some() && d.new.is_some() => Some(why.clone()),
+        Effect::Note(n) => Some(n.clone()),
+        _ => None,
+    };
+    if let Some(note) = note {
+        paint(w, p.remove, &format!(" # {note}"))?;
+    }
+    writeln!(w)
+}
+
+/// Writes the plan: each change with its fields, then the totals, or `No changes.`.
+pub fn plan(w: &mut impl Write, plan: &Plan, p: Palette) -> io::Result<()> {
+    for note in &plan.notes {
+        paint(w, p.dim, &format!("note: {note}"))?;
+        writeln!(w)?;
+    }
+    if plan.is_empty() {
+        writeln!(w)?;
+        paint(w, p.bold, "No changes.")?;
+        match plan.mode {
+            Mode::Converge => writeln!(w, " AWS matches the stack file.")?,
+            Mode::Destroy => writeln!(w, " Nothing owned by this stack exists.")?,
+        }
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "cruddur-infra will perform the following actions:")?;
+    for change in &plan.changes {
+        writeln!(w)?;
+        paint(w, p.bold, &format!("  # {}", comment(change)))?;
+        writeln!(w)?;
+        paint(w, action_style(&change.action, p), symbol(&change.action))?;
+        write!(w, " {} ({:?})", change.address, change.name)?;
+        if change.diffs.is_empty() {
+            writeln!(w)?;
+            continue;
+        }
+        writeln!(w, " {{")?;
+        let width = change
+            .diffs
+            .iter()
+            .map(|d| d.path.chars().count())
+            .max()
+            .unwrap_or(0);
+        for d in &change.diffs {
+            diff_line(w, d, width, p)?;
+        }
+        writeln!(w, "    }}")?;
+    }
+    let (add, change, destroy) = plan.counts();
+    writeln!(w)?;
+    paint(w, p.bold, "Plan:")?;
+    writeln!(
+        w,
+        " {add} to add, {change} to change, {destroy} to destroy."
+    )
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{}s", d.as_secs())
+}
+
+/// Writes one progress line.
+pub fn event(w: &mut impl Write, e: &Event, p: Palette) -> io::Result<()> {
+    match e {
+        Event::Started { address, action } => {
+            let verb = action.verb();
+            let mut chars = verb.chars();
+            let capital: String = chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default();
+            writeln!(w, "{address}: {capital}…")
+        }
+        Event::Step { address, message } => writeln!(w, "{address}: {message}…"),
+        Event::Waiting {
+            address,
+            what,
+            elapsed,
+            state,
+        } => {
+            write!(w, "{address}: still {what}… {}", seconds(*elapsed))?;
+            paint(w, p.dim, &format!(" ({state})"))?;
+            writeln!(w)
+        }
+        Event::Retrying {
+            address,
+            reason,
+            after,
+        } => {
+            writeln!(
+                w,
+                "{address}: retrying in {:.1}s: {reason}",
+                after.as_secs_f64()
+            )
+        }
+        Event::Finished {
+            address,
+            action,
+            elapsed,
+        } => {
+            paint(
+                w,
+                p.bold,
+                &format!(
+                    "{address}: {} complete after {}",
+                    capitalize(action.noun()),
+                    seconds(*elapsed)
+                ),
+            )?;
+            writeln!(w)
+        }
+        Event::Failed {
+            address,
+            action,
+            error,
+        } => {
+            paint(
+                w,
+                p.remove,
+                &format!("{address}: {} failed", capitalize(action.noun())),
+            )?;
+            writeln!(w, ": {error}")
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Writes the closing line of an apply or destroy.
+pub fn summary(w: &mut impl Write, plan: &Plan, failed: usize, p: Palette) -> io::Result<()> {
+    let (add, change, destroy) = plan.counts();
+    let verb = if plan.mode == Mode::Destroy {
+        "Destroy"
+    } else {
+        "Apply"
+    };
+    if failed > 0 {
+        paint(w, p.remove, &format!("{verb} failed:"))?;
+        writeln!(
+            w,
+            " {failed} of {} changes did not complete (see the errors above).",
+            plan.changes.len()
+        )
+    } else if plan.mode == Mode::Destroy {
+        paint(w, p.add, &format!("{verb} complete!"))?;
+        writeln!(w, " Resources: {destroy} destroyed.")
+    } else {
+        paint(w, p.add, &format!("{verb} complete!"))?;
+        writeln!(
+            w,
+            " Resources: {add} added, {change} changed, {destroy} destroyed."
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;
