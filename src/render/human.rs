@@ -240,5 +240,3 @@ pub fn summary(w: &mut impl Write, plan: &Plan, failed: usize, p: Palette) -> io
     }
 }
 
-#[cfg(test)]
-mod tests;

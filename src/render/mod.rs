@@ -76,3 +76,6 @@ pub struct Header {
     /// Endpoint, when not AWS's own.
     pub endpoint: Option<String>,
 }
+
+#[cfg(test)]
+mod tests;
