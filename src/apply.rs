@@ -12,7 +12,7 @@ use crate::plan::{Change, Mode, Operation, Plan, TableOp, order};
 use crate::resources::Address;
 use crate::resources::dynamodb_table::aws::{self as table_aws, TableApi};
 
-/// Changes in flight at once. DynamoDB allows about 10 tables changing per account, and
+/// Changes in flight at once. `DynamoDB` allows about 10 tables changing per account, and
 /// the table calls retry `LimitExceededException` beyond that.
 const PARALLEL_CHANGES: usize = 8;
 

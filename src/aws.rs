@@ -64,7 +64,7 @@ impl WaitPolicy {
 /// Clients for every service the tool uses, built from one SDK configuration.
 #[derive(Debug, Clone)]
 pub struct Aws {
-    /// DynamoDB.
+    /// `DynamoDB`.
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// STS (account id).
     pub sts: aws_sdk_sts::Client,
@@ -200,7 +200,10 @@ pub fn is_loopback(url: &str) -> bool {
     } else {
         host.split(':').next().unwrap_or("")
     };
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Aws {
@@ -300,11 +303,11 @@ where
                 waited: elapsed,
             });
         }
-        if elapsed - last_report >= policy.report_every {
+        if elapsed.checked_sub(last_report).unwrap() >= policy.report_every {
             reporter.waiting(what, elapsed, &state);
             last_report = elapsed;
         }
-        tokio::time::sleep(delay.min(timeout - elapsed)).await;
+        tokio::time::sleep(delay.min(timeout.checked_sub(elapsed).unwrap())).await;
         delay = policy.next(delay);
     }
 }
@@ -391,7 +394,7 @@ mod tests {
             &policy,
             reporter,
             "creating",
-            Duration::from_secs(60),
+            Duration::from_mins(1),
             || async { Ok::<Poll<()>, AwsError>(Poll::Pending("CREATING".into())) },
         )
         .await

@@ -239,4 +239,3 @@ pub fn summary(w: &mut impl Write, plan: &Plan, failed: usize, p: Palette) -> io
         )
     }
 }
-

@@ -12,7 +12,11 @@ use crate::resources::dynamodb_table::tests::{live, seed};
 use crate::resources::dynamodb_table::{Billing, Projection, ScalarType, StreamView, Throughput};
 use crate::stack::{Declared, Stack};
 
-fn rendered(wanted: crate::resources::dynamodb_table::TableSpec, have: Option<crate::resources::dynamodb_table::TableLive>, mode: Mode) -> String {
+fn rendered(
+    wanted: crate::resources::dynamodb_table::TableSpec,
+    have: Option<crate::resources::dynamodb_table::TableLive>,
+    mode: Mode,
+) -> String {
     let stack = Stack {
         name: "cruddur".into(),
         path: Path::new("stack.yaml").into(),
@@ -69,7 +73,10 @@ fn key_change_is_a_replacement_with_its_reason() {
 #[test]
 fn destroy_and_no_changes() {
     insta::assert_snapshot!(rendered(seed(), Some(live(seed())), Mode::Destroy));
-    assert_eq!(rendered(seed(), Some(live(seed())), Mode::Converge), "\nNo changes. AWS matches the stack file.\n");
+    assert_eq!(
+        rendered(seed(), Some(live(seed())), Mode::Converge),
+        "\nNo changes. AWS matches the stack file.\n"
+    );
 }
 
 #[test]
@@ -108,11 +115,30 @@ fn header_names_stack_environment_account_region_and_endpoint() {
 fn progress_lines() {
     let a = Address::table("messages");
     let events = [
-        Event::Started { address: a.clone(), action: Action::Create },
-        Event::Waiting { address: a.clone(), what: "creating".into(), elapsed: Duration::from_secs(20), state: "CREATING".into() },
-        Event::Step { address: a.clone(), message: "creating index \"x\" (backfill)".into() },
-        Event::Finished { address: a.clone(), action: Action::Create, elapsed: Duration::from_secs(23) },
-        Event::Failed { address: a, action: Action::Delete, error: "failed to DeleteTable for cruddur-messages: boom".into() },
+        Event::Started {
+            address: a.clone(),
+            action: Action::Create,
+        },
+        Event::Waiting {
+            address: a.clone(),
+            what: "creating".into(),
+            elapsed: Duration::from_secs(20),
+            state: "CREATING".into(),
+        },
+        Event::Step {
+            address: a.clone(),
+            message: "creating index \"x\" (backfill)".into(),
+        },
+        Event::Finished {
+            address: a.clone(),
+            action: Action::Create,
+            elapsed: Duration::from_secs(23),
+        },
+        Event::Failed {
+            address: a,
+            action: Action::Delete,
+            error: "failed to DeleteTable for cruddur-messages: boom".into(),
+        },
     ];
     let mut out = Vec::new();
     for e in &events {

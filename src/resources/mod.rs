@@ -14,7 +14,7 @@ pub const OWNER_TAG: &str = "cruddur-infra:stack";
 /// A kind of resource, as it appears in addresses (`table.messages`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
-    /// A DynamoDB table with its indexes, stream, TTL, backups and tags.
+    /// A `DynamoDB` table with its indexes, stream, TTL, backups and tags.
     Table,
 }
 

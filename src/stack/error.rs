@@ -4,7 +4,7 @@
 //! not returned one at a time, so a user fixes a file in one pass. Rendering uses
 //! `annotate-snippets`, the renderer behind rustc's messages.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
@@ -97,35 +97,33 @@ impl StackError {
         for diagnostic in &self.diagnostics {
             let mut title = Level::ERROR.primary_title(diagnostic.message.as_str());
             let mut groups = Vec::new();
-            match (diagnostic.loc, self.source.as_deref()) {
-                (Some(loc), Some(source)) => {
-                    let range = annotation_range(source, loc);
-                    let snippet = Snippet::source(source)
-                        .path(path.as_str())
-                        .annotation(AnnotationKind::Primary.span(range));
-                    let mut group = title.element(snippet);
-                    if let Some(help) = &diagnostic.help {
-                        group = group.element(Level::HELP.message(help.as_str()));
-                    }
-                    groups.push(group);
+            if let (Some(loc), Some(source)) = (diagnostic.loc, self.source.as_deref()) {
+                let range = annotation_range(source, loc);
+                let snippet = Snippet::source(source)
+                    .path(path.as_str())
+                    .annotation(AnnotationKind::Primary.span(range));
+                let mut group = title.element(snippet);
+                if let Some(help) = &diagnostic.help {
+                    group = group.element(Level::HELP.message(help.as_str()));
                 }
-                _ => {
-                    title = title.id(path.as_str());
-                    let mut group = Group::with_title(title);
-                    if let Some(help) = &diagnostic.help {
-                        group = group.element(Level::HELP.message(help.as_str()));
-                    }
-                    groups.push(group);
+                groups.push(group);
+            } else {
+                title = title.id(path.as_str());
+                let mut group = Group::with_title(title);
+                if let Some(help) = &diagnostic.help {
+                    group = group.element(Level::HELP.message(help.as_str()));
                 }
+                groups.push(group);
             }
             out.push_str(&renderer.render(&groups));
             out.push_str("\n\n");
         }
         let count = self.diagnostics.len();
-        out.push_str(&format!(
-            "error: could not load `{path}` due to {count} previous error{}\n",
-            if count == 1 { "" } else { "s" }
-        ));
+        let plural = if count == 1 { "" } else { "s" };
+        let _ = writeln!(
+            out,
+            "error: could not load `{path}` due to {count} previous error{plural}"
+        );
         out
     }
 }

@@ -54,7 +54,7 @@ pub struct RawStack {
     pub name: Spanned<String>,
     /// Named environments (`local`, `prod`, …).
     pub environments: Spanned<SpannedMap<Spanned<RawEnvironment>>>,
-    /// DynamoDB tables by logical name.
+    /// `DynamoDB` tables by logical name.
     #[serde(default)]
     pub tables: SpannedMap<Spanned<RawTable>>,
 }
@@ -71,7 +71,7 @@ pub struct RawEnvironment {
     pub profile: Option<Spanned<String>>,
 }
 
-/// A DynamoDB table.
+/// A `DynamoDB` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTable {

@@ -126,9 +126,9 @@ fn more_than_twenty_indexes_are_rejected() {
         "{HEADER}tables:\n  t:\n    name: abc\n    attributes: {{pk: S}}\n    key: {{hash: pk}}\n    billing: {{mode: PAY_PER_REQUEST}}\n    global_secondary_indexes:\n"
     );
     for i in 0..21 {
-        write!(
+        writeln!(
             text,
-            "      - {{name: index-{i}, key: {{hash: pk}}, projection: KEYS_ONLY}}\n"
+            "      - {{name: index-{i}, key: {{hash: pk}}, projection: KEYS_ONLY}}"
         )
         .unwrap();
     }
@@ -180,15 +180,25 @@ fn unknown_environment_lists_the_declared_ones() {
 
 #[test]
 fn alias_bomb_is_rejected_not_expanded() {
+    use std::fmt::Write as _;
     let mut text = String::from(
         "name: cruddur\nenvironments: {local: {}}\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
     );
     for i in 1..12 {
         let p = i - 1;
-        text.push_str(&format!(
-            "x{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
-        ));
+        writeln!(
+            text,
+            "x{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]"
+        )
+        .unwrap();
     }
+    // A billion `lol`s if expanded; rejected at its first key instead.
     let out = errors(&text);
-    assert!(out.contains("stack.yaml"), "{out}");
+    assert!(out.contains("stack.yaml:3:1"), "{out}");
+    assert!(out.contains("unknown field `x0`"), "{out}");
+    let nested = format!("{HEADER}tables:\n  t:\n    name: abc\n    tags: *a1\n");
+    assert!(
+        errors(&nested).contains("stack.yaml:"),
+        "an alias to an undefined anchor is an error with a place"
+    );
 }

@@ -98,20 +98,19 @@ impl Validator {
         write: Option<&Spanned<i64>>,
     ) -> Option<Throughput> {
         if provisioned {
-            match (read, write) {
-                (Some(r), Some(w)) => Some(Throughput {
+            if let (Some(r), Some(w)) = (read, write) {
+                Some(Throughput {
                     read: self.capacity(&format!("{what} read"), r),
                     write: self.capacity(&format!("{what} write"), w),
-                }),
-                _ => {
-                    let missing = if read.is_none() { "read" } else { "write" };
-                    self.error(
-                        format!("{what} is provisioned but has no `{missing}` capacity"),
-                        at,
-                        "with `mode: PROVISIONED`, give both `read` and `write` (at least 1)",
-                    );
-                    None
-                }
+                })
+            } else {
+                let missing = if read.is_none() { "read" } else { "write" };
+                self.error(
+                    format!("{what} is provisioned but has no `{missing}` capacity"),
+                    at,
+                    "with `mode: PROVISIONED`, give both `read` and `write` (at least 1)",
+                );
+                None
             }
         } else {
             for (label, v) in [("read", read), ("write", write)] {

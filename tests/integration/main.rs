@@ -1,1 +1,8 @@
+//! The one integration test binary: the real `cruddur-infra` binary against a real moto
+//! emulator, with results checked through the AWS SDK directly.
 
+mod harness;
+
+mod cli;
+mod layering;
+mod tables;

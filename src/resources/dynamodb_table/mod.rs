@@ -1,4 +1,4 @@
-//! DynamoDB tables: the validated spec, the normalized live view, the field diff, and the
+//! `DynamoDB` tables: the validated spec, the normalized live view, the field diff, and the
 //! ordered update steps AWS's rules require. Pure: the SDK is only named in `aws.rs`.
 //!
 //! AWS rules encoded here (see `AWS-RULES.md`): the key schema cannot change in place

@@ -1,4 +1,4 @@
-//! DynamoDB tables through the SDK: read (normalized into spec shape), create, the
+//! `DynamoDB` tables through the SDK: read (normalized into spec shape), create, the
 //! in-place steps `update_steps` planned, and delete, each waiting for AWS's asynchronous
 //! states with bounded backoff.
 //!
@@ -28,14 +28,14 @@ use crate::events::Reporter;
 use crate::resources::OWNER_TAG;
 
 /// How long a table or stream change may take before the tool gives up.
-const TABLE_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+const TABLE_TIMEOUT: Duration = Duration::from_mins(20);
 /// Index backfills copy the whole table and can take hours on big tables.
-const INDEX_TIMEOUT: Duration = Duration::from_secs(3 * 60 * 60);
+const INDEX_TIMEOUT: Duration = Duration::from_hours(3);
 
 /// The SDK client and policies one table operation needs.
 #[derive(Clone, Copy)]
 pub struct TableApi<'a> {
-    /// DynamoDB client.
+    /// `DynamoDB` client.
     pub client: &'a Client,
     /// Polling and retry policy.
     pub wait: &'a WaitPolicy,
@@ -178,8 +178,12 @@ pub fn normalize(desc: &TableDescription) -> (TableSpec, TableState, Option<Stri
     } else {
         let t = desc.provisioned_throughput();
         Billing::Provisioned(capacity(
-            t.and_then(|t| t.read_capacity_units()),
-            t.and_then(|t| t.write_capacity_units()),
+            t.and_then(
+                aws_sdk_dynamodb::types::ProvisionedThroughputDescription::read_capacity_units,
+            ),
+            t.and_then(
+                aws_sdk_dynamodb::types::ProvisionedThroughputDescription::write_capacity_units,
+            ),
         ))
     };
     let indexes = desc
@@ -204,8 +208,8 @@ pub fn normalize(desc: &TableDescription) -> (TableSpec, TableState, Option<Stri
                 projection,
                 throughput: (!on_demand).then(|| {
                     capacity(
-                        t.and_then(|t| t.read_capacity_units()),
-                        t.and_then(|t| t.write_capacity_units()),
+                        t.and_then(aws_sdk_dynamodb::types::ProvisionedThroughputDescription::read_capacity_units),
+                        t.and_then(aws_sdk_dynamodb::types::ProvisionedThroughputDescription::write_capacity_units),
                     )
                 }),
             }
@@ -249,7 +253,7 @@ async fn describe(api: TableApi<'_>, name: &str) -> Result<Option<TableDescripti
         Ok(out) => Ok(out.table),
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                .is_some_and(aws_sdk_dynamodb::operation::describe_table::DescribeTableError::is_resource_not_found_exception) =>
         {
             Ok(None)
         }
@@ -451,7 +455,7 @@ pub async fn create(
             req.send().await.map_err(|e| {
                 let busy = e
                     .as_service_error()
-                    .is_some_and(|s| s.is_limit_exceeded_exception());
+                    .is_some_and(aws_sdk_dynamodb::operation::create_table::CreateTableError::is_limit_exceeded_exception);
                 AwsError::call(OP, name, &e, busy)
             })
         }
@@ -529,7 +533,7 @@ async fn set_pitr(api: TableApi<'_>, name: &str, enabled: bool) -> Result<(), Aw
                     // Right after CreateTable, backups are still being set up for a while.
                     let busy = e
                         .as_service_error()
-                        .is_some_and(|s| s.is_continuous_backups_unavailable_exception());
+                        .is_some_and(aws_sdk_dynamodb::operation::update_continuous_backups::UpdateContinuousBackupsError::is_continuous_backups_unavailable_exception);
                     AwsError::call(OP, name, &e, busy)
                 })
         }
@@ -613,7 +617,7 @@ pub async fn update(
                             .provisioned_throughput(throughput(OP, name, *t)?);
                     }
                     Some(Billing::PayPerRequest) => {
-                        req = req.billing_mode(BillingMode::PayPerRequest)
+                        req = req.billing_mode(BillingMode::PayPerRequest);
                     }
                     None => {}
                 }
@@ -741,7 +745,7 @@ pub async fn delete(api: TableApi<'_>, name: &str) -> Result<(), AwsError> {
             Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                    .is_some_and(aws_sdk_dynamodb::operation::delete_table::DeleteTableError::is_resource_not_found_exception) =>
             {
                 Ok(false)
             }

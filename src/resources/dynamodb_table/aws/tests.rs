@@ -1,4 +1,4 @@
-//! SDK-seam tests: scripted DynamoDB answers (through `aws-smithy-mocks`) prove the waits,
+//! SDK-seam tests: scripted `DynamoDB` answers (through `aws-smithy-mocks`) prove the waits,
 //! call sequences and retries that the emulator cannot show, since it answers instantly.
 //! `RuleMode::Sequential` panics on any call out of the scripted order.
 
@@ -12,13 +12,15 @@ use aws_sdk_dynamodb::operation::describe_table::{DescribeTableError, DescribeTa
 use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveOutput;
 use aws_sdk_dynamodb::operation::list_tags_of_resource::ListTagsOfResourceOutput;
 use aws_sdk_dynamodb::operation::update_table::UpdateTableOutput;
-use aws_sdk_dynamodb::types::error::{LimitExceededException, ResourceInUseException, ResourceNotFoundException};
+use aws_sdk_dynamodb::types::error::{
+    LimitExceededException, ResourceInUseException, ResourceNotFoundException,
+};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingModeSummary, ContinuousBackupsDescription, ContinuousBackupsStatus,
-    GlobalSecondaryIndexDescription, IndexStatus, KeySchemaElement, KeyType, PointInTimeRecoveryDescription,
-    PointInTimeRecoveryStatus, Projection as SdkProjection, ProjectionType, ProvisionedThroughputDescription,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TableDescription, TableStatus, Tag,
-    TimeToLiveDescription, TimeToLiveStatus,
+    GlobalSecondaryIndexDescription, IndexStatus, KeySchemaElement, KeyType,
+    PointInTimeRecoveryDescription, PointInTimeRecoveryStatus, Projection as SdkProjection,
+    ProjectionType, ProvisionedThroughputDescription, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TableDescription, TableStatus, Tag, TimeToLiveDescription, TimeToLiveStatus,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::StatusCode;
@@ -43,8 +45,16 @@ fn fast() -> WaitPolicy {
 
 fn key(hash: &str, range: &str) -> Vec<KeySchemaElement> {
     vec![
-        KeySchemaElement::builder().attribute_name(hash).key_type(KeyType::Hash).build().unwrap(),
-        KeySchemaElement::builder().attribute_name(range).key_type(KeyType::Range).build().unwrap(),
+        KeySchemaElement::builder()
+            .attribute_name(hash)
+            .key_type(KeyType::Hash)
+            .build()
+            .unwrap(),
+        KeySchemaElement::builder()
+            .attribute_name(range)
+            .key_type(KeyType::Range)
+            .build()
+            .unwrap(),
     ]
 }
 
@@ -55,7 +65,7 @@ fn capacity(n: i64) -> ProvisionedThroughputDescription {
         .build()
 }
 
-/// The seed table as DescribeTable reports it, with its indexes in the given states.
+/// The seed table as `DescribeTable` reports it, with its indexes in the given states.
 fn described(status: TableStatus, indexes: &[(&str, IndexStatus)]) -> DescribeTableOutput {
     let mut d = TableDescription::builder()
         .table_name(NAME)
@@ -87,7 +97,11 @@ fn described(status: TableStatus, indexes: &[(&str, IndexStatus)]) -> DescribeTa
                 .index_name(*name)
                 .index_status(state.clone())
                 .set_key_schema(Some(key("message_group_uuid", "sk")))
-                .projection(SdkProjection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    SdkProjection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
                 .provisioned_throughput(capacity(5))
                 .build(),
         );
@@ -96,11 +110,18 @@ fn described(status: TableStatus, indexes: &[(&str, IndexStatus)]) -> DescribeTa
 }
 
 fn active() -> DescribeTableOutput {
-    described(TableStatus::Active, &[("message-group-sk-index", IndexStatus::Active)])
+    described(
+        TableStatus::Active,
+        &[("message-group-sk-index", IndexStatus::Active)],
+    )
 }
 
 fn not_found() -> DescribeTableError {
-    DescribeTableError::ResourceNotFoundException(ResourceNotFoundException::builder().message("not found").build())
+    DescribeTableError::ResourceNotFoundException(
+        ResourceNotFoundException::builder()
+            .message("not found")
+            .build(),
+    )
 }
 
 /// Runs `f` with a table API on `client`, recording events.
@@ -137,7 +158,13 @@ async fn read_normalizes_pages_tags_and_splits_out_the_owner() {
         .then_output(|| {
             ListTagsOfResourceOutput::builder()
                 .tags(Tag::builder().key("app").value("old").build().unwrap())
-                .tags(Tag::builder().key("cruddur-infra:stack").value("cruddur").build().unwrap())
+                .tags(
+                    Tag::builder()
+                        .key("cruddur-infra:stack")
+                        .value("cruddur")
+                        .build()
+                        .unwrap(),
+                )
                 .next_token("page2")
                 .build()
         });
@@ -174,7 +201,11 @@ async fn read_normalizes_pages_tags_and_splits_out_the_owner() {
             )
             .build()
     });
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&describe, &page1, &page2, &ttl, &backups]);
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&describe, &page1, &page2, &ttl, &backups]
+    );
     let (live, _) = with_api(&client, async |api| read(api, NAME).await).await;
     let live = live.unwrap().expect("table exists");
     let mut want = seed();
@@ -206,27 +237,50 @@ fn on_demand_tables_ignore_stale_capacity_figures() {
 async fn create_sends_the_owner_tag_and_waits_from_creating_to_active() {
     let create_rule = mock!(Client::create_table)
         .match_requests(|r| {
-            r.tags().iter().any(|t| t.key() == "cruddur-infra:stack" && t.value() == "cruddur")
-                && r.stream_specification().and_then(|s| s.stream_view_type()) == Some(&StreamViewType::NewImage)
+            r.tags()
+                .iter()
+                .any(|t| t.key() == "cruddur-infra:stack" && t.value() == "cruddur")
+                && r.stream_specification().and_then(|s| s.stream_view_type())
+                    == Some(&StreamViewType::NewImage)
                 && r.global_secondary_indexes().len() == 1
         })
         .then_output(|| CreateTableOutput::builder().build());
     let describe = mock!(Client::describe_table)
         .sequence()
-        .output(|| described(TableStatus::Creating, &[("message-group-sk-index", IndexStatus::Creating)]))
+        .output(|| {
+            described(
+                TableStatus::Creating,
+                &[("message-group-sk-index", IndexStatus::Creating)],
+            )
+        })
         .times(2)
-        .output(|| described(TableStatus::Active, &[("message-group-sk-index", IndexStatus::Creating)]))
+        .output(|| {
+            described(
+                TableStatus::Active,
+                &[("message-group-sk-index", IndexStatus::Creating)],
+            )
+        })
         .output(active)
         .repeatedly()
         .build();
-    let tags = mock!(Client::list_tags_of_resource).then_output(|| ListTagsOfResourceOutput::builder().build());
-    let ttl = mock!(Client::describe_time_to_live).then_output(|| DescribeTimeToLiveOutput::builder().build());
-    let backups = mock!(Client::describe_continuous_backups).then_output(|| DescribeContinuousBackupsOutput::builder().build());
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&create_rule, &describe, &tags, &ttl, &backups]);
+    let tags = mock!(Client::list_tags_of_resource)
+        .then_output(|| ListTagsOfResourceOutput::builder().build());
+    let ttl = mock!(Client::describe_time_to_live)
+        .then_output(|| DescribeTimeToLiveOutput::builder().build());
+    let backups = mock!(Client::describe_continuous_backups)
+        .then_output(|| DescribeContinuousBackupsOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&create_rule, &describe, &tags, &ttl, &backups]
+    );
     let (live, events) = with_api(&client, async |api| create(api, &seed(), "cruddur").await).await;
     live.expect("created");
     assert_eq!(create_rule.num_calls(), 1);
-    assert!(describe.num_calls() >= 4, "polled until table and index were ACTIVE");
+    assert!(
+        describe.num_calls() >= 4,
+        "polled until table and index were ACTIVE"
+    );
     let states: Vec<String> = events
         .iter()
         .filter_map(|e| match e {
@@ -234,26 +288,49 @@ async fn create_sends_the_owner_tag_and_waits_from_creating_to_active() {
             _ => None,
         })
         .collect();
-    assert_eq!(states, vec!["CREATING", "CREATING", "index \"message-group-sk-index\" CREATING"]);
+    assert_eq!(
+        states,
+        vec![
+            "CREATING",
+            "CREATING",
+            "index \"message-group-sk-index\" CREATING"
+        ]
+    );
 }
 
 #[tokio::test]
 async fn create_retries_the_account_table_limit_with_backoff() {
     let create_rule = mock!(Client::create_table)
         .sequence()
-        .error(|| CreateTableError::LimitExceededException(LimitExceededException::builder().message("too many tables changing").build()))
+        .error(|| {
+            CreateTableError::LimitExceededException(
+                LimitExceededException::builder()
+                    .message("too many tables changing")
+                    .build(),
+            )
+        })
         .times(2)
         .output(|| CreateTableOutput::builder().build())
         .build();
     let describe = mock!(Client::describe_table).then_output(active);
-    let tags = mock!(Client::list_tags_of_resource).then_output(|| ListTagsOfResourceOutput::builder().build());
-    let ttl = mock!(Client::describe_time_to_live).then_output(|| DescribeTimeToLiveOutput::builder().build());
-    let backups = mock!(Client::describe_continuous_backups).then_output(|| DescribeContinuousBackupsOutput::builder().build());
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&create_rule, &describe, &tags, &ttl, &backups]);
+    let tags = mock!(Client::list_tags_of_resource)
+        .then_output(|| ListTagsOfResourceOutput::builder().build());
+    let ttl = mock!(Client::describe_time_to_live)
+        .then_output(|| DescribeTimeToLiveOutput::builder().build());
+    let backups = mock!(Client::describe_continuous_backups)
+        .then_output(|| DescribeContinuousBackupsOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&create_rule, &describe, &tags, &ttl, &backups]
+    );
     let (live, events) = with_api(&client, async |api| create(api, &seed(), "cruddur").await).await;
     live.expect("created after retries");
     assert_eq!(create_rule.num_calls(), 3);
-    let retries = events.iter().filter(|e| matches!(e, Event::Retrying { .. })).count();
+    let retries = events
+        .iter()
+        .filter(|e| matches!(e, Event::Retrying { .. }))
+        .count();
     assert_eq!(retries, 2);
 }
 
@@ -274,25 +351,36 @@ async fn index_replacement_is_delete_wait_gone_then_create_wait_active() {
                     && r.attribute_definitions().is_empty()
             })
             .then_output(|| UpdateTableOutput::builder().build()),
-        mock!(Client::describe_table).then_output(|| described(TableStatus::Updating, &[(idx, IndexStatus::Deleting)])),
-        mock!(Client::describe_table).then_output(|| described(TableStatus::Active, &[(idx, IndexStatus::Deleting)])),
+        mock!(Client::describe_table)
+            .then_output(|| described(TableStatus::Updating, &[(idx, IndexStatus::Deleting)])),
+        mock!(Client::describe_table)
+            .then_output(|| described(TableStatus::Active, &[(idx, IndexStatus::Deleting)])),
         mock!(Client::describe_table).then_output(|| described(TableStatus::Active, &[])),
         mock!(Client::describe_table).then_output(|| described(TableStatus::Active, &[])),
         mock!(Client::update_table)
             .match_requests(|r| {
                 let create = r.global_secondary_index_updates()[0].create();
-                create.and_then(|c| c.projection()).and_then(|p| p.projection_type()) == Some(&ProjectionType::KeysOnly)
+                create
+                    .and_then(|c| c.projection())
+                    .and_then(|p| p.projection_type())
+                    == Some(&ProjectionType::KeysOnly)
                     && r.attribute_definitions().len() == 3
             })
             .then_output(|| UpdateTableOutput::builder().build()),
-        mock!(Client::describe_table).then_output(|| described(TableStatus::Updating, &[(idx, IndexStatus::Creating)])),
-        mock!(Client::describe_table).then_output(|| described(TableStatus::Active, &[(idx, IndexStatus::Creating)])),
+        mock!(Client::describe_table)
+            .then_output(|| described(TableStatus::Updating, &[(idx, IndexStatus::Creating)])),
+        mock!(Client::describe_table)
+            .then_output(|| described(TableStatus::Active, &[(idx, IndexStatus::Creating)])),
         mock!(Client::describe_table).then_output(active),
     ];
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
-    let (result, events) = with_api(&client, async |api| update(api, NAME, ARN, &steps).await).await;
+    let (result, events) =
+        with_api(&client, async |api| update(api, NAME, ARN, &steps).await).await;
     result.expect("index replaced");
-    assert!(rules.iter().all(|r| r.num_calls() == 1), "every scripted call made exactly once, in order");
+    assert!(
+        rules.iter().all(|r| r.num_calls() == 1),
+        "every scripted call made exactly once, in order"
+    );
     let steps: Vec<String> = events
         .iter()
         .filter_map(|e| match e {
@@ -300,7 +388,13 @@ async fn index_replacement_is_delete_wait_gone_then_create_wait_active() {
             _ => None,
         })
         .collect();
-    assert_eq!(steps, vec![format!("deleting index {idx:?}"), format!("creating index {idx:?} (backfill)")]);
+    assert_eq!(
+        steps,
+        vec![
+            format!("deleting index {idx:?}"),
+            format!("creating index {idx:?} (backfill)")
+        ]
+    );
 }
 
 #[tokio::test]
@@ -313,20 +407,29 @@ async fn stream_view_change_disables_without_a_view_type_then_enables() {
                     .is_some_and(|s| !s.stream_enabled() && s.stream_view_type().is_none())
             })
             .then_output(|| UpdateTableOutput::builder().build()),
-        mock!(Client::describe_table).then_output(|| described(TableStatus::Updating, &[("message-group-sk-index", IndexStatus::Active)])),
+        mock!(Client::describe_table).then_output(|| {
+            described(
+                TableStatus::Updating,
+                &[("message-group-sk-index", IndexStatus::Active)],
+            )
+        }),
         mock!(Client::describe_table).then_output(active),
         mock!(Client::describe_table).then_output(active),
         mock!(Client::update_table)
             .match_requests(|r| {
                 r.stream_specification().is_some_and(|s| {
-                    s.stream_enabled() && s.stream_view_type() == Some(&StreamViewType::NewAndOldImages)
+                    s.stream_enabled()
+                        && s.stream_view_type() == Some(&StreamViewType::NewAndOldImages)
                 })
             })
             .then_output(|| UpdateTableOutput::builder().build()),
         mock!(Client::describe_table).then_output(active),
     ];
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
-    let steps = [TableStep::DisableStream, TableStep::EnableStream(StreamView::NewAndOldImages)];
+    let steps = [
+        TableStep::DisableStream,
+        TableStep::EnableStream(StreamView::NewAndOldImages),
+    ];
     let (result, _) = with_api(&client, async |api| update(api, NAME, ARN, &steps).await).await;
     result.expect("stream switched");
     assert!(rules.iter().all(|r| r.num_calls() == 1));
@@ -335,10 +438,19 @@ async fn stream_view_change_disables_without_a_view_type_then_enables() {
 #[tokio::test]
 async fn update_waits_for_a_busy_table_before_sending() {
     let rules = [
-        mock!(Client::describe_table).then_output(|| described(TableStatus::Updating, &[("message-group-sk-index", IndexStatus::Active)])),
+        mock!(Client::describe_table).then_output(|| {
+            described(
+                TableStatus::Updating,
+                &[("message-group-sk-index", IndexStatus::Active)],
+            )
+        }),
         mock!(Client::describe_table).then_output(active),
         mock!(Client::update_table)
-            .match_requests(|r| r.provisioned_throughput().map(|t| t.read_capacity_units()) == Some(7))
+            .match_requests(|r| {
+                r.provisioned_throughput()
+                    .map(aws_sdk_dynamodb::types::ProvisionedThroughput::read_capacity_units)
+                    == Some(7)
+            })
             .then_output(|| UpdateTableOutput::builder().build()),
         mock!(Client::describe_table).then_output(active),
     ];
@@ -348,10 +460,15 @@ async fn update_waits_for_a_busy_table_before_sending() {
         index_throughput: vec![],
         deletion_protection: None,
     }];
-    let (result, events) = with_api(&client, async |api| update(api, NAME, ARN, &steps).await).await;
+    let (result, events) =
+        with_api(&client, async |api| update(api, NAME, ARN, &steps).await).await;
     result.expect("updated");
     assert!(rules.iter().all(|r| r.num_calls() == 1));
-    assert!(events.iter().any(|e| matches!(e, Event::Waiting { state, .. } if state == "UPDATING")));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Waiting { state, .. } if state == "UPDATING"))
+    );
 }
 
 #[tokio::test]
@@ -369,8 +486,15 @@ async fn validation_errors_are_reported_with_operation_and_never_retried() {
     let steps = [TableStep::DisableStream];
     let (result, _) = with_api(&client, async |api| update(api, NAME, ARN, &steps).await).await;
     let err = result.expect_err("validation error surfaces");
-    assert!(matches!(&err, AwsError::Call { op: "UpdateTable", code: Some(c), .. } if c == "ValidationException"), "{err}");
-    assert!(err.to_string().starts_with("failed to UpdateTable for cruddur-messages: ValidationException"), "{err}");
+    assert!(
+        matches!(&err, AwsError::Call { op: "UpdateTable", code: Some(c), .. } if c == "ValidationException"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("failed to UpdateTable for cruddur-messages: ValidationException"),
+        "{err}"
+    );
     assert_eq!(rules[1].num_calls(), 1);
 }
 
@@ -378,7 +502,11 @@ async fn validation_errors_are_reported_with_operation_and_never_retried() {
 async fn delete_waits_out_a_busy_table_and_then_until_it_is_gone() {
     let rules = [
         mock!(Client::delete_table).then_error(|| {
-            DeleteTableError::ResourceInUseException(ResourceInUseException::builder().message("table is being updated").build())
+            DeleteTableError::ResourceInUseException(
+                ResourceInUseException::builder()
+                    .message("table is being updated")
+                    .build(),
+            )
         }),
         mock!(Client::delete_table).then_output(|| DeleteTableOutput::builder().build()),
         mock!(Client::describe_table).then_output(|| described(TableStatus::Deleting, &[])),

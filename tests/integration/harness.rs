@@ -1,0 +1,180 @@
+//! The test harness: one real moto emulator per test run on a free loopback port, a
+//! builder to run the real `cruddur-infra` binary against it, and an SDK client to check
+//! what the tool did without going through the tool's own reader.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+/// The running emulator.
+pub struct Emulator {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    _child: Mutex<Child>,
+}
+
+static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The emulator for this run, started on first use. Panics (failing the test loudly) when
+/// the emulator is not installed: these tests are never skipped.
+pub fn emulator() -> &'static Emulator {
+    EMULATOR.get_or_init(|| {
+        let python = root().join(".venv/bin/python");
+        assert!(
+            python.exists(),
+            "the moto emulator is not installed ({} is missing): run `scripts/test`, which installs it",
+            python.display()
+        );
+        let mut child = Command::new(&python)
+            .arg(root().join("tests/emulator/launch.py"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the moto emulator");
+        let stdout = child.stdout.take().expect("emulator stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read the emulator's ready line");
+        let port = line
+            .strip_prefix("ready ")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("the emulator did not start: {line:?}"));
+        Emulator {
+            url: format!("http://127.0.0.1:{port}"),
+            _child: Mutex::new(child),
+        }
+    })
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Builds one run of the real binary: no terminal on stdin, no user AWS configuration.
+pub struct Run {
+    cmd: Command,
+}
+
+impl Run {
+    /// `cruddur-infra --stack <stack> <args…>`.
+    pub fn new(stack: &Path, args: &[&str]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cruddur-infra"));
+        cmd.arg("--stack").arg(stack).args(args);
+        cmd.stdin(Stdio::null())
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_CONFIG_FILE", "/nonexistent/cruddur-infra-tests")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/cruddur-infra-tests",
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1");
+        Self { cmd }
+    }
+
+    /// Sets an environment variable for the run.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Runs it to completion.
+    pub fn run(mut self) -> Output {
+        let out = self.cmd.output().expect("run cruddur-infra");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// A stack file in a temporary folder.
+pub struct StackFile {
+    _dir: tempfile::TempDir,
+    /// Its path.
+    pub path: PathBuf,
+}
+
+impl StackFile {
+    /// Writes `text` as `stack.yaml`.
+    pub fn new(text: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("stack.yaml");
+        std::fs::write(&path, text).expect("write stack");
+        Self { _dir: dir, path }
+    }
+
+    /// Replaces the file's text.
+    pub fn rewrite(&self, text: &str) {
+        std::fs::write(&self.path, text).expect("rewrite stack");
+    }
+
+    /// `cruddur-infra --stack <this> <args…>` against the emulator, pointed by `--endpoint-url`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut all: Vec<&str> = args.to_vec();
+        let url = &emulator().url;
+        all.extend(["--endpoint-url", url.as_str()]);
+        Run::new(&self.path, &all).run()
+    }
+}
+
+/// Runs a future to completion on a fresh runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// A `DynamoDB` client straight to the emulator, for checking what the tool made.
+pub fn dynamodb() -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("ca-central-1"))
+        .endpoint_url(&emulator().url)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// A stack with one table named `table`, in environments `local` and `prod`; `body` is
+/// the table's YAML below its name.
+pub fn one_table_stack(stack: &str, table: &str, body: &str) -> String {
+    format!(
+        "name: {stack}\nenvironments:\n  local:\n    endpoint_url: http://127.0.0.1:1\n    region: ca-central-1\n  prod:\n    region: ca-central-1\ntables:\n  messages:\n    name: {table}\n{body}"
+    )
+}
+
+/// The seed table's body (keys, capacity, index, stream), for `one_table_stack`.
+pub const SEED_BODY: &str = "    attributes: {pk: S, sk: S, message_group_uuid: S}
+    key: {hash: pk, range: sk}
+    billing: {mode: PROVISIONED, read: 5, write: 5}
+    global_secondary_indexes:
+      - name: message-group-sk-index
+        key: {hash: message_group_uuid, range: sk}
+        projection: ALL
+        read: 5
+        write: 5
+    stream: NEW_IMAGE
+";
