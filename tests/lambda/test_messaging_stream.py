@@ -1,0 +1,126 @@
+"""Tests of the messaging stream handler against moto's in-process DynamoDB."""
+
+import importlib.util
+import os
+import pathlib
+
+import boto3
+import pytest
+from moto import mock_aws
+
+HANDLER = pathlib.Path(__file__).resolve().parents[2] / "lambda-artifacts/cruddur-messaging-stream/lambda_function.py"
+GROUP = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399"
+
+
+def load_handler():
+    spec = importlib.util.spec_from_file_location("lambda_function", HANDLER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def table(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ca-central-1")
+    monkeypatch.setenv("TABLE_NAME", "cruddur-messages")
+    monkeypatch.setenv("INDEX_NAME", "message-group-sk-index")
+    monkeypatch.delenv("DYNAMODB_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        ddb = boto3.resource("dynamodb", region_name="ca-central-1")
+        t = ddb.create_table(
+            TableName="cruddur-messages",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "message_group_uuid", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "message-group-sk-index",
+                    "KeySchema": [
+                        {"AttributeName": "message_group_uuid", "KeyType": "HASH"},
+                        {"AttributeName": "sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                    "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+                }
+            ],
+            ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+        )
+        # One group between two users: a row for each side.
+        for me, other in (("andrew", "bayko"), ("bayko", "andrew")):
+            t.put_item(
+                Item={
+                    "pk": f"GRP#{me}",
+                    "sk": "2026-11-01T00:00:00",
+                    "message_group_uuid": GROUP,
+                    "message": "old message",
+                    "user_handle": other,
+                    "user_display_name": other.title(),
+                    "user_uuid": f"uuid-{other}",
+                }
+            )
+        yield t
+
+
+def record(event_name, pk, sk, message="hello", image=True):
+    body = {"Keys": {"pk": {"S": pk}, "sk": {"S": sk}}}
+    if image:
+        body["NewImage"] = {"pk": {"S": pk}, "sk": {"S": sk}, "message": {"S": message}}
+    return {"eventName": event_name, "dynamodb": body}
+
+
+def group_rows(table):
+    return sorted(
+        (i for i in table.scan()["Items"] if i["pk"].startswith("GRP#")),
+        key=lambda i: i["pk"],
+    )
+
+
+def test_insert_rewrites_every_group_row_with_the_new_sort_key_and_message(table):
+    result = load_handler().lambda_handler({"Records": [record("INSERT", f"MSG#{GROUP}", "2026-11-21T10:00:00", "hi!")]}, None)
+    assert result == {"handled": 1, "ignored": 0, "rewritten": 2}
+    rows = group_rows(table)
+    assert [(r["pk"], r["sk"], r["message"]) for r in rows] == [
+        ("GRP#andrew", "2026-11-21T10:00:00", "hi!"),
+        ("GRP#bayko", "2026-11-21T10:00:00", "hi!"),
+    ]
+    # Everything else on the row is kept.
+    assert rows[0]["user_handle"] == "bayko" and rows[0]["user_uuid"] == "uuid-bayko"
+
+
+def test_remove_and_modify_events_are_ignored_not_crashes(table):
+    handler = load_handler()
+    event = {
+        "Records": [
+            record("REMOVE", f"MSG#{GROUP}", "2026-11-21T10:00:00", image=False),
+            record("MODIFY", f"MSG#{GROUP}", "2026-11-21T10:00:00", "edited"),
+        ]
+    }
+    assert handler.lambda_handler(event, None) == {"handled": 0, "ignored": 2, "rewritten": 0}
+    assert {r["message"] for r in group_rows(table)} == {"old message"}
+
+
+def test_every_record_of_a_batch_is_handled(table):
+    handler = load_handler()
+    event = {
+        "Records": [
+            record("REMOVE", f"MSG#{GROUP}", "x", image=False),
+            record("INSERT", f"MSG#{GROUP}", "2026-11-21T10:00:00", "first"),
+            record("INSERT", "GRP#andrew", "2026-11-21T10:00:01", "not a message"),
+            record("INSERT", f"MSG#{GROUP}", "2026-11-21T10:00:02", "second"),
+        ]
+    }
+    assert handler.lambda_handler(event, None) == {"handled": 2, "ignored": 2, "rewritten": 4}
+    rows = group_rows(table)
+    assert [(r["sk"], r["message"]) for r in rows] == [("2026-11-21T10:00:02", "second")] * 2
+
+
+def test_nothing_is_hard_coded(table):
+    source = HANDLER.read_text()
+    assert "ca-central-1" not in source
+    assert "amazonaws.com" not in source
+    assert os.environ["TABLE_NAME"] == "cruddur-messages"
