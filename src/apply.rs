@@ -1,18 +1,30 @@
 //! Executing a plan: changes run wave by wave in dependency order (reversed for destroy),
-//! concurrently within a wave. Apply makes no decision the plan did not record; it only
-//! reports progress through events.
+//! concurrently within a wave. Apply makes no decision the plan did not record; it fills
+//! in references the plan could not know (a new stream's ARN) from what earlier waves
+//! produced, and reports progress through events.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use futures::{StreamExt, stream};
+use serde_json::Value;
 
 use crate::aws::{Aws, AwsError};
 use crate::events::{Event, EventSink, Reporter};
-use crate::plan::{Change, Mode, Operation, Plan, TableOp, order};
+use crate::plan::{
+    Change, EndpointOp, FunctionOp, MappingOp, Mode, Operation, Plan, RoleOp, TableOp, order,
+};
 use crate::resources::Address;
 use crate::resources::dynamodb_table::aws::{self as table_aws, TableApi};
+use crate::resources::event_source_mapping::aws::{self as mapping_aws, MappingApi};
+use crate::resources::iam_role::RoleConfig;
+use crate::resources::iam_role::aws::{self as role_aws, RoleApi};
+use crate::resources::lambda_function::FunctionConfig;
+use crate::resources::lambda_function::aws::{self as function_aws, FunctionApi};
+use crate::resources::refs::{self, Attr, Known, Ref};
+use crate::resources::vpc_endpoint::aws::{self as endpoint_aws, EndpointApi};
 
-/// Changes in flight at once. `DynamoDB` allows about 10 tables changing per account, and
+/// Changes in flight at once. DynamoDB allows about 10 tables changing per account, and
 /// the table calls retry `LimitExceededException` beyond that.
 const PARALLEL_CHANGES: usize = 8;
 
@@ -25,36 +37,245 @@ pub struct Outcome {
     pub skipped: Vec<Address>,
 }
 
+/// Reference values: the plan's, plus what apply learns.
+struct Outputs(Mutex<Known>);
+
+impl Outputs {
+    fn set(&self, r: Ref, value: String) {
+        if let Ok(mut k) = self.0.lock() {
+            k.insert(r, value);
+        }
+    }
+
+    fn known(&self) -> Known {
+        self.0.lock().map(|k| k.clone()).unwrap_or_default()
+    }
+
+    fn unresolved(address: &Address, missing: &[Ref]) -> AwsError {
+        AwsError::Unexpected {
+            op: "resolve",
+            address: address.to_string(),
+            message: format!(
+                "{} still unknown after the resources it comes from were applied",
+                missing
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    fn json(&self, address: &Address, template: &Value) -> Result<Value, AwsError> {
+        let (v, missing) = refs::substitute_json(template, &self.known());
+        if missing.is_empty() {
+            Ok(v)
+        } else {
+            Err(Self::unresolved(address, &missing))
+        }
+    }
+
+    fn role(&self, address: &Address, c: &RoleConfig) -> Result<RoleConfig, AwsError> {
+        let mut c = c.clone();
+        for doc in c.policies.values_mut() {
+            *doc = self.json(address, doc)?;
+        }
+        Ok(c)
+    }
+
+    fn function(&self, address: &Address, c: &FunctionConfig) -> Result<FunctionConfig, AwsError> {
+        let mut c = c.clone();
+        let known = self.known();
+        for v in c.environment.values_mut() {
+            let (resolved, missing) = refs::substitute(v, &known);
+            if !missing.is_empty() {
+                return Err(Self::unresolved(address, &missing));
+            }
+            *v = resolved;
+        }
+        Ok(c)
+    }
+}
+
 async fn run(
     aws: &Aws,
-    stack: &str,
+    plan: &Plan,
     change: &Change,
+    out: &Outputs,
     sink: &dyn EventSink,
 ) -> Result<(), AwsError> {
-    let api = TableApi {
-        client: &aws.dynamodb,
-        wait: &aws.wait,
-        reporter: Reporter {
-            address: &change.address,
-            sink,
-        },
+    let reporter = Reporter {
+        address: &change.address,
+        sink,
     };
+    let stack = plan.stack.as_str();
     let name = change.name.as_str();
+    let address = &change.address;
     match &change.operation {
-        Operation::Table(TableOp::Create(spec)) => {
-            table_aws::create(api, spec, stack).await.map(drop)
+        Operation::Table(op) => {
+            let api = TableApi {
+                client: &aws.dynamodb,
+                wait: &aws.wait,
+                reporter,
+            };
+            let live = match op {
+                TableOp::Create(spec) => Some(table_aws::create(api, spec, stack).await?),
+                TableOp::Update { arn, steps } => {
+                    table_aws::update(api, name, arn, steps).await?;
+                    table_aws::read(api, name).await?
+                }
+                TableOp::Replace(spec) => {
+                    // Delete first: the new table has the same name.
+                    reporter.step("deleting the old table");
+                    table_aws::delete(api, name).await?;
+                    reporter.step("creating the new table");
+                    Some(table_aws::create(api, spec, stack).await?)
+                }
+                TableOp::Delete => {
+                    table_aws::delete(api, name).await?;
+                    None
+                }
+            };
+            if let Some(arn) = live.and_then(|l| l.stream_arn) {
+                out.set(Ref::Attribute(address.clone(), Attr::StreamArn), arn);
+            }
+            Ok(())
         }
-        Operation::Table(TableOp::Update { arn, steps }) => {
-            table_aws::update(api, name, arn, steps).await
+        Operation::Role(op) => {
+            let api = RoleApi {
+                client: &aws.iam,
+                wait: &aws.wait,
+                reporter,
+            };
+            match op {
+                RoleOp::Create(c) => role_aws::create(api, &out.role(address, c)?, stack)
+                    .await
+                    .map(drop),
+                RoleOp::Update(steps) => {
+                    role_aws::update(api, name, steps, &|t| out.json(address, t)).await
+                }
+                RoleOp::Replace(c) => {
+                    role_aws::delete(api, name).await?;
+                    role_aws::create(api, &out.role(address, c)?, stack)
+                        .await
+                        .map(drop)
+                }
+                RoleOp::Delete => role_aws::delete(api, name).await,
+            }
         }
-        Operation::Table(TableOp::Replace(spec)) => {
-            // Delete first: the new table has the same name.
-            api.reporter.step("deleting the old table");
-            table_aws::delete(api, name).await?;
-            api.reporter.step("creating the new table");
-            table_aws::create(api, spec, stack).await.map(drop)
+        Operation::Function(op) => {
+            let api = FunctionApi {
+                client: &aws.lambda,
+                logs: &aws.logs,
+                wait: &aws.wait,
+                reporter,
+            };
+            match op {
+                FunctionOp::Create { config, zip } => {
+                    function_aws::create(api, &out.function(address, config)?, zip, stack)
+                        .await
+                        .map(drop)
+                }
+                FunctionOp::Update {
+                    config,
+                    arn,
+                    zip,
+                    steps,
+                } => {
+                    function_aws::update(api, &out.function(address, config)?, arn, zip, steps)
+                        .await
+                }
+                FunctionOp::Replace { config, zip } => {
+                    function_aws::delete(api, name).await?;
+                    function_aws::create(api, &out.function(address, config)?, zip, stack)
+                        .await
+                        .map(drop)
+                }
+                FunctionOp::Delete => function_aws::delete(api, name).await,
+            }
         }
-        Operation::Table(TableOp::Delete) => table_aws::delete(api, name).await,
+        Operation::LogGroupDelete => {
+            let api = FunctionApi {
+                client: &aws.lambda,
+                logs: &aws.logs,
+                wait: &aws.wait,
+                reporter,
+            };
+            function_aws::delete_log_group(api, name).await
+        }
+        Operation::Mapping(op) => {
+            let api = MappingApi {
+                client: &aws.lambda,
+                wait: &aws.wait,
+                reporter,
+            };
+            match op {
+                MappingOp::Create {
+                    config,
+                    table,
+                    delete_first,
+                } => {
+                    for uuid in delete_first {
+                        reporter.step(format!("deleting mapping {uuid}"));
+                        mapping_aws::delete(api, uuid).await?;
+                    }
+                    let source = config
+                        .event_source_arn
+                        .clone()
+                        .or_else(|| {
+                            out.known()
+                                .get(&Ref::Attribute(table.clone(), Attr::StreamArn))
+                                .cloned()
+                        })
+                        .ok_or_else(|| {
+                            Outputs::unresolved(
+                                address,
+                                &[Ref::Attribute(table.clone(), Attr::StreamArn)],
+                            )
+                        })?;
+                    mapping_aws::create(api, config, &source).await.map(drop)
+                }
+                MappingOp::Update {
+                    uuid,
+                    config,
+                    duplicates,
+                } => {
+                    for dup in duplicates {
+                        reporter.step(format!("deleting duplicate mapping {dup}"));
+                        mapping_aws::delete(api, dup).await?;
+                    }
+                    mapping_aws::update(api, uuid, config).await
+                }
+                MappingOp::Delete(uuids) => {
+                    for uuid in uuids {
+                        mapping_aws::delete(api, uuid).await?;
+                    }
+                    Ok(())
+                }
+            }
+        }
+        Operation::Endpoint(op) => {
+            let api = EndpointApi {
+                client: &aws.ec2,
+                wait: &aws.wait,
+                reporter,
+            };
+            // A stable token: a create retried after a lost answer returns the same endpoint.
+            let token = format!("cruddur-infra-{stack}-{}", address.name);
+            match op {
+                EndpointOp::Create(c) => {
+                    endpoint_aws::create(api, c, stack, &token).await.map(drop)
+                }
+                EndpointOp::Update { id, update } => endpoint_aws::update(api, id, update).await,
+                EndpointOp::Replace { id, config } => {
+                    endpoint_aws::delete(api, id).await?;
+                    endpoint_aws::create(api, config, stack, &format!("{token}-{id}"))
+                        .await
+                        .map(drop)
+                }
+                EndpointOp::Delete(id) => endpoint_aws::delete(api, id).await,
+            }
+        }
     }
 }
 
@@ -66,23 +287,39 @@ pub async fn apply(aws: &Aws, plan: &Plan, sink: &dyn EventSink) -> Outcome {
         .iter()
         .map(|c| (c.address.clone(), c.depends_on.clone()))
         .collect();
+    let outputs = Outputs(Mutex::new(plan.known.clone()));
     let mut outcome = Outcome::default();
-    for wave in order::waves(&nodes, plan.mode == Mode::Destroy) {
-        let results: Vec<(Address, Result<(), AwsError>)> = stream::iter(wave)
-            .filter_map(|i| {
-                let change = &plan.changes[i];
-                let blocked = change.depends_on.iter().any(|d| {
-                    outcome.failed.iter().any(|(a, _)| a == d) || outcome.skipped.contains(d)
-                });
-                async move { if blocked { None } else { Some(change) } }
-            })
+    let reverse = plan.mode == Mode::Destroy;
+    for wave in order::waves(&nodes, reverse) {
+        let blocked = |change: &Change| {
+            let failed = |a: &Address| {
+                outcome.failed.iter().any(|(f, _)| f == a) || outcome.skipped.contains(a)
+            };
+            if reverse {
+                // Destroy: skip what something failed-to-delete still needs.
+                plan.changes
+                    .iter()
+                    .any(|c| c.depends_on.contains(&change.address) && failed(&c.address))
+            } else {
+                change.depends_on.iter().any(failed)
+            }
+        };
+        let (ready, skipped): (Vec<&Change>, Vec<&Change>) = wave
+            .iter()
+            .map(|&i| &plan.changes[i])
+            .partition(|c| !blocked(c));
+        outcome
+            .skipped
+            .extend(skipped.into_iter().map(|c| c.address.clone()));
+        let outputs = &outputs;
+        let results: Vec<(Address, Result<(), AwsError>)> = stream::iter(ready)
             .map(|change| async move {
                 sink.emit(Event::Started {
                     address: change.address.clone(),
                     action: change.action.clone(),
                 });
                 let start = Instant::now();
-                let result = run(aws, &plan.stack, change, sink).await;
+                let result = run(aws, plan, change, outputs, sink).await;
                 match &result {
                     Ok(()) => sink.emit(Event::Finished {
                         address: change.address.clone(),
@@ -103,15 +340,6 @@ pub async fn apply(aws: &Aws, plan: &Plan, sink: &dyn EventSink) -> Outcome {
         for (address, result) in results {
             if let Err(e) = result {
                 outcome.failed.push((address, e));
-            }
-        }
-        for change in &plan.changes {
-            let attempted = !change
-                .depends_on
-                .iter()
-                .any(|d| outcome.failed.iter().any(|(a, _)| a == d));
-            if !attempted && !outcome.skipped.contains(&change.address) {
-                outcome.skipped.push(change.address.clone());
             }
         }
     }

@@ -68,6 +68,14 @@ pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// STS (account id).
     pub sts: aws_sdk_sts::Client,
+    /// IAM.
+    pub iam: aws_sdk_iam::Client,
+    /// Lambda.
+    pub lambda: aws_sdk_lambda::Client,
+    /// EC2 (VPCs, route tables, endpoints).
+    pub ec2: aws_sdk_ec2::Client,
+    /// CloudWatch Logs (function log groups).
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     /// The region in force.
     pub region: String,
     /// Polling and retry policy.
@@ -243,6 +251,10 @@ impl Aws {
         Ok(Self {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             region,
             wait,
         })

@@ -5,6 +5,7 @@
 //! The pure layers never name the AWS SDK or tokio; a test enforces it.
 
 pub mod apply;
+pub mod artifact;
 pub mod aws;
 pub mod cli;
 pub mod commands;

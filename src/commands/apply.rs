@@ -13,8 +13,8 @@ pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<
     let mut out = io::stdout().lock();
     human::header(&mut out, &session.header, session.out)?;
     out.flush()?;
-    let live = refresh(&session).await?;
-    let plan = plan::plan(&session.stack, &live, mode).map_err(CommandError::Plan)?;
+    let live = refresh(&session, mode).await?;
+    let plan = plan::plan(&session.stack, &live, &session.ctx, mode).map_err(CommandError::Plan)?;
     human::plan(&mut out, &plan, session.out)?;
     out.flush()?;
     if plan.is_empty() {

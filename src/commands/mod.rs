@@ -6,12 +6,15 @@ pub mod plan;
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
+use crate::artifact::{self, Artifact};
 use crate::aws::{Aws, AwsError, Target, WaitPolicy};
 use crate::cli::GlobalArgs;
 use crate::events::{Event, EventSink};
-use crate::plan::{LiveState, PlanError};
+use crate::plan::{Context, LiveState, Mode, PlanError};
 use crate::render::{self, Header, Palette, human};
+use crate::resources::Address;
 use crate::stack::{self, Stack, StackError};
+use std::collections::BTreeMap;
 
 /// Why a command failed (all exit 1).
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,10 @@ pub struct Session {
     pub stack: Stack,
     /// AWS clients.
     pub aws: Aws,
+    /// Account and region, for ARNs.
+    pub ctx: Context,
+    /// Deployment packages, built before any AWS call.
+    pub artifacts: BTreeMap<Address, Artifact>,
     /// Where the command is pointed.
     pub header: Header,
     /// Styles for stdout.
@@ -78,6 +85,7 @@ pub fn target(global: &GlobalArgs, env: &stack::Environment) -> Target {
 pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, CommandError> {
     let stack = stack::load(&global.stack).map_err(CommandError::Stack)?;
     let env = stack.environment(env_name).map_err(CommandError::Stack)?;
+    let artifacts = build_artifacts(&stack)?;
     let target = target(global, env);
     let aws = Aws::connect(&target, WaitPolicy::default()).await?;
     let account = aws.account_id().await?;
@@ -93,9 +101,15 @@ pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, Comman
         region: aws.region.clone(),
         endpoint,
     };
+    let ctx = Context {
+        account: header.account.clone(),
+        region: header.region.clone(),
+    };
     Ok(Session {
         stack,
         aws,
+        ctx,
+        artifacts,
         header,
         out: Palette::new(render::use_color(
             global.no_color,
@@ -108,10 +122,41 @@ pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, Comman
     })
 }
 
+/// Zips every function's source folder; a missing or empty folder is a stack error at
+/// the function's `source:`.
+fn build_artifacts(stack: &Stack) -> Result<BTreeMap<Address, Artifact>, CommandError> {
+    let mut out = BTreeMap::new();
+    let mut problems = Vec::new();
+    for f in &stack.functions {
+        match artifact::build(&f.spec.source) {
+            Ok(a) => {
+                out.insert(f.address.clone(), a);
+            }
+            Err(e) => problems.push(stack::Diagnostic::new(
+                e.to_string(),
+                f.loc,
+                "`source` is relative to the stack file's folder, like `../lambda-artifacts/<function>`",
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(CommandError::Stack(StackError {
+            path: stack.path.clone(),
+            source: std::fs::read_to_string(&stack.path).ok(),
+            diagnostics: problems,
+        }))
+    }
+}
+
 /// Reads live state for the session's stack.
-pub async fn refresh(session: &Session) -> Result<LiveState, CommandError> {
+pub async fn refresh(session: &Session, mode: Mode) -> Result<LiveState, CommandError> {
     let sink = StderrEvents(session.err);
-    Ok(crate::refresh::refresh(&session.aws, &session.stack, &sink).await?)
+    let mut live =
+        crate::refresh::refresh(&session.aws, &session.stack, &session.ctx, mode, &sink).await?;
+    live.artifacts.clone_from(&session.artifacts);
+    Ok(live)
 }
 
 /// Asks for `yes` on a terminal; without one, refuses unless `--yes` was given.

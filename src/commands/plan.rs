@@ -22,8 +22,9 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<Pending, Comman
     let mut out = io::stdout().lock();
     human::header(&mut out, &session.header, session.out)?;
     out.flush()?;
-    let live = refresh(&session).await?;
-    let plan = plan::plan(&session.stack, &live, Mode::Converge).map_err(CommandError::Plan)?;
+    let live = refresh(&session, Mode::Converge).await?;
+    let plan = plan::plan(&session.stack, &live, &session.ctx, Mode::Converge)
+        .map_err(CommandError::Plan)?;
     human::plan(&mut out, &plan, session.out)?;
     Ok(if plan.is_empty() {
         Pending::None

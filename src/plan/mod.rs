@@ -1,55 +1,67 @@
-//! Planning: `(Stack, LiveState) → Plan`, pure and synchronous. The plan is a value that
-//! records every decision, so `apply` executes it without choosing anything.
+//! Planning: `(Stack, LiveState, Context) → Plan`, pure and synchronous. The plan is a value
+//! that records every decision, so `apply` executes it without choosing anything.
 //!
 //! Safety rules live here, before any write: a resource the stack does not own is never
 //! updated or deleted, and a table under deletion protection is never replaced or deleted.
+//! References are substituted here when their values are known (ARNs are built from the
+//! account and region); the rest (a new stream's ARN) render as `(known after apply)` and
+//! make the referring resource wait for the one referred to.
 
 pub mod action;
+mod kinds;
+pub mod ops;
 pub mod order;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 pub use action::{Action, Intent, decide};
+pub use ops::{EndpointOp, FunctionOp, MappingOp, Operation, RoleOp, TableOp};
 
-use crate::resources::dynamodb_table::{self, TableLive, TableSpec, TableStep};
-use crate::resources::{Address, Field, FieldDiff};
+use crate::artifact::Artifact;
+use crate::resources::dynamodb_table::TableLive;
+use crate::resources::event_source_mapping::MappingLive;
+use crate::resources::iam_role::RoleLive;
+use crate::resources::lambda_function::FunctionLive;
+use crate::resources::refs::Known;
+use crate::resources::vpc_endpoint::EndpointLive;
+use crate::resources::vpc_endpoint::aws::VpcFacts;
+use crate::resources::{Address, FieldDiff};
 use crate::stack::Stack;
 
-/// Live state of every resource the stack declares, as refresh read it.
+/// Where the stack is being planned: the facts ARNs are built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// Account id (from STS).
+    pub account: String,
+    /// Region.
+    pub region: String,
+}
+
+/// Live state of every resource the stack declares, as refresh read it, plus the local
+/// facts planning needs (deployment packages, VPC facts).
 #[derive(Debug, Clone, Default)]
 pub struct LiveState {
     /// Tables by address (`None`: not found).
     pub tables: BTreeMap<Address, Option<TableLive>>,
-}
-
-/// What apply must do to one table; built by the planner from the chosen action.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TableOp {
-    /// Create it.
-    Create(TableSpec),
-    /// Run these steps in order on the table with this ARN.
-    Update {
-        /// The table ARN (for tag calls).
-        arn: String,
-        /// The steps, in AWS's accepted order.
-        steps: Vec<TableStep>,
-    },
-    /// Delete the table of this name, wait until it is gone, then create this one.
-    Replace(TableSpec),
-    /// Delete it and wait until it is gone.
-    Delete,
-}
-
-/// The kind-specific work of a change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Operation {
-    /// A table.
-    Table(TableOp),
+    /// Roles by address.
+    pub roles: BTreeMap<Address, Option<RoleLive>>,
+    /// Functions by address.
+    pub functions: BTreeMap<Address, Option<FunctionLive>>,
+    /// Whether each function's log group exists, by function address.
+    pub log_groups: BTreeMap<Address, bool>,
+    /// Every live mapping for each declared mapping's function and table.
+    pub mappings: BTreeMap<Address, Vec<MappingLive>>,
+    /// Live endpoints for each declared endpoint's VPC and service.
+    pub endpoints: BTreeMap<Address, Vec<EndpointLive>>,
+    /// Facts of each VPC used, by `default` or id.
+    pub vpcs: BTreeMap<String, VpcFacts>,
+    /// Deployment packages by function address.
+    pub artifacts: BTreeMap<Address, Artifact>,
 }
 
 /// One resource's planned change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     /// Its address.
     pub address: Address,
@@ -61,7 +73,7 @@ pub struct Change {
     pub diffs: Vec<FieldDiff>,
     /// What apply runs.
     pub operation: Operation,
-    /// Addresses that must be applied first.
+    /// Addresses that must be applied first (destroy: deleted after).
     pub depends_on: Vec<Address>,
 }
 
@@ -74,8 +86,8 @@ pub enum Mode {
     Destroy,
 }
 
-/// A complete plan: every change, in file order, plus notes for the reader.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A complete plan: every change, in declaration order, plus notes for the reader.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// The stack.
     pub stack: String,
@@ -85,6 +97,8 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Things the reader should know that are not changes (resources left in place).
     pub notes: Vec<String>,
+    /// Reference values known at plan time; apply adds the rest as they appear.
+    pub known: Known,
 }
 
 impl Plan {
@@ -131,6 +145,13 @@ pub enum PlanError {
         /// What was planned.
         action: Action,
     },
+    /// A fact the plan needs is missing from the account (no default VPC, …).
+    Missing {
+        /// The address.
+        address: Address,
+        /// What is missing and how to fix it.
+        message: String,
+    },
     /// Refresh did not read a declared resource (a bug, never expected).
     NotRefreshed(Address),
 }
@@ -164,6 +185,7 @@ impl fmt::Display for PlanError {
                     "replaced"
                 }
             ),
+            PlanError::Missing { address, message } => write!(f, "{address}: {message}"),
             PlanError::NotRefreshed(address) => {
                 write!(f, "{address}: live state was not read (this is a bug)")
             }
@@ -171,28 +193,44 @@ impl fmt::Display for PlanError {
     }
 }
 
-fn table_change(
-    stack: &Stack,
+/// What the generic part of planning needs to know about one resource.
+pub(crate) struct Subject<'a> {
+    /// Its address.
+    pub address: &'a Address,
+    /// Its AWS name.
+    pub name: &'a str,
+    /// Whether it exists.
+    pub exists: bool,
+    /// Its ownership tag, when the kind carries one (`None`: owned by derivation, like a
+    /// mapping of an owned function).
+    pub owner: Option<Option<&'a str>>,
+    /// AWS deletion protection.
+    pub protected: bool,
+}
+
+/// The safety checks and the action, for any kind: `None` when there is nothing to do.
+pub(crate) fn choose(
+    stack: &str,
     mode: Mode,
-    address: &Address,
-    spec: &TableSpec,
-    live: Option<&TableLive>,
+    s: &Subject<'_>,
+    diffs: &[FieldDiff],
     notes: &mut Vec<String>,
-) -> Result<Option<Change>, PlanError> {
-    if let Some(l) = live
-        && l.owner.as_deref() != Some(stack.name.as_str())
+) -> Result<Option<Action>, PlanError> {
+    if s.exists
+        && let Some(owner) = s.owner
+        && owner != Some(stack)
     {
         if mode == Mode::Destroy {
             notes.push(format!(
-                "{address}: `{}` is not owned by stack `{}`; left in place",
-                spec.name, stack.name
+                "{}: `{}` is not owned by stack `{stack}`; left in place",
+                s.address, s.name
             ));
             return Ok(None);
         }
         return Err(PlanError::NotOwned {
-            address: address.clone(),
-            name: spec.name.clone(),
-            owner: l.owner.clone(),
+            address: s.address.clone(),
+            name: s.name.to_string(),
+            owner: owner.map(str::to_string),
         });
     }
     let intent = if mode == Mode::Destroy {
@@ -200,86 +238,25 @@ fn table_change(
     } else {
         Intent::Converge
     };
-    let diffs = match (intent, live) {
-        (Intent::Converge, Some(l)) => dynamodb_table::diff(spec, l),
-        (Intent::Converge, None) => as_additions(dynamodb_table::creation_fields(spec)),
-        (Intent::Remove, _) => Vec::new(),
-    };
-    let action = decide(intent, live.is_some(), &diffs);
-    let protected = live.is_some_and(|l| l.config.deletion_protection);
-    if protected && matches!(action, Action::Delete | Action::Replace { .. }) {
+    let action = decide(intent, s.exists, diffs);
+    if s.protected && matches!(action, Action::Delete | Action::Replace { .. }) {
         return Err(PlanError::DeletionProtected {
-            address: address.clone(),
-            name: spec.name.clone(),
+            address: s.address.clone(),
+            name: s.name.to_string(),
             action,
         });
     }
-    let operation = match (&action, live) {
-        (Action::NoOp, _) => return Ok(None),
-        (Action::Create, _) => TableOp::Create(spec.clone()),
-        (Action::Update, Some(l)) => TableOp::Update {
-            arn: l.arn.clone(),
-            steps: dynamodb_table::update_steps(spec, l),
-        },
-        (Action::Replace { .. }, _) => TableOp::Replace(spec.clone()),
-        (Action::Delete, _) => TableOp::Delete,
-        (Action::Update, None) => return Err(PlanError::NotRefreshed(address.clone())),
-    };
-    Ok(Some(Change {
-        address: address.clone(),
-        name: spec.name.clone(),
-        action,
-        diffs,
-        operation: Operation::Table(operation),
-        depends_on: Vec::new(),
-    }))
-}
-
-fn as_additions(fields: Vec<Field>) -> Vec<FieldDiff> {
-    fields
-        .into_iter()
-        .map(|f| FieldDiff {
-            path: f.path,
-            old: None,
-            new: Some(f.value),
-            effect: f.effect,
-        })
-        .collect()
+    Ok((action != Action::NoOp).then_some(action))
 }
 
 /// Plans `mode` for `stack` against `live`. Every problem is returned, not just the first.
-pub fn plan(stack: &Stack, live: &LiveState, mode: Mode) -> Result<Plan, Vec<PlanError>> {
-    let mut changes = Vec::new();
-    let mut notes = Vec::new();
-    let mut errors = Vec::new();
-    for table in &stack.tables {
-        let Some(state) = live.tables.get(&table.address) else {
-            errors.push(PlanError::NotRefreshed(table.address.clone()));
-            continue;
-        };
-        match table_change(
-            stack,
-            mode,
-            &table.address,
-            &table.spec,
-            state.as_ref(),
-            &mut notes,
-        ) {
-            Ok(Some(change)) => changes.push(change),
-            Ok(None) => {}
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(Plan {
-            stack: stack.name.clone(),
-            mode,
-            changes,
-            notes,
-        })
-    } else {
-        Err(errors)
-    }
+pub fn plan(
+    stack: &Stack,
+    live: &LiveState,
+    ctx: &Context,
+    mode: Mode,
+) -> Result<Plan, Vec<PlanError>> {
+    kinds::plan_all(stack, live, ctx, mode)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{Header, Palette, paint};
 use crate::events::Event;
 use crate::plan::{Action, Change, Mode, Plan};
-use crate::resources::{Effect, FieldDiff};
+use crate::resources::{Effect, FieldDiff, Val};
 
 /// Writes the header line that names where the command is pointed.
 pub fn header(w: &mut impl Write, h: &Header, p: Palette) -> io::Result<()> {
@@ -58,7 +58,52 @@ fn comment(change: &Change) -> String {
     }
 }
 
+/// A JSON document field: shown whole when added or removed, as a line diff when changed.
+fn doc_lines(w: &mut impl Write, d: &FieldDiff, p: Palette) -> io::Result<()> {
+    let indent = "          ";
+    match (&d.old, &d.new) {
+        (Some(Val::Doc(old)), Some(Val::Doc(new))) => {
+            paint(w, p.change, "      ~")?;
+            writeln!(w, " {}:", d.path)?;
+            let diff = similar::TextDiff::from_lines(old.as_str(), new.as_str());
+            for group in diff.grouped_ops(3) {
+                for op in group {
+                    for change in diff.iter_changes(&op) {
+                        let (sign, style) = match change.tag() {
+                            similar::ChangeTag::Delete => ("-", p.remove),
+                            similar::ChangeTag::Insert => ("+", p.add),
+                            similar::ChangeTag::Equal => (" ", anstyle::Style::new()),
+                        };
+                        paint(
+                            w,
+                            style,
+                            &format!("{indent}{sign} {}", change.value().trim_end_matches('\n')),
+                        )?;
+                        writeln!(w)?;
+                    }
+                }
+            }
+        }
+        (old, new) => {
+            let (sign, style, text) = match (old, new) {
+                (_, Some(Val::Doc(text))) => ("+", p.add, text),
+                (Some(Val::Doc(text)), _) => ("-", p.remove, text),
+                _ => return Ok(()),
+            };
+            paint(w, style, &format!("      {sign}"))?;
+            writeln!(w, " {} =", d.path)?;
+            for line in text.lines() {
+                writeln!(w, "{indent}  {line}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn diff_line(w: &mut impl Write, d: &FieldDiff, width: usize, p: Palette) -> io::Result<()> {
+    if matches!(d.old, Some(Val::Doc(_))) || matches!(d.new, Some(Val::Doc(_))) {
+        return doc_lines(w, d, p);
+    }
     let pad = width.saturating_sub(d.path.chars().count());
     match (&d.old, &d.new) {
         (None, Some(new)) => {

@@ -5,6 +5,12 @@
 //! `aws.rs` holds reads and writes through the SDK. Nothing in this file talks to AWS.
 
 pub mod dynamodb_table;
+pub mod event_source_mapping;
+pub mod iam_role;
+pub mod lambda_function;
+pub mod policy;
+pub mod refs;
+pub mod vpc_endpoint;
 
 use std::fmt;
 
@@ -16,6 +22,16 @@ pub const OWNER_TAG: &str = "cruddur-infra:stack";
 pub enum Kind {
     /// A `DynamoDB` table with its indexes, stream, TTL, backups and tags.
     Table,
+    /// An IAM role with its trust, inline policies and managed attachments.
+    Role,
+    /// A Lambda function and its code.
+    Function,
+    /// The `CloudWatch` log group Lambda makes for a function (destroyed, never created).
+    LogGroup,
+    /// A mapping from a table's stream to a function.
+    EventSourceMapping,
+    /// A gateway VPC endpoint.
+    VpcEndpoint,
 }
 
 impl Kind {
@@ -24,6 +40,22 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Table => "table",
+            Kind::Role => "role",
+            Kind::Function => "function",
+            Kind::LogGroup => "log_group",
+            Kind::EventSourceMapping => "event_source_mapping",
+            Kind::VpcEndpoint => "vpc_endpoint",
+        }
+    }
+
+    /// The kinds a reference may name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "table" => Some(Kind::Table),
+            "role" => Some(Kind::Role),
+            "function" => Some(Kind::Function),
+            _ => None,
         }
     }
 }
@@ -38,13 +70,19 @@ pub struct Address {
 }
 
 impl Address {
+    /// An address of `kind`.
+    #[must_use]
+    pub fn new(kind: Kind, name: &str) -> Self {
+        Self {
+            kind,
+            name: name.to_string(),
+        }
+    }
+
     /// A table's address.
     #[must_use]
     pub fn table(name: &str) -> Self {
-        Self {
-            kind: Kind::Table,
-            name: name.to_string(),
-        }
+        Self::new(Kind::Table, name)
     }
 }
 
@@ -65,8 +103,12 @@ pub enum Val {
     Bool(bool),
     /// An unordered set of names, shown sorted.
     Set(Vec<String>),
-    /// Not known until apply (a new table's ARN).
+    /// Not known until apply (a new table's stream ARN).
     Unknown,
+    /// A JSON document (policies), shown as a line diff when it changes.
+    Doc(String),
+    /// A secret, compared by value but never shown.
+    Sensitive(String),
 }
 
 impl fmt::Display for Val {
@@ -80,6 +122,8 @@ impl fmt::Display for Val {
                 write!(f, "[{}]", quoted.join(", "))
             }
             Val::Unknown => f.write_str("(known after apply)"),
+            Val::Doc(text) => f.write_str(text),
+            Val::Sensitive(_) => f.write_str("(sensitive)"),
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod raw;
 pub mod validate;
+mod validate_kinds;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,10 @@ pub use error::{Diagnostic, Loc, StackError};
 
 use crate::resources::Address;
 use crate::resources::dynamodb_table::TableSpec;
+use crate::resources::event_source_mapping::MappingSpec;
+use crate::resources::iam_role::RoleSpec;
+use crate::resources::lambda_function::FunctionSpec;
+use crate::resources::vpc_endpoint::EndpointSpec;
 
 /// Largest stack file accepted; a hand-written stack is a few kilobytes.
 const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -31,6 +36,14 @@ pub struct Stack {
     pub environments_loc: Option<Loc>,
     /// Declared tables, in file order.
     pub tables: Vec<Declared<TableSpec>>,
+    /// Declared roles.
+    pub roles: Vec<Declared<RoleSpec>>,
+    /// Declared functions (`loc` points at `source:`).
+    pub functions: Vec<Declared<FunctionSpec>>,
+    /// Declared stream mappings.
+    pub mappings: Vec<Declared<MappingSpec>>,
+    /// Declared VPC endpoints.
+    pub endpoints: Vec<Declared<EndpointSpec>>,
 }
 
 /// Where one environment's resources live. Unset fields fall back to the AWS SDK's

@@ -14,24 +14,29 @@ use super::{Declared, Environment, Stack};
 use crate::resources::dynamodb_table::{
     Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, TableSpec, Throughput,
 };
-use crate::resources::{Address, OWNER_TAG};
+use crate::resources::{Address, Kind, OWNER_TAG};
 
 /// AWS's limit on global secondary indexes per table.
 const MAX_INDEXES: usize = 20;
 /// AWS's limit on tags per resource (one is the ownership tag).
 const MAX_TAGS: usize = 49;
 
-fn loc<T>(s: &Spanned<T>) -> Option<Loc> {
+pub(super) fn loc<T>(s: &Spanned<T>) -> Option<Loc> {
     Loc::from_saphyr(s.referenced)
 }
 
 /// Collects diagnostics while building the validated stack.
-struct Validator {
+pub(super) struct Validator {
     problems: Vec<Diagnostic>,
 }
 
 impl Validator {
-    fn error(&mut self, message: impl Into<String>, at: Option<Loc>, help: impl Into<String>) {
+    pub(super) fn error(
+        &mut self,
+        message: impl Into<String>,
+        at: Option<Loc>,
+        help: impl Into<String>,
+    ) {
         self.problems.push(Diagnostic::new(message, at, help));
     }
 
@@ -59,7 +64,7 @@ impl Validator {
         }
     }
 
-    fn logical_name(&mut self, kind: &str, name: &Spanned<String>) {
+    pub(super) fn logical_name(&mut self, kind: &str, name: &Spanned<String>) {
         let ok = !name.value.is_empty()
             && name
                 .value
@@ -415,7 +420,10 @@ impl Validator {
         }
     }
 
-    fn tags(&mut self, raw: &super::raw::SpannedMap<Spanned<String>>) -> BTreeMap<String, String> {
+    pub(super) fn tags(
+        &mut self,
+        raw: &super::raw::SpannedMap<Spanned<String>>,
+    ) -> BTreeMap<String, String> {
         if raw.0.len() > MAX_TAGS {
             self.error(
                 format!("{} tags declared", raw.0.len()),
@@ -500,6 +508,120 @@ pub fn validate(raw: &RawStack, path: &std::path::Path) -> Result<Stack, Vec<Dia
             loc: loc(logical),
         });
     }
+    let declared = super::validate_kinds::Declared {
+        tables: raw
+            .tables
+            .0
+            .iter()
+            .map(|(k, t)| {
+                (
+                    k.value.clone(),
+                    t.value
+                        .stream
+                        .as_ref()
+                        .is_some_and(|s| !s.value.eq_ignore_ascii_case("off")),
+                )
+            })
+            .collect(),
+        roles: raw.roles.0.iter().map(|(k, _)| k.value.clone()).collect(),
+        functions: raw
+            .functions
+            .0
+            .iter()
+            .map(|(k, _)| k.value.clone())
+            .collect(),
+    };
+    let base = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let mut roles = Vec::new();
+    for (logical, r) in &raw.roles.0 {
+        v.logical_name("role", logical);
+        roles.push(Declared {
+            address: Address::new(Kind::Role, &logical.value),
+            spec: v.role(r, &declared),
+            loc: loc(logical),
+        });
+    }
+    let mut functions = Vec::new();
+    for (logical, f) in &raw.functions.0 {
+        v.logical_name("function", logical);
+        functions.push(Declared {
+            address: Address::new(Kind::Function, &logical.value),
+            spec: v.function(f, &declared, &base),
+            loc: loc(&f.value.source),
+        });
+    }
+    let mut mappings: Vec<Declared<crate::resources::event_source_mapping::MappingSpec>> =
+        Vec::new();
+    for (logical, m) in &raw.event_source_mappings.0 {
+        v.logical_name("event source mapping", logical);
+        let spec = v.mapping(m, &declared);
+        if mappings
+            .iter()
+            .any(|o| o.spec.table == spec.table && o.spec.function == spec.function)
+        {
+            v.error(
+                format!(
+                    "a second mapping from table `{}` to function `{}`",
+                    spec.table.name, spec.function.name
+                ),
+                loc(logical),
+                "AWS allows one mapping per stream and function: keep one",
+            );
+        }
+        mappings.push(Declared {
+            address: Address::new(Kind::EventSourceMapping, &logical.value),
+            spec,
+            loc: loc(logical),
+        });
+    }
+    let mut endpoints: Vec<Declared<crate::resources::vpc_endpoint::EndpointSpec>> = Vec::new();
+    for (logical, e) in &raw.vpc_endpoints.0 {
+        v.logical_name("VPC endpoint", logical);
+        let spec = v.endpoint(e, &declared);
+        if endpoints
+            .iter()
+            .any(|o| o.spec.vpc == spec.vpc && o.spec.service == spec.service)
+        {
+            v.error(
+                "a second endpoint for the same VPC and service",
+                loc(logical),
+                "AWS finds a gateway endpoint by VPC and service: keep one",
+            );
+        }
+        endpoints.push(Declared {
+            address: Address::new(Kind::VpcEndpoint, &logical.value),
+            spec,
+            loc: loc(logical),
+        });
+    }
+    for (kind, names) in [
+        (
+            "role",
+            raw.roles
+                .0
+                .iter()
+                .map(|(_, r)| &r.value.name)
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "function",
+            raw.functions.0.iter().map(|(_, f)| &f.value.name).collect(),
+        ),
+    ] {
+        let mut seen = BTreeSet::new();
+        for n in names {
+            if !seen.insert(n.value.clone()) {
+                v.error(
+                    format!("two {kind}s are named `{}`", n.value),
+                    loc(n),
+                    format!("each {kind} needs its own AWS name"),
+                );
+            }
+        }
+    }
     if v.problems.is_empty() {
         Ok(Stack {
             name: name.value.clone(),
@@ -507,6 +629,10 @@ pub fn validate(raw: &RawStack, path: &std::path::Path) -> Result<Stack, Vec<Dia
             environments,
             environments_loc: loc(&raw.environments),
             tables,
+            roles,
+            functions,
+            mappings,
+            endpoints,
         })
     } else {
         v.problems

@@ -1,0 +1,676 @@
+//! Planning each kind: resolve the declared spec against known values, diff it with the
+//! live resource, let `choose` pick the action, and record the operation apply will run.
+
+use std::collections::BTreeSet;
+
+use super::{
+    Change, Context, EndpointOp, FunctionOp, LiveState, MappingOp, Mode, Operation, Plan,
+    PlanError, RoleOp, Subject, TableOp, choose,
+};
+use crate::plan::Action;
+use crate::resources::dynamodb_table::{self, TableSpec, TableStep};
+use crate::resources::event_source_mapping::{self as mapping, MappingConfig, MappingSpec};
+use crate::resources::iam_role::{self, RoleConfig, RoleSpec};
+use crate::resources::lambda_function::{
+    self, FunctionConfig, FunctionSpec, Selection, VpcPlacement,
+};
+use crate::resources::refs::{self, Attr, Known, Ref};
+use crate::resources::vpc_endpoint::{self, EndpointConfig, EndpointSpec, RouteTables, VpcChoice};
+use crate::resources::{Address, Effect, Field, FieldDiff, Kind, Val, policy};
+use crate::stack::{Declared, Stack};
+
+/// Planning state shared by the kinds.
+struct Planner<'a> {
+    stack: &'a Stack,
+    live: &'a LiveState,
+    ctx: &'a Context,
+    mode: Mode,
+    known: Known,
+    changes: Vec<Change>,
+    notes: Vec<String>,
+    errors: Vec<PlanError>,
+}
+
+fn additions(fields: Vec<Field>) -> Vec<FieldDiff> {
+    fields
+        .into_iter()
+        .map(|f| FieldDiff {
+            path: f.path,
+            old: None,
+            new: Some(f.value),
+            effect: f.effect,
+        })
+        .collect()
+}
+
+/// The addresses behind unknown references (what must be applied first).
+fn waits_for(missing: &[Ref]) -> Vec<Address> {
+    let mut out: Vec<Address> = missing
+        .iter()
+        .filter_map(|r| match r {
+            Ref::Attribute(a, _) => Some(a.clone()),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl Planner<'_> {
+    fn push(
+        &mut self,
+        address: &Address,
+        name: &str,
+        action: Action,
+        diffs: Vec<FieldDiff>,
+        operation: Operation,
+        depends_on: Vec<Address>,
+    ) {
+        self.changes.push(Change {
+            address: address.clone(),
+            name: name.to_string(),
+            action,
+            diffs,
+            operation,
+            depends_on,
+        });
+    }
+
+    fn seed_known(&mut self) {
+        let (account, region) = (&self.ctx.account, &self.ctx.region);
+        self.known.insert(Ref::Account, account.clone());
+        self.known.insert(Ref::Region, region.clone());
+        let mut put = |a: &Address, attr, v: String| {
+            self.known.insert(Ref::Attribute(a.clone(), attr), v);
+        };
+        for t in &self.stack.tables {
+            put(&t.address, Attr::Name, t.spec.name.clone());
+            put(
+                &t.address,
+                Attr::Arn,
+                format!("arn:aws:dynamodb:{region}:{account}:table/{}", t.spec.name),
+            );
+        }
+        for r in &self.stack.roles {
+            put(&r.address, Attr::Name, r.spec.name.clone());
+            put(
+                &r.address,
+                Attr::Arn,
+                iam_role::arn(account, &r.spec.path, &r.spec.name),
+            );
+        }
+        for f in &self.stack.functions {
+            put(&f.address, Attr::Name, f.spec.name.clone());
+            put(
+                &f.address,
+                Attr::Arn,
+                lambda_function::arn(region, account, &f.spec.name),
+            );
+        }
+    }
+
+    fn table(&mut self, t: &Declared<TableSpec>) -> Result<(), PlanError> {
+        let state = self
+            .live
+            .tables
+            .get(&t.address)
+            .ok_or_else(|| PlanError::NotRefreshed(t.address.clone()))?;
+        let live = state.as_ref();
+        let diffs = match (self.mode, live) {
+            (Mode::Converge, Some(l)) => dynamodb_table::diff(&t.spec, l),
+            (Mode::Converge, None) => additions(dynamodb_table::creation_fields(&t.spec)),
+            (Mode::Destroy, _) => Vec::new(),
+        };
+        let subject = Subject {
+            address: &t.address,
+            name: &t.spec.name,
+            exists: live.is_some(),
+            owner: Some(live.and_then(|l| l.owner.as_deref())),
+            protected: live.is_some_and(|l| l.config.deletion_protection),
+        };
+        let action = choose(
+            &self.stack.name,
+            self.mode,
+            &subject,
+            &diffs,
+            &mut self.notes,
+        )?;
+        let steps = match (&action, live) {
+            (Some(Action::Update), Some(l)) => dynamodb_table::update_steps(&t.spec, l),
+            _ => Vec::new(),
+        };
+        // The stream ARN is known now only if the stream stays as it is.
+        let stream_stable = matches!(action, None | Some(Action::Update))
+            && !steps
+                .iter()
+                .any(|s| matches!(s, TableStep::DisableStream | TableStep::EnableStream(_)));
+        if stream_stable && let Some(arn) = live.and_then(|l| l.stream_arn.clone()) {
+            self.known
+                .insert(Ref::Attribute(t.address.clone(), Attr::StreamArn), arn);
+        }
+        let Some(action) = action else { return Ok(()) };
+        if matches!(action, Action::Delete | Action::Replace { .. })
+            && let Some(l) = live
+            && l.item_count > 0
+        {
+            self.notes.push(format!(
+                "{}: deleting `{}` loses its items (about {} by AWS's count, refreshed every ~6 hours)",
+                t.address, t.spec.name, l.item_count
+            ));
+        }
+        let op = match (&action, live) {
+            (Action::Create, _) => TableOp::Create(t.spec.clone()),
+            (Action::Update, Some(l)) => TableOp::Update {
+                arn: l.arn.clone(),
+                steps,
+            },
+            (Action::Replace { .. }, _) => TableOp::Replace(t.spec.clone()),
+            _ => TableOp::Delete,
+        };
+        self.push(
+            &t.address,
+            &t.spec.name,
+            action,
+            diffs,
+            Operation::Table(op),
+            Vec::new(),
+        );
+        Ok(())
+    }
+
+    fn role(&mut self, r: &Declared<RoleSpec>) -> Result<(), PlanError> {
+        let live = self
+            .live
+            .roles
+            .get(&r.address)
+            .ok_or_else(|| PlanError::NotRefreshed(r.address.clone()))?
+            .as_ref();
+        let mut missing = Vec::new();
+        let resolved: std::collections::BTreeMap<String, serde_json::Value> = r
+            .spec
+            .policies
+            .iter()
+            .map(|(name, doc)| {
+                let (v, m) = refs::substitute_json(doc, &self.known);
+                missing.extend(m);
+                (name.clone(), v)
+            })
+            .collect();
+        let config = |policies| RoleConfig {
+            name: r.spec.name.clone(),
+            path: r.spec.path.clone(),
+            trust: policy::trust_document(&r.spec.trust),
+            description: r.spec.description.clone(),
+            max_session_seconds: r.spec.max_session_seconds,
+            policies,
+            managed_policies: r.spec.managed_policies.clone(),
+            tags: r.spec.tags.clone(),
+        };
+        let wanted = config(resolved);
+        let diffs = match (self.mode, live) {
+            (Mode::Converge, Some(l)) => iam_role::diff(&wanted, l),
+            (Mode::Converge, None) => additions(iam_role::flatten(&wanted)),
+            (Mode::Destroy, _) => Vec::new(),
+        };
+        let subject = Subject {
+            address: &r.address,
+            name: &r.spec.name,
+            exists: live.is_some(),
+            owner: Some(live.and_then(|l| l.owner.as_deref())),
+            protected: false,
+        };
+        let Some(action) = choose(
+            &self.stack.name,
+            self.mode,
+            &subject,
+            &diffs,
+            &mut self.notes,
+        )?
+        else {
+            return Ok(());
+        };
+        let op = match (&action, live) {
+            (Action::Create, _) => RoleOp::Create(config(r.spec.policies.clone())),
+            (Action::Update, Some(l)) => {
+                RoleOp::Update(iam_role::update_steps(&wanted, &r.spec.policies, l))
+            }
+            (Action::Replace { .. }, _) => RoleOp::Replace(config(r.spec.policies.clone())),
+            _ => RoleOp::Delete,
+        };
+        let deps = if self.mode == Mode::Converge {
+            waits_for(&missing)
+        } else {
+            Vec::new()
+        };
+        self.push(
+            &r.address,
+            &r.spec.name,
+            action,
+            diffs,
+            Operation::Role(op),
+            deps,
+        );
+        Ok(())
+    }
+
+    fn placement(
+        &self,
+        address: &Address,
+        sel: &(Selection, Selection),
+    ) -> Result<VpcPlacement, PlanError> {
+        let facts = self.live.vpcs.get("default");
+        let missing = || {
+            PlanError::Missing {
+            address: address.clone(),
+            message: "`default` VPC placement, but this region has no default VPC\n  help: list subnet and security group ids instead".into(),
+        }
+        };
+        let subnets = match &sel.0 {
+            Selection::Ids(ids) => ids.clone(),
+            Selection::Default => facts.ok_or_else(missing)?.default_subnets.clone(),
+        };
+        let security_groups = match &sel.1 {
+            Selection::Ids(ids) => ids.clone(),
+            Selection::Default => facts
+                .and_then(|f| f.default_security_group.clone())
+                .into_iter()
+                .collect(),
+        };
+        Ok(VpcPlacement {
+            subnets,
+            security_groups,
+        })
+    }
+
+    fn function(&mut self, f: &Declared<FunctionSpec>) -> Result<(), PlanError> {
+        let live = self
+            .live
+            .functions
+            .get(&f.address)
+            .ok_or_else(|| PlanError::NotRefreshed(f.address.clone()))?
+            .as_ref();
+        let artifact = self
+            .live
+            .artifacts
+            .get(&f.address)
+            .ok_or_else(|| PlanError::NotRefreshed(f.address.clone()))?;
+        let mut missing = Vec::new();
+        let mut environment = std::collections::BTreeMap::new();
+        let mut templates = std::collections::BTreeMap::new();
+        for (k, v) in &f.spec.environment {
+            let (resolved, m) = refs::substitute(v, &self.known);
+            templates.insert(
+                k.clone(),
+                if m.is_empty() {
+                    resolved.clone()
+                } else {
+                    v.clone()
+                },
+            );
+            missing.extend(m);
+            environment.insert(k.clone(), resolved);
+        }
+        let vpc = f
+            .spec
+            .vpc
+            .as_ref()
+            .map(|sel| self.placement(&f.address, sel))
+            .transpose()?;
+        let role = self
+            .known
+            .get(&Ref::Attribute(f.spec.role.clone(), Attr::Arn))
+            .cloned()
+            .unwrap_or_default();
+        let config = |environment| FunctionConfig {
+            name: f.spec.name.clone(),
+            runtime: f.spec.runtime.clone(),
+            handler: f.spec.handler.clone(),
+            role: role.clone(),
+            memory: f.spec.memory,
+            timeout: f.spec.timeout,
+            description: f.spec.description.clone(),
+            architecture: f.spec.architecture.clone(),
+            environment,
+            secrets: f.spec.secrets.clone(),
+            vpc: vpc.clone(),
+            code_sha256: artifact.sha256.clone(),
+            tags: f.spec.tags.clone(),
+        };
+        let wanted = config(environment);
+        let mut diffs = match (self.mode, live) {
+            (Mode::Converge, Some(l)) => lambda_function::diff(&wanted, l),
+            (Mode::Converge, None) => additions(lambda_function::flatten(&wanted)),
+            (Mode::Destroy, _) => Vec::new(),
+        };
+        for d in &mut diffs {
+            if d.path == "code_sha256" && d.old.is_some() {
+                let files: Vec<&str> = artifact.files.keys().map(String::as_str).collect();
+                d.effect = Effect::Note(format!(
+                    "new package of {}: {} (the deployed files cannot be listed without downloading them)",
+                    f.spec.source.display(),
+                    files.join(", ")
+                ));
+            }
+        }
+        let subject = Subject {
+            address: &f.address,
+            name: &f.spec.name,
+            exists: live.is_some(),
+            owner: Some(live.and_then(|l| l.owner.as_deref())),
+            protected: false,
+        };
+        if let Some(action) = choose(
+            &self.stack.name,
+            self.mode,
+            &subject,
+            &diffs,
+            &mut self.notes,
+        )? {
+            let zip = artifact.zip.clone();
+            let op = match (&action, live) {
+                (Action::Create, _) => FunctionOp::Create {
+                    config: config(templates),
+                    zip,
+                },
+                (Action::Update, Some(l)) => FunctionOp::Update {
+                    steps: lambda_function::update_steps(&wanted, l),
+                    config: config(templates),
+                    arn: l.arn.clone(),
+                    zip,
+                },
+                (Action::Replace { .. }, _) => FunctionOp::Replace {
+                    config: config(templates),
+                    zip,
+                },
+                _ => FunctionOp::Delete,
+            };
+            let mut deps = vec![f.spec.role.clone()];
+            deps.extend(waits_for(&missing));
+            self.push(
+                &f.address,
+                &f.spec.name,
+                action,
+                diffs,
+                Operation::Function(op),
+                deps,
+            );
+        }
+        // Lambda makes the log group on first run; it costs money forever, so destroy
+        // removes it unless the stack keeps it. Owned by derivation from the function.
+        if self.mode == Mode::Destroy
+            && !f.spec.keep_logs
+            && self.live.log_groups.get(&f.address) == Some(&true)
+        {
+            let function_skipped =
+                live.is_some_and(|l| l.owner.as_deref() != Some(self.stack.name.as_str()));
+            if !function_skipped {
+                let address = Address::new(Kind::LogGroup, &f.address.name);
+                let name = lambda_function::log_group_name(&f.spec.name);
+                self.push(
+                    &address,
+                    &name,
+                    Action::Delete,
+                    Vec::new(),
+                    Operation::LogGroupDelete,
+                    Vec::new(),
+                );
+                // Destroy walks edges backwards: the function goes first, then its logs.
+                if let Some(function) = self.changes.iter_mut().find(|c| c.address == f.address) {
+                    function.depends_on.push(address);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn mapping(&mut self, m: &Declared<MappingSpec>) -> Result<(), PlanError> {
+        let live = self
+            .live
+            .mappings
+            .get(&m.address)
+            .ok_or_else(|| PlanError::NotRefreshed(m.address.clone()))?;
+        let source = self
+            .known
+            .get(&Ref::Attribute(m.spec.table.clone(), Attr::StreamArn))
+            .cloned();
+        let function_arn = self
+            .known
+            .get(&Ref::Attribute(m.spec.function.clone(), Attr::Arn))
+            .cloned()
+            .unwrap_or_default();
+        let wanted = MappingConfig {
+            event_source_arn: source,
+            function_arn,
+            batch_size: m.spec.batch_size,
+            starting_position: m.spec.starting_position.clone(),
+            enabled: m.spec.enabled,
+            filter_patterns: m.spec.filter_patterns.clone(),
+            maximum_retry_attempts: m.spec.maximum_retry_attempts,
+            bisect_batch_on_function_error: m.spec.bisect_batch_on_function_error,
+            maximum_batching_window_seconds: m.spec.maximum_batching_window_seconds,
+        };
+        let aws_name = |a: &Address| {
+            let known = self.known.get(&Ref::Attribute(a.clone(), Attr::Name));
+            known.cloned().unwrap_or_else(|| a.name.clone())
+        };
+        let name = format!(
+            "{} → {}",
+            aws_name(&m.spec.table),
+            aws_name(&m.spec.function)
+        );
+        let (keep, duplicates) = mapping::choose(&wanted, live);
+        let duplicates: Vec<String> = duplicates.iter().map(|d| d.uuid.clone()).collect();
+        let mut diffs = match (self.mode, keep) {
+            (Mode::Converge, Some(k)) => mapping::diff(&wanted, k),
+            (Mode::Converge, None) => additions(mapping::flatten(&wanted)),
+            (Mode::Destroy, _) => Vec::new(),
+        };
+        if self.mode == Mode::Converge && !duplicates.is_empty() {
+            diffs.push(FieldDiff {
+                path: "duplicate_mappings".into(),
+                old: Some(Val::Set(duplicates.clone())),
+                new: None,
+                effect: Effect::Note(
+                    "AWS allows one mapping per stream and function: the extra ones are deleted"
+                        .into(),
+                ),
+            });
+        }
+        let subject = Subject {
+            address: &m.address,
+            name: &name,
+            exists: keep.is_some(),
+            owner: None,
+            protected: false,
+        };
+        let Some(action) = choose(
+            &self.stack.name,
+            self.mode,
+            &subject,
+            &diffs,
+            &mut self.notes,
+        )?
+        else {
+            return Ok(());
+        };
+        let all: Vec<String> = live.iter().map(|l| l.uuid.clone()).collect();
+        let op = match (&action, keep) {
+            (Action::Update, Some(k)) => MappingOp::Update {
+                uuid: k.uuid.clone(),
+                config: wanted,
+                duplicates,
+            },
+            (Action::Create | Action::Replace { .. }, _) => {
+                // Delete before create: one mapping per stream and function.
+                MappingOp::Create {
+                    config: wanted,
+                    table: m.spec.table.clone(),
+                    delete_first: all,
+                }
+            }
+            _ => MappingOp::Delete(all),
+        };
+        let deps = vec![m.spec.function.clone(), m.spec.table.clone()];
+        self.push(
+            &m.address,
+            &name,
+            action,
+            diffs,
+            Operation::Mapping(op),
+            deps,
+        );
+        Ok(())
+    }
+
+    fn endpoint(&mut self, e: &Declared<EndpointSpec>) -> Result<(), PlanError> {
+        let key = match &e.spec.vpc {
+            VpcChoice::Default => "default".to_string(),
+            VpcChoice::Id(id) => id.clone(),
+        };
+        let facts = self.live.vpcs.get(&key).ok_or_else(|| PlanError::Missing {
+            address: e.address.clone(),
+            message: format!("VPC `{key}` was not found in this region\n  help: use `vpc: default` only where a default VPC exists, or give an existing VPC id"),
+        })?;
+        let route_tables = match &e.spec.route_tables {
+            RouteTables::Main => facts.main_route_table.iter().cloned().collect(),
+            RouteTables::All => facts.route_tables.clone(),
+            RouteTables::Ids(ids) => ids.clone(),
+        };
+        let (policy_doc, missing) = match &e.spec.policy {
+            Some(p) => {
+                let (v, m) = refs::substitute_json(p, &self.known);
+                (Some(v), m)
+            }
+            None => (None, Vec::new()),
+        };
+        let wanted = EndpointConfig {
+            vpc_id: facts.vpc_id.clone(),
+            service_name: vpc_endpoint::service_name(&e.spec.service, &self.ctx.region),
+            route_tables,
+            policy: policy_doc,
+            tags: e.spec.tags.clone(),
+        };
+        let live = self
+            .live
+            .endpoints
+            .get(&e.address)
+            .ok_or_else(|| PlanError::NotRefreshed(e.address.clone()))?;
+        let ours = live
+            .iter()
+            .find(|l| l.owner.as_deref() == Some(self.stack.name.as_str()));
+        let found = ours.or_else(|| live.first());
+        let name = e.spec.tags.get("Name").cloned().unwrap_or_default();
+        let diffs = match (self.mode, found) {
+            (Mode::Converge, Some(l)) => vpc_endpoint::diff(&wanted, l),
+            (Mode::Converge, None) => additions(vpc_endpoint::flatten(&wanted)),
+            (Mode::Destroy, _) => Vec::new(),
+        };
+        let subject = Subject {
+            address: &e.address,
+            name: found.map_or(name.as_str(), |l| l.id.as_str()),
+            exists: found.is_some(),
+            owner: Some(found.and_then(|l| l.owner.as_deref())),
+            protected: false,
+        };
+        let Some(action) = choose(
+            &self.stack.name,
+            self.mode,
+            &subject,
+            &diffs,
+            &mut self.notes,
+        )?
+        else {
+            return Ok(());
+        };
+        let op = match (&action, found) {
+            (Action::Create, _) => EndpointOp::Create(wanted),
+            (Action::Update, Some(l)) => EndpointOp::Update {
+                id: l.id.clone(),
+                update: vpc_endpoint::update(&wanted, l),
+            },
+            (Action::Replace { .. }, Some(l)) => EndpointOp::Replace {
+                id: l.id.clone(),
+                config: wanted,
+            },
+            (_, Some(l)) => EndpointOp::Delete(l.id.clone()),
+            (_, None) => return Err(PlanError::NotRefreshed(e.address.clone())),
+        };
+        let deps = if self.mode == Mode::Converge {
+            waits_for(&missing)
+        } else {
+            Vec::new()
+        };
+        self.push(
+            &e.address,
+            &name,
+            action,
+            diffs,
+            Operation::Endpoint(op),
+            deps,
+        );
+        Ok(())
+    }
+}
+
+/// Plans every declared resource, kind by kind (tables first: their stream ARNs feed the
+/// references of the others).
+pub(super) fn plan_all(
+    stack: &Stack,
+    live: &LiveState,
+    ctx: &Context,
+    mode: Mode,
+) -> Result<Plan, Vec<PlanError>> {
+    let mut p = Planner {
+        stack,
+        live,
+        ctx,
+        mode,
+        known: Known::new(),
+        changes: Vec::new(),
+        notes: Vec::new(),
+        errors: Vec::new(),
+    };
+    p.seed_known();
+    for t in &stack.tables {
+        if let Err(e) = p.table(t) {
+            p.errors.push(e);
+        }
+    }
+    for r in &stack.roles {
+        if let Err(e) = p.role(r) {
+            p.errors.push(e);
+        }
+    }
+    for f in &stack.functions {
+        if let Err(e) = p.function(f) {
+            p.errors.push(e);
+        }
+    }
+    for m in &stack.mappings {
+        if let Err(e) = p.mapping(m) {
+            p.errors.push(e);
+        }
+    }
+    for e in &stack.endpoints {
+        if let Err(err) = p.endpoint(e) {
+            p.errors.push(err);
+        }
+    }
+    // Dependencies on resources with nothing to do are already satisfied.
+    let planned: BTreeSet<Address> = p.changes.iter().map(|c| c.address.clone()).collect();
+    for c in &mut p.changes {
+        c.depends_on.retain(|d| planned.contains(d));
+    }
+    if p.errors.is_empty() {
+        Ok(Plan {
+            stack: stack.name.clone(),
+            mode,
+            changes: p.changes,
+            notes: p.notes,
+            known: p.known,
+        })
+    } else {
+        Err(p.errors)
+    }
+}

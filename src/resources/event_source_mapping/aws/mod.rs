@@ -1,0 +1,264 @@
+//! Event source mappings through the SDK. Found by listing the function's mappings and
+//! keeping those whose source is the table's stream (ARNs compared, never names).
+//!
+//! Right after a role is created or changed, `CreateEventSourceMapping` can fail with
+//! "Cannot access stream …": IAM has not propagated yet; that error is retried. Deletion
+//! is asynchronous (`Deleting`); moto answers an unknown UUID with an empty success, which
+//! counts as gone.
+
+use std::time::Duration;
+
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::types::{
+    EventSourceMappingConfiguration, EventSourcePosition, Filter, FilterCriteria,
+};
+
+use super::{MappingConfig, MappingLive, normalize_pattern};
+use crate::aws::{AwsError, Poll, WaitPolicy, retry, wait_until};
+use crate::events::Reporter;
+
+/// How long a mapping may take to be created, updated or deleted.
+const MAPPING_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// The SDK client and policies one mapping operation needs.
+#[derive(Clone, Copy)]
+pub struct MappingApi<'a> {
+    /// Lambda client.
+    pub client: &'a Client,
+    /// Polling and retry policy.
+    pub wait: &'a WaitPolicy,
+    /// Progress reporting.
+    pub reporter: Reporter<'a>,
+}
+
+fn live(m: &EventSourceMappingConfiguration) -> MappingLive {
+    MappingLive {
+        uuid: m.uuid().unwrap_or_default().to_string(),
+        config: MappingConfig {
+            event_source_arn: m.event_source_arn().map(str::to_string),
+            function_arn: m.function_arn().unwrap_or_default().to_string(),
+            batch_size: m.batch_size().unwrap_or(100),
+            starting_position: m
+                .starting_position()
+                .map_or("LATEST", EventSourcePosition::as_str)
+                .to_string(),
+            enabled: !matches!(m.state(), Some("Disabled" | "Disabling")),
+            filter_patterns: m
+                .filter_criteria()
+                .map(|f| {
+                    f.filters()
+                        .iter()
+                        .filter_map(|f| f.pattern())
+                        .map(normalize_pattern)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            maximum_retry_attempts: m.maximum_retry_attempts().unwrap_or(-1),
+            bisect_batch_on_function_error: m.bisect_batch_on_function_error().unwrap_or(false),
+            maximum_batching_window_seconds: m.maximum_batching_window_in_seconds().unwrap_or(0),
+        },
+        state: m.state().unwrap_or("Enabled").to_string(),
+    }
+}
+
+/// Every mapping of the function `function` whose source ARN starts with `source_prefix`
+/// (the table's ARN, so mappings on an older stream of the same table are found too).
+pub async fn read(
+    api: MappingApi<'_>,
+    function: &str,
+    source_prefix: &str,
+) -> Result<Vec<MappingLive>, AwsError> {
+    let mut out = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = match api
+            .client
+            .list_event_source_mappings()
+            .function_name(function)
+            .set_marker(marker)
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(out);
+            }
+            Err(e) => {
+                return Err(AwsError::call(
+                    "ListEventSourceMappings",
+                    function,
+                    &e,
+                    false,
+                ));
+            }
+        };
+        out.extend(
+            page.event_source_mappings()
+                .iter()
+                .filter(|m| {
+                    m.event_source_arn()
+                        .is_some_and(|a| a.starts_with(source_prefix))
+                })
+                .filter(|m| !matches!(m.state(), Some("Deleting")))
+                .map(live),
+        );
+        marker = page.next_marker;
+        if marker.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+fn filters(c: &MappingConfig) -> FilterCriteria {
+    FilterCriteria::builder()
+        .set_filters(Some(
+            c.filter_patterns
+                .iter()
+                .map(|p| Filter::builder().pattern(p).build())
+                .collect(),
+        ))
+        .build()
+}
+
+async fn wait_state(api: MappingApi<'_>, uuid: &str, what: &str) -> Result<(), AwsError> {
+    wait_until(api.wait, api.reporter, what, MAPPING_TIMEOUT, || async {
+        let m = api
+            .client
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("GetEventSourceMapping", uuid, &e, false))?;
+        Ok(match m.state() {
+            Some("Enabled" | "Disabled") | None => Poll::Ready(()),
+            Some(other) => Poll::Pending(other.to_string()),
+        })
+    })
+    .await
+}
+
+/// Creates the mapping from `source` (the resolved stream ARN), retrying while IAM
+/// propagates the role's stream permissions; waits until it is enabled.
+pub async fn create(
+    api: MappingApi<'_>,
+    c: &MappingConfig,
+    source: &str,
+) -> Result<String, AwsError> {
+    let mut req = api
+        .client
+        .create_event_source_mapping()
+        .event_source_arn(source)
+        .function_name(&c.function_arn)
+        .batch_size(c.batch_size)
+        .starting_position(EventSourcePosition::from(c.starting_position.as_str()))
+        .enabled(c.enabled)
+        .maximum_retry_attempts(c.maximum_retry_attempts)
+        .bisect_batch_on_function_error(c.bisect_batch_on_function_error)
+        .maximum_batching_window_in_seconds(c.maximum_batching_window_seconds);
+    if !c.filter_patterns.is_empty() {
+        req = req.filter_criteria(filters(c));
+    }
+    let out = retry(api.wait, api.reporter, || {
+        let req = req.clone();
+        async move {
+            req.send().await.map_err(|e| {
+                let propagating = e.as_service_error().is_some_and(|s| {
+                    s.is_invalid_parameter_value_exception()
+                        && s.meta()
+                            .message()
+                            .is_some_and(|m| m.contains("Cannot access stream"))
+                }) || e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_too_many_requests_exception());
+                AwsError::call("CreateEventSourceMapping", &c.function_arn, &e, propagating)
+            })
+        }
+    })
+    .await?;
+    let uuid = out.uuid.unwrap_or_default();
+    wait_state(api, &uuid, "creating").await?;
+    Ok(uuid)
+}
+
+/// Updates the mapping in place and waits for it to settle.
+pub async fn update(api: MappingApi<'_>, uuid: &str, c: &MappingConfig) -> Result<(), AwsError> {
+    let req = api
+        .client
+        .update_event_source_mapping()
+        .uuid(uuid)
+        .function_name(&c.function_arn)
+        .batch_size(c.batch_size)
+        .enabled(c.enabled)
+        .filter_criteria(filters(c))
+        .maximum_retry_attempts(c.maximum_retry_attempts)
+        .bisect_batch_on_function_error(c.bisect_batch_on_function_error)
+        .maximum_batching_window_in_seconds(c.maximum_batching_window_seconds);
+    retry(api.wait, api.reporter, || {
+        let req = req.clone();
+        async move {
+            req.send().await.map_err(|e| {
+                let busy = e.as_service_error().is_some_and(|s| {
+                    s.is_resource_in_use_exception() || s.is_too_many_requests_exception()
+                });
+                AwsError::call("UpdateEventSourceMapping", uuid, &e, busy)
+            })
+        }
+    })
+    .await?;
+    wait_state(api, uuid, "updating").await
+}
+
+/// Deletes the mapping and waits until Lambda no longer knows it.
+pub async fn delete(api: MappingApi<'_>, uuid: &str) -> Result<(), AwsError> {
+    match api
+        .client
+        .delete_event_source_mapping()
+        .uuid(uuid)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return Ok(());
+        }
+        Err(e) => {
+            let busy = e.as_service_error().is_some_and(|s| {
+                s.is_resource_in_use_exception() || s.is_too_many_requests_exception()
+            });
+            return Err(AwsError::call("DeleteEventSourceMapping", uuid, &e, busy));
+        }
+    }
+    wait_until(
+        api.wait,
+        api.reporter,
+        "destroying",
+        MAPPING_TIMEOUT,
+        || async {
+            match api
+                .client
+                .get_event_source_mapping()
+                .uuid(uuid)
+                .send()
+                .await
+            {
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    Ok(Poll::Ready(()))
+                }
+                Err(e) => Err(AwsError::call("GetEventSourceMapping", uuid, &e, false)),
+                // An answer without a UUID is moto's way of saying it does not know it.
+                Ok(m) if m.uuid().is_none() => Ok(Poll::Ready(())),
+                Ok(m) => Ok(Poll::Pending(m.state().unwrap_or("Deleting").to_string())),
+            }
+        },
+    )
+    .await
+}

@@ -1,0 +1,210 @@
+//! Event source mappings from a table's stream to a function. Pure.
+//!
+//! A mapping has no name: it is found by its natural key, the function and the table, and
+//! matched on the event source ARN. AWS rules: the source ARN and the starting position
+//! cannot change (replace, deleting first: only one mapping per stream and function);
+//! everything else changes in place. A function's deletion does not delete its mappings.
+
+pub mod aws;
+
+use std::collections::BTreeSet;
+
+use super::{Effect, Field, FieldDiff, Val, diff_fields};
+
+/// A mapping in spec shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingConfig {
+    /// The stream ARN; `None` when not known until apply (a new or re-enabled stream).
+    pub event_source_arn: Option<String>,
+    /// The function's ARN.
+    pub function_arn: String,
+    /// Records per invocation.
+    pub batch_size: i32,
+    /// `LATEST` or `TRIM_HORIZON`.
+    pub starting_position: String,
+    /// Whether the mapping polls.
+    pub enabled: bool,
+    /// Event filter patterns (normalized JSON text).
+    pub filter_patterns: BTreeSet<String>,
+    /// Retries before a batch is dropped (-1: until the record expires).
+    pub maximum_retry_attempts: i32,
+    /// Split a failing batch in two.
+    pub bisect_batch_on_function_error: bool,
+    /// Seconds to gather records before invoking.
+    pub maximum_batching_window_seconds: i32,
+}
+
+/// A mapping as Lambda reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingLive {
+    /// Its UUID.
+    pub uuid: String,
+    /// Its configuration.
+    pub config: MappingConfig,
+    /// `Creating`, `Enabled`, `Disabled`, `Deleting`, …
+    pub state: String,
+}
+
+/// The mapping's fields as plans show them.
+#[must_use]
+pub fn flatten(c: &MappingConfig) -> Vec<Field> {
+    vec![
+        Field::new(
+            "event_source_arn",
+            c.event_source_arn.clone().map_or(Val::Unknown, Val::Str),
+        )
+        .with_effect(Effect::ReplacesResource),
+        Field::new("starting_position", Val::Str(c.starting_position.clone()))
+            .with_effect(Effect::ReplacesResource),
+        Field::new("function", Val::Str(c.function_arn.clone())),
+        Field::new("batch_size", Val::Int(i64::from(c.batch_size))),
+        Field::new("enabled", Val::Bool(c.enabled)),
+        Field::new(
+            "filter_patterns",
+            Val::Set(c.filter_patterns.iter().cloned().collect()),
+        ),
+        Field::new(
+            "maximum_retry_attempts",
+            Val::Int(i64::from(c.maximum_retry_attempts)),
+        ),
+        Field::new(
+            "bisect_batch_on_function_error",
+            Val::Bool(c.bisect_batch_on_function_error),
+        ),
+        Field::new(
+            "maximum_batching_window_seconds",
+            Val::Int(i64::from(c.maximum_batching_window_seconds)),
+        ),
+    ]
+}
+
+/// What differs.
+#[must_use]
+pub fn diff(wanted: &MappingConfig, live: &MappingLive) -> Vec<FieldDiff> {
+    diff_fields(&flatten(wanted), &flatten(&live.config))
+}
+
+/// Picks, among the live mappings for this function and table, the one to keep (on the
+/// current stream, then the oldest UUID for stability) and the duplicates to delete.
+#[must_use]
+pub fn choose<'a>(
+    wanted: &MappingConfig,
+    live: &'a [MappingLive],
+) -> (Option<&'a MappingLive>, Vec<&'a MappingLive>) {
+    let mut sorted: Vec<&MappingLive> = live.iter().collect();
+    sorted.sort_by_key(|m| {
+        (
+            m.config.event_source_arn != wanted.event_source_arn,
+            m.uuid.clone(),
+        )
+    });
+    let mut it = sorted.into_iter();
+    let keep = it.next();
+    (keep, it.collect())
+}
+
+/// Normalizes a filter pattern so that spacing and key order do not cause diffs.
+#[must_use]
+pub fn normalize_pattern(pattern: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(pattern)
+        .map_or_else(|_| pattern.to_string(), |v| v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(source: &str) -> MappingConfig {
+        MappingConfig {
+            event_source_arn: Some(source.into()),
+            function_arn: "arn:f".into(),
+            batch_size: 1,
+            starting_position: "LATEST".into(),
+            enabled: true,
+            filter_patterns: BTreeSet::new(),
+            maximum_retry_attempts: -1,
+            bisect_batch_on_function_error: false,
+            maximum_batching_window_seconds: 0,
+        }
+    }
+
+    fn live(uuid: &str, source: &str) -> MappingLive {
+        MappingLive {
+            uuid: uuid.into(),
+            config: config(source),
+            state: "Enabled".into(),
+        }
+    }
+
+    #[test]
+    fn the_mapping_on_the_current_stream_is_kept_and_the_others_are_duplicates() {
+        let all = [
+            live("b", "arn:stream/2"),
+            live("a", "arn:stream/1"),
+            live("c", "arn:stream/2"),
+        ];
+        let (keep, dups) = choose(&config("arn:stream/2"), &all);
+        assert_eq!(keep.unwrap().uuid, "b");
+        assert_eq!(
+            dups.iter().map(|m| m.uuid.as_str()).collect::<Vec<_>>(),
+            vec!["c", "a"]
+        );
+    }
+
+    #[test]
+    fn a_new_stream_forces_replacement_and_batch_size_does_not() {
+        let mut wanted = config("arn:stream/2");
+        wanted.batch_size = 10;
+        let diffs = diff(&wanted, &live("a", "arn:stream/1"));
+        assert!(
+            diffs
+                .iter()
+                .any(|d| d.path == "event_source_arn" && d.forces_replacement())
+        );
+        assert!(
+            diffs
+                .iter()
+                .any(|d| d.path == "batch_size" && !d.forces_replacement())
+        );
+        let unknown = MappingConfig {
+            event_source_arn: None,
+            ..config("x")
+        };
+        assert!(
+            diff(&unknown, &live("a", "arn:stream/1"))
+                .iter()
+                .any(|d| d.new == Some(Val::Unknown) && d.forces_replacement())
+        );
+    }
+
+    #[test]
+    fn filter_patterns_ignore_spacing() {
+        assert_eq!(
+            normalize_pattern("{ \"eventName\" : [ \"INSERT\" ] }"),
+            normalize_pattern("{\"eventName\":[\"INSERT\"]}")
+        );
+    }
+}
+
+/// A mapping as the stack declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingSpec {
+    /// The table whose stream is read.
+    pub table: super::Address,
+    /// The function invoked.
+    pub function: super::Address,
+    /// Records per invocation.
+    pub batch_size: i32,
+    /// `LATEST` or `TRIM_HORIZON`.
+    pub starting_position: String,
+    /// Whether it polls.
+    pub enabled: bool,
+    /// Normalized filter patterns.
+    pub filter_patterns: BTreeSet<String>,
+    /// Retries.
+    pub maximum_retry_attempts: i32,
+    /// Bisect on error.
+    pub bisect_batch_on_function_error: bool,
+    /// Batching window.
+    pub maximum_batching_window_seconds: i32,
+}

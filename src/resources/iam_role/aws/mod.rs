@@ -1,0 +1,355 @@
+//! IAM roles through the SDK. IAM returns policy documents URL-encoded; they are decoded
+//! here so the pure diff compares JSON.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::types::Tag;
+use futures::future::try_join_all;
+use serde_json::Value;
+
+use super::{RoleConfig, RoleLive, RoleStep};
+use crate::aws::{AwsError, WaitPolicy, retry};
+use crate::events::Reporter;
+use crate::resources::{OWNER_TAG, policy};
+
+/// The SDK client and policies one role operation needs.
+#[derive(Clone, Copy)]
+pub struct RoleApi<'a> {
+    /// IAM client.
+    pub client: &'a Client,
+    /// Retry policy.
+    pub wait: &'a WaitPolicy,
+    /// Progress reporting.
+    pub reporter: Reporter<'a>,
+}
+
+fn unexpected(op: &'static str, name: &str, message: String) -> AwsError {
+    AwsError::Unexpected {
+        op,
+        address: name.to_string(),
+        message,
+    }
+}
+
+fn tag(name: &str, k: &str, v: &str) -> Result<Tag, AwsError> {
+    Tag::builder()
+        .key(k)
+        .value(v)
+        .build()
+        .map_err(|e| unexpected("TagRole", name, e.to_string()))
+}
+
+/// Reads the role named `name` with its inline policies and attachments.
+pub async fn read(api: RoleApi<'_>, name: &str) -> Result<Option<RoleLive>, AwsError> {
+    let role = match api.client.get_role().role_name(name).send().await {
+        Ok(out) => out.role,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(AwsError::call("GetRole", name, &e, false)),
+    };
+    let Some(role) = role else { return Ok(None) };
+    let trust = policy::decode(role.assume_role_policy_document().unwrap_or("%7B%7D"))
+        .map_err(|m| unexpected("GetRole", name, m))?;
+    let (policies, managed_policies) =
+        tokio::try_join!(inline_policies(api, name), attachments(api, name))?;
+    let mut tags: BTreeMap<String, String> = role
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    let owner = tags.remove(OWNER_TAG);
+    Ok(Some(RoleLive {
+        config: RoleConfig {
+            name: role.role_name().to_string(),
+            path: role.path().to_string(),
+            trust,
+            description: role.description().unwrap_or_default().to_string(),
+            max_session_seconds: role.max_session_duration().unwrap_or(3600),
+            policies,
+            managed_policies,
+            tags,
+        },
+        arn: role.arn().to_string(),
+        owner,
+    }))
+}
+
+async fn inline_policies(
+    api: RoleApi<'_>,
+    name: &str,
+) -> Result<BTreeMap<String, Value>, AwsError> {
+    let mut names = Vec::new();
+    let mut marker = None;
+    loop {
+        let out = api
+            .client
+            .list_role_policies()
+            .role_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("ListRolePolicies", name, &e, false))?;
+        names.extend(out.policy_names().iter().cloned());
+        marker = out
+            .marker()
+            .map(str::to_string)
+            .filter(|_| out.is_truncated());
+        if marker.is_none() {
+            break;
+        }
+    }
+    let docs = try_join_all(names.iter().map(|policy_name| async move {
+        let out = api
+            .client
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(policy_name)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("GetRolePolicy", name, &e, false))?;
+        let doc = policy::decode(out.policy_document())
+            .map_err(|m| unexpected("GetRolePolicy", name, m))?;
+        Ok::<_, AwsError>((policy_name.clone(), doc))
+    }))
+    .await?;
+    Ok(docs.into_iter().collect())
+}
+
+async fn attachments(api: RoleApi<'_>, name: &str) -> Result<BTreeSet<String>, AwsError> {
+    let mut arns = BTreeSet::new();
+    let mut marker = None;
+    loop {
+        let out = api
+            .client
+            .list_attached_role_policies()
+            .role_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("ListAttachedRolePolicies", name, &e, false))?;
+        arns.extend(
+            out.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_string)),
+        );
+        marker = out
+            .marker()
+            .map(str::to_string)
+            .filter(|_| out.is_truncated());
+        if marker.is_none() {
+            return Ok(arns);
+        }
+    }
+}
+
+async fn put_policy(
+    api: RoleApi<'_>,
+    name: &str,
+    policy_name: &str,
+    doc: &Value,
+) -> Result<(), AwsError> {
+    api.client
+        .put_role_policy()
+        .role_name(name)
+        .policy_name(policy_name)
+        .policy_document(doc.to_string())
+        .send()
+        .await
+        .map_err(|e| AwsError::call("PutRolePolicy", name, &e, false))?;
+    Ok(())
+}
+
+async fn attach(api: RoleApi<'_>, name: &str, arn: &str) -> Result<(), AwsError> {
+    api.client
+        .attach_role_policy()
+        .role_name(name)
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("AttachRolePolicy", name, &e, false))?;
+    Ok(())
+}
+
+/// Creates the role (ownership tag in the same call), then its inline policies and
+/// attachments. `policies` are already resolved.
+pub async fn create(
+    api: RoleApi<'_>,
+    config: &RoleConfig,
+    stack: &str,
+) -> Result<String, AwsError> {
+    let name = config.name.as_str();
+    let mut req = api
+        .client
+        .create_role()
+        .role_name(name)
+        .path(&config.path)
+        .assume_role_policy_document(config.trust.to_string())
+        .max_session_duration(config.max_session_seconds)
+        .tags(tag(name, OWNER_TAG, stack)?);
+    if !config.description.is_empty() {
+        req = req.description(&config.description);
+    }
+    for (k, v) in &config.tags {
+        req = req.tags(tag(name, k, v)?);
+    }
+    let out = retry(api.wait, api.reporter, || {
+        let req = req.clone();
+        async move {
+            req.send().await.map_err(|e| {
+                let busy = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_concurrent_modification_exception());
+                AwsError::call("CreateRole", name, &e, busy)
+            })
+        }
+    })
+    .await?;
+    for (policy_name, doc) in &config.policies {
+        put_policy(api, name, policy_name, doc).await?;
+    }
+    for arn in &config.managed_policies {
+        attach(api, name, arn).await?;
+    }
+    Ok(out.role.map(|r| r.arn).unwrap_or_default())
+}
+
+/// Runs the planned steps; `resolve` fills references in policy templates.
+pub async fn update(
+    api: RoleApi<'_>,
+    name: &str,
+    steps: &[RoleStep],
+    resolve: &dyn Fn(&Value) -> Result<Value, AwsError>,
+) -> Result<(), AwsError> {
+    for step in steps {
+        match step {
+            RoleStep::Trust(doc) => {
+                api.reporter.step("updating the trust policy");
+                api.client
+                    .update_assume_role_policy()
+                    .role_name(name)
+                    .policy_document(doc.to_string())
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("UpdateAssumeRolePolicy", name, &e, false))?;
+            }
+            RoleStep::Settings {
+                description,
+                max_session_seconds,
+            } => {
+                api.client
+                    .update_role()
+                    .role_name(name)
+                    .description(description)
+                    .max_session_duration(*max_session_seconds)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("UpdateRole", name, &e, false))?;
+            }
+            RoleStep::PutPolicy(policy_name, template) => {
+                api.reporter
+                    .step(format!("putting inline policy {policy_name:?}"));
+                put_policy(api, name, policy_name, &resolve(template)?).await?;
+            }
+            RoleStep::DeletePolicy(policy_name) => {
+                api.reporter
+                    .step(format!("deleting inline policy {policy_name:?}"));
+                delete_policy(api, name, policy_name).await?;
+            }
+            RoleStep::Attach(arn) => attach(api, name, arn).await?,
+            RoleStep::Detach(arn) => detach(api, name, arn).await?,
+            RoleStep::Tag(tags) => {
+                let mut req = api.client.tag_role().role_name(name);
+                for (k, v) in tags {
+                    req = req.tags(tag(name, k, v)?);
+                }
+                req.send()
+                    .await
+                    .map_err(|e| AwsError::call("TagRole", name, &e, false))?;
+            }
+            RoleStep::Untag(keys) => {
+                api.client
+                    .untag_role()
+                    .role_name(name)
+                    .set_tag_keys(Some(keys.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("UntagRole", name, &e, false))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn delete_policy(api: RoleApi<'_>, name: &str, policy_name: &str) -> Result<(), AwsError> {
+    match api
+        .client
+        .delete_role_policy()
+        .role_name(name)
+        .policy_name(policy_name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(AwsError::call("DeleteRolePolicy", name, &e, false)),
+    }
+}
+
+async fn detach(api: RoleApi<'_>, name: &str, arn: &str) -> Result<(), AwsError> {
+    match api
+        .client
+        .detach_role_policy()
+        .role_name(name)
+        .policy_arn(arn)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(AwsError::call("DetachRolePolicy", name, &e, false)),
+    }
+}
+
+/// Deletes the role: inline policies and attachments first (IAM refuses otherwise), read
+/// afresh so that nothing added out of band blocks the delete.
+pub async fn delete(api: RoleApi<'_>, name: &str) -> Result<(), AwsError> {
+    let Some(live) = read(api, name).await? else {
+        return Ok(());
+    };
+    for policy_name in live.config.policies.keys() {
+        delete_policy(api, name, policy_name).await?;
+    }
+    for arn in &live.config.managed_policies {
+        detach(api, name, arn).await?;
+    }
+    match api.client.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => {
+            let busy = e.as_service_error().is_some_and(|s| {
+                s.is_delete_conflict_exception() || s.is_concurrent_modification_exception()
+            });
+            Err(AwsError::call("DeleteRole", name, &e, busy))
+        }
+    }
+}

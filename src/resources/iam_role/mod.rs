@@ -1,0 +1,287 @@
+//! IAM roles: trust policy, description, session length, inline policies (compared as
+//! normalized JSON), managed policy attachments (a set) and tags. Pure.
+//!
+//! AWS rules: name and path cannot change (replace); everything else changes in place.
+//! `PutRolePolicy` is an upsert; a role cannot be deleted until its inline policies and
+//! attachments are gone.
+
+pub mod aws;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::{Effect, Field, FieldDiff, Val, diff_fields, policy};
+
+/// A role in spec shape: what the stack asks for (references substituted) or what IAM has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleConfig {
+    /// Role name.
+    pub name: String,
+    /// Role path, `/` by default.
+    pub path: String,
+    /// The trust (assume-role) policy.
+    pub trust: Value,
+    /// Description (empty: none).
+    pub description: String,
+    /// Longest session, in seconds (AWS's default is 3600).
+    pub max_session_seconds: i32,
+    /// Inline policies by name.
+    pub policies: BTreeMap<String, Value>,
+    /// Attached managed policy ARNs.
+    pub managed_policies: BTreeSet<String>,
+    /// User tags (never the ownership tag).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A role as IAM reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleLive {
+    /// Its configuration.
+    pub config: RoleConfig,
+    /// Its ARN.
+    pub arn: String,
+    /// The stack named by its ownership tag.
+    pub owner: Option<String>,
+}
+
+/// The role's ARN in `account`.
+#[must_use]
+pub fn arn(account: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:role{path}{name}")
+}
+
+/// The role's fields as plans show them.
+#[must_use]
+pub fn flatten(c: &RoleConfig) -> Vec<Field> {
+    let mut fields = vec![
+        Field::new("name", Val::Str(c.name.clone())).with_effect(Effect::ReplacesResource),
+        Field::new("path", Val::Str(c.path.clone())).with_effect(Effect::ReplacesResource),
+        Field::new("trust_policy", Val::Doc(policy::pretty(&c.trust))),
+        Field::new("description", Val::Str(c.description.clone())),
+        Field::new(
+            "max_session_seconds",
+            Val::Int(i64::from(c.max_session_seconds)),
+        ),
+    ];
+    for (name, doc) in &c.policies {
+        fields.push(Field::new(
+            format!("policy[{name:?}]"),
+            Val::Doc(policy::pretty(doc)),
+        ));
+    }
+    fields.push(Field::new(
+        "managed_policies",
+        Val::Set(c.managed_policies.iter().cloned().collect()),
+    ));
+    for (k, v) in &c.tags {
+        fields.push(Field::new(format!("tags[{k:?}]"), Val::Str(v.clone())));
+    }
+    fields
+}
+
+/// What differs.
+#[must_use]
+pub fn diff(wanted: &RoleConfig, live: &RoleLive) -> Vec<FieldDiff> {
+    diff_fields(&flatten(wanted), &flatten(&live.config))
+}
+
+/// One call of an in-place role update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoleStep {
+    /// `UpdateAssumeRolePolicy`.
+    Trust(Value),
+    /// `UpdateRole` (description and session length).
+    Settings {
+        /// Description.
+        description: String,
+        /// Session length.
+        max_session_seconds: i32,
+    },
+    /// `PutRolePolicy` (create or replace), with the template: references are resolved
+    /// at apply time.
+    PutPolicy(String, Value),
+    /// `DeleteRolePolicy`.
+    DeletePolicy(String),
+    /// `AttachRolePolicy`.
+    Attach(String),
+    /// `DetachRolePolicy`.
+    Detach(String),
+    /// `TagRole`.
+    Tag(BTreeMap<String, String>),
+    /// `UntagRole`.
+    Untag(Vec<String>),
+}
+
+/// The steps that turn `live` into `wanted`. `templates` are the stack's policies before
+/// substitution, sent instead of the resolved ones so apply can fill in late values.
+#[must_use]
+pub fn update_steps(
+    wanted: &RoleConfig,
+    templates: &BTreeMap<String, Value>,
+    live: &RoleLive,
+) -> Vec<RoleStep> {
+    let have = &live.config;
+    let mut steps = Vec::new();
+    if policy::normalize(&wanted.trust) != policy::normalize(&have.trust) {
+        steps.push(RoleStep::Trust(wanted.trust.clone()));
+    }
+    if wanted.description != have.description
+        || wanted.max_session_seconds != have.max_session_seconds
+    {
+        steps.push(RoleStep::Settings {
+            description: wanted.description.clone(),
+            max_session_seconds: wanted.max_session_seconds,
+        });
+    }
+    for (name, doc) in &wanted.policies {
+        let same = have
+            .policies
+            .get(name)
+            .is_some_and(|h| policy::normalize(h) == policy::normalize(doc));
+        if !same {
+            steps.push(RoleStep::PutPolicy(
+                name.clone(),
+                templates.get(name).unwrap_or(doc).clone(),
+            ));
+        }
+    }
+    for name in have
+        .policies
+        .keys()
+        .filter(|n| !wanted.policies.contains_key(*n))
+    {
+        steps.push(RoleStep::DeletePolicy(name.clone()));
+    }
+    for arn in wanted.managed_policies.difference(&have.managed_policies) {
+        steps.push(RoleStep::Attach(arn.clone()));
+    }
+    for arn in have.managed_policies.difference(&wanted.managed_policies) {
+        steps.push(RoleStep::Detach(arn.clone()));
+    }
+    let to_tag: BTreeMap<String, String> = wanted
+        .tags
+        .iter()
+        .filter(|(k, v)| have.tags.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !to_tag.is_empty() {
+        steps.push(RoleStep::Tag(to_tag));
+    }
+    let untag: Vec<String> = have
+        .tags
+        .keys()
+        .filter(|k| !wanted.tags.contains_key(*k))
+        .cloned()
+        .collect();
+    if !untag.is_empty() {
+        steps.push(RoleStep::Untag(untag));
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn config() -> RoleConfig {
+        RoleConfig {
+            name: "cruddur-messaging-stream-role".into(),
+            path: "/".into(),
+            trust: policy::trust_document(&["lambda.amazonaws.com".into()]),
+            description: String::new(),
+            max_session_seconds: 3600,
+            policies: BTreeMap::from([(
+                "dynamodb".to_string(),
+                serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": ["arn:t"]}]}),
+            )]),
+            managed_policies: BTreeSet::from([
+                "arn:aws:iam::aws:policy/AWSLambdaInvocation-DynamoDB".to_string(),
+            ]),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn live(config: RoleConfig) -> RoleLive {
+        RoleLive {
+            config,
+            arn: "arn:aws:iam::123456789012:role/cruddur-messaging-stream-role".into(),
+            owner: Some("cruddur".into()),
+        }
+    }
+
+    #[test]
+    fn equal_documents_in_another_shape_have_no_diff() {
+        let mut have = config();
+        have.policies.insert(
+            "dynamodb".into(),
+            serde_json::json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "arn:t"}}),
+        );
+        assert_eq!(diff(&config(), &live(have.clone())), vec![]);
+        assert_eq!(
+            update_steps(&config(), &BTreeMap::new(), &live(have)),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn policy_change_is_a_doc_diff_and_one_put() {
+        let mut wanted = config();
+        wanted.policies.get_mut("dynamodb").unwrap()["Statement"][0]["Action"] =
+            serde_json::json!(["dynamodb:Query", "dynamodb:PutItem"]);
+        let diffs = diff(&wanted, &live(config()));
+        assert_eq!(diffs.len(), 1);
+        assert!(matches!(&diffs[0].new, Some(Val::Doc(d)) if d.contains("dynamodb:PutItem")));
+        assert!(
+            matches!(&update_steps(&wanted, &BTreeMap::new(), &live(config()))[..], [RoleStep::PutPolicy(n, _)] if n == "dynamodb")
+        );
+    }
+
+    #[test]
+    fn attachments_and_inline_policies_are_sets() {
+        let mut wanted = config();
+        wanted.managed_policies = BTreeSet::from(["arn:new".to_string()]);
+        wanted.policies.clear();
+        let steps = update_steps(&wanted, &BTreeMap::new(), &live(config()));
+        assert_eq!(
+            steps,
+            vec![
+                RoleStep::DeletePolicy("dynamodb".into()),
+                RoleStep::Attach("arn:new".into()),
+                RoleStep::Detach("arn:aws:iam::aws:policy/AWSLambdaInvocation-DynamoDB".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn path_change_forces_replacement() {
+        let mut wanted = config();
+        wanted.path = "/service/".into();
+        assert!(
+            diff(&wanted, &live(config()))
+                .iter()
+                .any(FieldDiff::forces_replacement)
+        );
+    }
+}
+
+/// A role as the stack declares it, before references are substituted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleSpec {
+    /// Role name.
+    pub name: String,
+    /// Role path.
+    pub path: String,
+    /// Services trusted to assume it.
+    pub trust: Vec<String>,
+    /// Description.
+    pub description: String,
+    /// Session length.
+    pub max_session_seconds: i32,
+    /// Inline policy templates (with `${…}` references).
+    pub policies: BTreeMap<String, Value>,
+    /// Managed policy ARNs.
+    pub managed_policies: BTreeSet<String>,
+    /// User tags.
+    pub tags: BTreeMap<String, String>,
+}

@@ -1,0 +1,312 @@
+//! Lambda functions: configuration, code (compared by the deterministic zip's SHA-256
+//! against Lambda's `CodeSha256`), VPC placement and tags; and the log group Lambda makes
+//! for each function, which destroy removes. Pure.
+//!
+//! AWS rules: the name cannot change (replace). Code and configuration are separate calls,
+//! and the second fails with `ResourceConflictException` until `LastUpdateStatus` is
+//! `Successful`, so apply waits in between.
+
+pub mod aws;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Effect, Field, FieldDiff, Val, diff_fields};
+
+/// Subnets and security groups, resolved to ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VpcPlacement {
+    /// Subnet ids.
+    pub subnets: BTreeSet<String>,
+    /// Security group ids.
+    pub security_groups: BTreeSet<String>,
+}
+
+/// A function in spec shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionConfig {
+    /// Function name.
+    pub name: String,
+    /// Runtime, like `python3.12`.
+    pub runtime: String,
+    /// Handler, like `lambda_function.lambda_handler`.
+    pub handler: String,
+    /// Execution role ARN.
+    pub role: String,
+    /// Memory in MB.
+    pub memory: i32,
+    /// Timeout in seconds.
+    pub timeout: i32,
+    /// Description.
+    pub description: String,
+    /// `x86_64` or `arm64`.
+    pub architecture: String,
+    /// Environment variables.
+    pub environment: BTreeMap<String, String>,
+    /// Names of environment variables never to show.
+    pub secrets: BTreeSet<String>,
+    /// VPC placement, when in a VPC.
+    pub vpc: Option<VpcPlacement>,
+    /// Base64 SHA-256 of the deployment zip.
+    pub code_sha256: String,
+    /// User tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A function as Lambda reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionLive {
+    /// Its configuration.
+    pub config: FunctionConfig,
+    /// Its ARN.
+    pub arn: String,
+    /// The stack named by its ownership tag.
+    pub owner: Option<String>,
+    /// `Pending`, `Active`, `Failed`, …
+    pub state: String,
+}
+
+/// The function's ARN.
+#[must_use]
+pub fn arn(region: &str, account: &str, name: &str) -> String {
+    format!("arn:aws:lambda:{region}:{account}:function:{name}")
+}
+
+/// The log group Lambda writes the function's logs to.
+#[must_use]
+pub fn log_group_name(function: &str) -> String {
+    format!("/aws/lambda/{function}")
+}
+
+/// The function's fields as plans show them; secrets compare by value but render as
+/// `(sensitive)`.
+#[must_use]
+pub fn flatten(c: &FunctionConfig) -> Vec<Field> {
+    let mut fields = vec![
+        Field::new("name", Val::Str(c.name.clone())).with_effect(Effect::ReplacesResource),
+        Field::new("runtime", Val::Str(c.runtime.clone())),
+        Field::new("handler", Val::Str(c.handler.clone())),
+        Field::new("role", Val::Str(c.role.clone())),
+        Field::new("memory", Val::Int(i64::from(c.memory))),
+        Field::new("timeout", Val::Int(i64::from(c.timeout))),
+        Field::new("description", Val::Str(c.description.clone())),
+        Field::new("architecture", Val::Str(c.architecture.clone())),
+        Field::new("code_sha256", Val::Str(c.code_sha256.clone())),
+    ];
+    for (k, v) in &c.environment {
+        let value = if c.secrets.contains(k) {
+            Val::Sensitive(v.clone())
+        } else {
+            Val::Str(v.clone())
+        };
+        fields.push(Field::new(format!("environment[{k:?}]"), value));
+    }
+    if let Some(vpc) = &c.vpc {
+        fields.push(Field::new(
+            "vpc.subnets",
+            Val::Set(vpc.subnets.iter().cloned().collect()),
+        ));
+        fields.push(Field::new(
+            "vpc.security_groups",
+            Val::Set(vpc.security_groups.iter().cloned().collect()),
+        ));
+    }
+    for (k, v) in &c.tags {
+        fields.push(Field::new(format!("tags[{k:?}]"), Val::Str(v.clone())));
+    }
+    fields
+}
+
+/// What differs. Secrets stay hidden on both sides: a live value is shown as sensitive
+/// when the stack marks the variable secret.
+#[must_use]
+pub fn diff(wanted: &FunctionConfig, live: &FunctionLive) -> Vec<FieldDiff> {
+    let mut have = live.config.clone();
+    have.secrets.clone_from(&wanted.secrets);
+    diff_fields(&flatten(wanted), &flatten(&have))
+}
+
+/// One call of an in-place function update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunctionStep {
+    /// `UpdateFunctionCode` with the new zip (and architecture), then wait.
+    Code,
+    /// `UpdateFunctionConfiguration` with the whole configuration, then wait.
+    Configuration,
+    /// `TagResource`.
+    Tag(BTreeMap<String, String>),
+    /// `UntagResource`.
+    Untag(Vec<String>),
+}
+
+/// The steps that turn `live` into `wanted`: code first, then configuration (each waits
+/// for `LastUpdateStatus=Successful`), then tags.
+#[must_use]
+pub fn update_steps(wanted: &FunctionConfig, live: &FunctionLive) -> Vec<FunctionStep> {
+    let have = &live.config;
+    let mut steps = Vec::new();
+    if wanted.code_sha256 != have.code_sha256 || wanted.architecture != have.architecture {
+        steps.push(FunctionStep::Code);
+    }
+    let config = |c: &FunctionConfig| {
+        (
+            c.runtime.clone(),
+            c.handler.clone(),
+            c.role.clone(),
+            c.memory,
+            c.timeout,
+            c.description.clone(),
+            c.environment.clone(),
+            c.vpc.clone(),
+        )
+    };
+    if config(wanted) != config(have) {
+        steps.push(FunctionStep::Configuration);
+    }
+    let to_tag: BTreeMap<String, String> = wanted
+        .tags
+        .iter()
+        .filter(|(k, v)| have.tags.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !to_tag.is_empty() {
+        steps.push(FunctionStep::Tag(to_tag));
+    }
+    let untag: Vec<String> = have
+        .tags
+        .keys()
+        .filter(|k| !wanted.tags.contains_key(*k))
+        .cloned()
+        .collect();
+    if !untag.is_empty() {
+        steps.push(FunctionStep::Untag(untag));
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> FunctionConfig {
+        FunctionConfig {
+            name: "cruddur-messaging-stream".into(),
+            runtime: "python3.12".into(),
+            handler: "lambda_function.lambda_handler".into(),
+            role: "arn:aws:iam::123456789012:role/r".into(),
+            memory: 128,
+            timeout: 3,
+            description: String::new(),
+            architecture: "x86_64".into(),
+            environment: BTreeMap::from([
+                ("TABLE_NAME".into(), "cruddur-messages".into()),
+                ("TOKEN".into(), "s3cret".into()),
+            ]),
+            secrets: BTreeSet::from(["TOKEN".into()]),
+            vpc: None,
+            code_sha256: "abc=".into(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn live(config: FunctionConfig) -> FunctionLive {
+        let mut config = config;
+        config.secrets.clear();
+        FunctionLive {
+            config,
+            arn: "arn:f".into(),
+            owner: Some("cruddur".into()),
+            state: "Active".into(),
+        }
+    }
+
+    #[test]
+    fn same_function_has_no_diff_or_steps() {
+        assert_eq!(diff(&config(), &live(config())), vec![]);
+        assert_eq!(update_steps(&config(), &live(config())), vec![]);
+    }
+
+    #[test]
+    fn a_code_change_is_a_code_update_only() {
+        let mut wanted = config();
+        wanted.code_sha256 = "new=".into();
+        let diffs = diff(&wanted, &live(config()));
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].path, "code_sha256");
+        assert_eq!(
+            update_steps(&wanted, &live(config())),
+            vec![FunctionStep::Code]
+        );
+    }
+
+    #[test]
+    fn secrets_are_compared_but_never_shown() {
+        let mut wanted = config();
+        wanted.environment.insert("TOKEN".into(), "rotated".into());
+        let diffs = diff(&wanted, &live(config()));
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].old.as_ref().unwrap().to_string(), "(sensitive)");
+        assert_eq!(diffs[0].new.as_ref().unwrap().to_string(), "(sensitive)");
+        assert_eq!(
+            update_steps(&wanted, &live(config())),
+            vec![FunctionStep::Configuration]
+        );
+    }
+
+    #[test]
+    fn code_then_configuration_then_tags() {
+        let mut wanted = config();
+        wanted.code_sha256 = "new=".into();
+        wanted.memory = 256;
+        wanted.tags.insert("app".into(), "cruddur".into());
+        assert_eq!(
+            update_steps(&wanted, &live(config())),
+            vec![
+                FunctionStep::Code,
+                FunctionStep::Configuration,
+                FunctionStep::Tag(BTreeMap::from([("app".into(), "cruddur".into())]))
+            ]
+        );
+    }
+}
+
+/// Which subnets or security groups: the default VPC's, or these ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// The default VPC's subnets, or its `default` security group.
+    Default,
+    /// Explicit ids.
+    Ids(BTreeSet<String>),
+}
+
+/// A function as the stack declares it, before references are substituted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSpec {
+    /// Function name.
+    pub name: String,
+    /// Runtime.
+    pub runtime: String,
+    /// Handler.
+    pub handler: String,
+    /// Source folder (resolved against the stack file's folder).
+    pub source: std::path::PathBuf,
+    /// The role's address.
+    pub role: super::Address,
+    /// Memory in MB.
+    pub memory: i32,
+    /// Timeout in seconds.
+    pub timeout: i32,
+    /// Description.
+    pub description: String,
+    /// Architecture.
+    pub architecture: String,
+    /// Environment variable templates (with `${…}` references), secrets included.
+    pub environment: BTreeMap<String, String>,
+    /// Names of the secret ones.
+    pub secrets: BTreeSet<String>,
+    /// VPC placement.
+    pub vpc: Option<(Selection, Selection)>,
+    /// Keep the log group on destroy.
+    pub keep_logs: bool,
+    /// User tags.
+    pub tags: BTreeMap<String, String>,
+}

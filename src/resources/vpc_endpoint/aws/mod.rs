@@ -1,0 +1,352 @@
+//! Gateway VPC endpoints and the network facts they need (default VPC, main route table)
+//! through the SDK.
+//!
+//! EC2 sends endpoint states in lowercase (`available`), which the SDK does not parse
+//! into its enum: states are compared as lowercase text. Deleted endpoints stay listed with
+//! state `deleted` for a while and are ignored.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
+
+use super::{EndpointConfig, EndpointLive, EndpointUpdate};
+use crate::aws::{AwsError, Poll, WaitPolicy, wait_until};
+use crate::events::Reporter;
+use crate::resources::{OWNER_TAG, policy};
+
+/// How long an endpoint may take to become available or deleted.
+const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// The SDK client and policies one endpoint operation needs.
+#[derive(Clone, Copy)]
+pub struct EndpointApi<'a> {
+    /// EC2 client.
+    pub client: &'a Client,
+    /// Polling policy.
+    pub wait: &'a WaitPolicy,
+    /// Progress reporting.
+    pub reporter: Reporter<'a>,
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// Facts about a VPC that selections (`default`, `main`, `all`) resolve against.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VpcFacts {
+    /// The VPC id.
+    pub vpc_id: String,
+    /// The main route table.
+    pub main_route_table: Option<String>,
+    /// Every route table.
+    pub route_tables: BTreeSet<String>,
+    /// Default subnets (one per availability zone).
+    pub default_subnets: BTreeSet<String>,
+    /// The `default` security group.
+    pub default_security_group: Option<String>,
+}
+
+/// The id of the region's default VPC, if it has one.
+pub async fn default_vpc(client: &Client) -> Result<Option<String>, AwsError> {
+    let out = client
+        .describe_vpcs()
+        .filters(filter("is-default", "true"))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("DescribeVpcs", "the default VPC", &e, false))?;
+    Ok(out
+        .vpcs()
+        .first()
+        .and_then(|v| v.vpc_id().map(str::to_string)))
+}
+
+/// Route tables, default subnets and default security group of `vpc_id`, read together.
+pub async fn vpc_facts(client: &Client, vpc_id: &str) -> Result<VpcFacts, AwsError> {
+    let (tables, subnets, groups) = tokio::try_join!(
+        async {
+            client
+                .describe_route_tables()
+                .filters(filter("vpc-id", vpc_id))
+                .send()
+                .await
+                .map_err(|e| AwsError::call("DescribeRouteTables", vpc_id, &e, false))
+        },
+        async {
+            client
+                .describe_subnets()
+                .filters(filter("vpc-id", vpc_id))
+                .send()
+                .await
+                .map_err(|e| AwsError::call("DescribeSubnets", vpc_id, &e, false))
+        },
+        async {
+            client
+                .describe_security_groups()
+                .filters(filter("vpc-id", vpc_id))
+                .filters(filter("group-name", "default"))
+                .send()
+                .await
+                .map_err(|e| AwsError::call("DescribeSecurityGroups", vpc_id, &e, false))
+        },
+    )?;
+    let main_route_table = tables
+        .route_tables()
+        .iter()
+        .find(|t| t.associations().iter().any(|a| a.main() == Some(true)))
+        .and_then(|t| t.route_table_id().map(str::to_string));
+    Ok(VpcFacts {
+        vpc_id: vpc_id.to_string(),
+        main_route_table,
+        route_tables: tables
+            .route_tables()
+            .iter()
+            .filter_map(|t| t.route_table_id().map(str::to_string))
+            .collect(),
+        default_subnets: subnets
+            .subnets()
+            .iter()
+            .filter(|s| s.default_for_az() == Some(true))
+            .filter_map(|s| s.subnet_id().map(str::to_string))
+            .collect(),
+        default_security_group: groups
+            .security_groups()
+            .first()
+            .and_then(|g| g.group_id().map(str::to_string)),
+    })
+}
+
+fn parse_policy(text: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(text)
+        .ok()
+        .or_else(|| policy::decode(text).ok())
+}
+
+/// The endpoints for `service_name` in `vpc_id` that are not deleted.
+pub async fn read(
+    api: EndpointApi<'_>,
+    vpc_id: &str,
+    service_name: &str,
+) -> Result<Vec<EndpointLive>, AwsError> {
+    let out = api
+        .client
+        .describe_vpc_endpoints()
+        .filters(filter("vpc-id", vpc_id))
+        .filters(filter("service-name", service_name))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("DescribeVpcEndpoints", service_name, &e, false))?;
+    Ok(out
+        .vpc_endpoints()
+        .iter()
+        .filter(|e| e.vpc_id() == Some(vpc_id) && e.service_name() == Some(service_name))
+        .filter_map(|e| {
+            let state = e
+                .state()
+                .map(|s| s.as_str().to_ascii_lowercase())
+                .unwrap_or_default();
+            if matches!(
+                state.as_str(),
+                "deleted" | "deleting" | "rejected" | "failed"
+            ) {
+                return None;
+            }
+            let mut tags: BTreeMap<String, String> = e
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect();
+            let owner = tags.remove(OWNER_TAG);
+            Some(EndpointLive {
+                id: e.vpc_endpoint_id()?.to_string(),
+                config: EndpointConfig {
+                    vpc_id: vpc_id.to_string(),
+                    service_name: service_name.to_string(),
+                    route_tables: e.route_table_ids().iter().cloned().collect(),
+                    policy: e.policy_document().and_then(parse_policy),
+                    tags,
+                },
+                owner,
+                state,
+            })
+        })
+        .collect())
+}
+
+async fn state(api: EndpointApi<'_>, id: &str) -> Result<Option<String>, AwsError> {
+    let out = api
+        .client
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(id)
+        .send()
+        .await;
+    match out {
+        Ok(out) => Ok(out
+            .vpc_endpoints()
+            .first()
+            .and_then(|e| e.state())
+            .map(|s| s.as_str().to_ascii_lowercase())),
+        Err(e)
+            if e.as_service_error()
+                .and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code)
+                .is_some_and(|c| c.starts_with("InvalidVpcEndpointId")) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(AwsError::call("DescribeVpcEndpoints", id, &e, false)),
+    }
+}
+
+/// Creates the endpoint (ownership and `Name` tags in the same call) and waits until it is
+/// available. `token` makes a retried create idempotent.
+pub async fn create(
+    api: EndpointApi<'_>,
+    c: &EndpointConfig,
+    stack: &str,
+    token: &str,
+) -> Result<String, AwsError> {
+    let mut tags = vec![Tag::builder().key(OWNER_TAG).value(stack).build()];
+    tags.extend(
+        c.tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build()),
+    );
+    let mut req = api
+        .client
+        .create_vpc_endpoint()
+        .vpc_endpoint_type(VpcEndpointType::Gateway)
+        .vpc_id(&c.vpc_id)
+        .service_name(&c.service_name)
+        .set_route_table_ids(Some(c.route_tables.iter().cloned().collect()))
+        .client_token(token)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::VpcEndpoint)
+                .set_tags(Some(tags))
+                .build(),
+        );
+    if let Some(p) = &c.policy {
+        req = req.policy_document(p.to_string());
+    }
+    let out = req
+        .send()
+        .await
+        .map_err(|e| AwsError::call("CreateVpcEndpoint", &c.service_name, &e, false))?;
+    let id = out
+        .vpc_endpoint()
+        .and_then(|e| e.vpc_endpoint_id())
+        .unwrap_or_default()
+        .to_string();
+    wait_until(
+        api.wait,
+        api.reporter,
+        "creating",
+        ENDPOINT_TIMEOUT,
+        || async {
+            Ok(match state(api, &id).await?.as_deref() {
+                Some("available") => Poll::Ready(()),
+                other => Poll::Pending(other.unwrap_or("not listed").to_string()),
+            })
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Applies an in-place update.
+pub async fn update(api: EndpointApi<'_>, id: &str, u: &EndpointUpdate) -> Result<(), AwsError> {
+    if !u.add_route_tables.is_empty() || !u.remove_route_tables.is_empty() || u.policy.is_some() {
+        let mut req = api
+            .client
+            .modify_vpc_endpoint()
+            .vpc_endpoint_id(id)
+            .set_add_route_table_ids(
+                Some(u.add_route_tables.iter().cloned().collect())
+                    .filter(|v: &Vec<String>| !v.is_empty()),
+            )
+            .set_remove_route_table_ids(
+                Some(u.remove_route_tables.iter().cloned().collect())
+                    .filter(|v: &Vec<String>| !v.is_empty()),
+            );
+        match &u.policy {
+            Some(Some(p)) => req = req.policy_document(p.to_string()),
+            Some(None) => req = req.reset_policy(true),
+            None => {}
+        }
+        req.send()
+            .await
+            .map_err(|e| AwsError::call("ModifyVpcEndpoint", id, &e, false))?;
+    }
+    if !u.tag.is_empty() {
+        api.client
+            .create_tags()
+            .resources(id)
+            .set_tags(Some(
+                u.tag
+                    .iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("CreateTags", id, &e, false))?;
+    }
+    if !u.untag.is_empty() {
+        api.client
+            .delete_tags()
+            .resources(id)
+            .set_tags(Some(
+                u.untag
+                    .iter()
+                    .map(|k| Tag::builder().key(k).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("DeleteTags", id, &e, false))?;
+    }
+    Ok(())
+}
+
+/// Deletes the endpoint and waits until EC2 reports it deleted or forgets it.
+pub async fn delete(api: EndpointApi<'_>, id: &str) -> Result<(), AwsError> {
+    let out = api
+        .client
+        .delete_vpc_endpoints()
+        .vpc_endpoint_ids(id)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("DeleteVpcEndpoints", id, &e, false))?;
+    if let Some(problem) = out.unsuccessful().first() {
+        let message = problem
+            .error()
+            .and_then(|e| e.message())
+            .unwrap_or("unknown error");
+        if !problem
+            .error()
+            .and_then(|e| e.code())
+            .is_some_and(|c| c.starts_with("InvalidVpcEndpoint"))
+        {
+            return Err(AwsError::Unexpected {
+                op: "DeleteVpcEndpoints",
+                address: id.to_string(),
+                message: message.to_string(),
+            });
+        }
+    }
+    wait_until(
+        api.wait,
+        api.reporter,
+        "destroying",
+        ENDPOINT_TIMEOUT,
+        || async {
+            Ok(match state(api, id).await?.as_deref() {
+                None | Some("deleted") => Poll::Ready(()),
+                Some(other) => Poll::Pending(other.to_string()),
+            })
+        },
+    )
+    .await
+}
