@@ -414,7 +414,7 @@ impl Validator {
             name: f.name.value.clone(),
             runtime,
             handler: f.handler.value.clone(),
-            source: base.join(&f.source.value),
+            source: normalize_path(&base.join(&f.source.value)),
             role: Address::new(Kind::Role, &f.role.value),
             memory: f
                 .memory
@@ -591,4 +591,20 @@ impl Validator {
             tags,
         }
     }
+}
+
+/// Removes `.` and `dir/..` pairs, so messages show `lambda-artifacts/x`, not `stacks/../lambda-artifacts/x`.
+fn normalize_path(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() { std::path::PathBuf::from(".") } else { out.iter().collect() }
 }
