@@ -4,7 +4,9 @@ use std::path::Path;
 
 use super::*;
 use crate::resources::dynamodb_table::tests::{live, seed};
-use crate::resources::dynamodb_table::{Billing, Projection, TableState, Throughput};
+use crate::resources::dynamodb_table::{
+    Billing, Projection, TableLive, TableSpec, TableState, Throughput,
+};
 use crate::resources::{Effect, Val};
 use crate::stack::Declared;
 
@@ -19,12 +21,24 @@ fn stack_with(spec: TableSpec) -> Stack {
             spec,
             loc: None,
         }],
+        roles: vec![],
+        functions: vec![],
+        mappings: vec![],
+        endpoints: vec![],
+    }
+}
+
+fn ctx() -> Context {
+    Context {
+        account: "123456789012".into(),
+        region: "ca-central-1".into(),
     }
 }
 
 fn state(table: Option<TableLive>) -> LiveState {
     LiveState {
         tables: BTreeMap::from([(Address::table("messages"), table)]),
+        ..LiveState::default()
     }
 }
 
@@ -59,7 +73,7 @@ fn decide_is_total_over_intent_existence_and_diffs() {
 
 #[test]
 fn a_missing_table_is_created_with_unknown_arns() {
-    let plan = plan(&stack_with(seed()), &state(None), Mode::Converge).unwrap();
+    let plan = plan(&stack_with(seed()), &state(None), &ctx(), Mode::Converge).unwrap();
     assert_eq!(plan.counts(), (1, 0, 0));
     let change = &plan.changes[0];
     assert_eq!(change.operation, Operation::Table(TableOp::Create(seed())));
@@ -76,6 +90,7 @@ fn a_converged_table_plans_nothing() {
     let plan = plan(
         &stack_with(seed()),
         &state(Some(live(seed()))),
+        &ctx(),
         Mode::Converge,
     )
     .unwrap();
@@ -89,6 +104,7 @@ fn capacity_drift_is_an_update_with_one_step() {
     let plan = plan(
         &stack_with(seed()),
         &state(Some(live(have))),
+        &ctx(),
         Mode::Converge,
     )
     .unwrap();
@@ -105,6 +121,7 @@ fn a_projection_change_is_an_update_not_a_replacement() {
     let plan = plan(
         &stack_with(wanted),
         &state(Some(live(seed()))),
+        &ctx(),
         Mode::Converge,
     )
     .unwrap();
@@ -118,6 +135,7 @@ fn a_table_owned_by_nobody_stops_the_plan_and_destroy_leaves_it() {
     let errors = plan(
         &stack_with(seed()),
         &state(Some(foreign.clone())),
+        &ctx(),
         Mode::Converge,
     )
     .unwrap_err();
@@ -126,7 +144,13 @@ fn a_table_owned_by_nobody_stops_the_plan_and_destroy_leaves_it() {
         PlanError::NotOwned { owner: None, .. }
     ));
     assert!(errors[0].to_string().contains("owned by no stack"));
-    let destroy = plan(&stack_with(seed()), &state(Some(foreign)), Mode::Destroy).unwrap();
+    let destroy = plan(
+        &stack_with(seed()),
+        &state(Some(foreign)),
+        &ctx(),
+        Mode::Destroy,
+    )
+    .unwrap();
     assert!(destroy.is_empty());
     assert!(destroy.notes[0].contains("left in place"));
 }
@@ -138,6 +162,7 @@ fn deletion_protection_blocks_destroy_and_replacement() {
     let errors = plan(
         &stack_with(seed()),
         &state(Some(live(protected.clone()))),
+        &ctx(),
         Mode::Destroy,
     )
     .unwrap_err();
@@ -153,6 +178,7 @@ fn deletion_protection_blocks_destroy_and_replacement() {
     let errors = plan(
         &stack_with(rekeyed),
         &state(Some(live(protected))),
+        &ctx(),
         Mode::Converge,
     )
     .unwrap_err();
@@ -161,11 +187,12 @@ fn deletion_protection_blocks_destroy_and_replacement() {
 
 #[test]
 fn destroy_deletes_owned_tables_and_skips_missing_ones() {
-    let plan_gone = plan(&stack_with(seed()), &state(None), Mode::Destroy).unwrap();
+    let plan_gone = plan(&stack_with(seed()), &state(None), &ctx(), Mode::Destroy).unwrap();
     assert!(plan_gone.is_empty());
     let plan = plan(
         &stack_with(seed()),
         &state(Some(live(seed()))),
+        &ctx(),
         Mode::Destroy,
     )
     .unwrap();
@@ -178,8 +205,190 @@ fn a_table_in_another_state_is_still_compared() {
     let mut busy = live(seed());
     busy.state = TableState::Updating;
     assert!(
-        plan(&stack_with(seed()), &state(Some(busy)), Mode::Converge)
+        plan(
+            &stack_with(seed()),
+            &state(Some(busy)),
+            &ctx(),
+            Mode::Converge
+        )
+        .unwrap()
+        .is_empty()
+    );
+}
+
+/// The real seed stack against an empty account.
+fn seed_stack_plan(mode: Mode, live: impl FnOnce(&Stack, &mut LiveState)) -> Plan {
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/cruddur.yaml"));
+    let stack = crate::stack::load(path).expect("seed stack loads");
+    let mut state = LiveState::default();
+    for t in &stack.tables {
+        state.tables.insert(t.address.clone(), None);
+    }
+    for r in &stack.roles {
+        state.roles.insert(r.address.clone(), None);
+    }
+    for f in &stack.functions {
+        state.functions.insert(f.address.clone(), None);
+        state.artifacts.insert(
+            f.address.clone(),
+            crate::artifact::build(&f.spec.source).expect("artifact"),
+        );
+    }
+    for m in &stack.mappings {
+        state.mappings.insert(m.address.clone(), vec![]);
+    }
+    for e in &stack.endpoints {
+        state.endpoints.insert(e.address.clone(), vec![]);
+    }
+    state.vpcs.insert(
+        "default".into(),
+        crate::resources::vpc_endpoint::aws::VpcFacts {
+            vpc_id: "vpc-1".into(),
+            main_route_table: Some("rtb-main".into()),
+            route_tables: ["rtb-main".to_string()].into(),
+            ..Default::default()
+        },
+    );
+    live(&stack, &mut state);
+    plan(&stack, &state, &ctx(), mode).expect("plan")
+}
+
+#[test]
+fn seed_stack_references_resolve_to_real_arns_and_the_new_stream_is_unknown() {
+    let plan = seed_stack_plan(Mode::Converge, |_, _| {});
+    assert_eq!(plan.counts(), (5, 0, 0));
+    let role = plan
+        .changes
+        .iter()
+        .find(|c| c.address.kind == crate::resources::Kind::Role)
+        .unwrap();
+    let policy = role
+        .diffs
+        .iter()
+        .find(|d| d.path.starts_with("policy["))
+        .unwrap();
+    let Some(Val::Doc(doc)) = &policy.new else {
+        panic!("policy is a document")
+    };
+    assert!(
+        doc.contains("\"arn:aws:dynamodb:ca-central-1:123456789012:table/cruddur-messages\""),
+        "{doc}"
+    );
+    assert!(
+        doc.contains("table/cruddur-messages/index/message-group-sk-index"),
+        "{doc}"
+    );
+    assert!(
+        role.depends_on.is_empty(),
+        "the table ARN is known at plan time: the role need not wait"
+    );
+    let mapping = plan
+        .changes
+        .iter()
+        .find(|c| c.address.kind == crate::resources::Kind::EventSourceMapping)
+        .unwrap();
+    assert!(
+        mapping
+            .diffs
+            .iter()
+            .any(|d| d.path == "event_source_arn" && d.new == Some(Val::Unknown))
+    );
+    let function = plan
+        .changes
+        .iter()
+        .find(|c| c.address.kind == crate::resources::Kind::Function)
+        .unwrap();
+    assert!(
+        function
+            .diffs
+            .iter()
+            .any(|d| d.path == "environment[\"TABLE_NAME\"]"
+                && d.new == Some(Val::Str("cruddur-messages".into())))
+    );
+}
+
+#[test]
+fn seed_stack_applies_in_waves_and_destroys_in_reverse() {
+    let plan_c = seed_stack_plan(Mode::Converge, |_, _| {});
+    let nodes: Vec<(Address, Vec<Address>)> = plan_c
+        .changes
+        .iter()
+        .map(|c| (c.address.clone(), c.depends_on.clone()))
+        .collect();
+    let named = |waves: Vec<Vec<usize>>, p: &Plan| -> Vec<Vec<String>> {
+        waves
+            .into_iter()
+            .map(|w| {
+                w.into_iter()
+                    .map(|i| p.changes[i].address.to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(
+        named(order::waves(&nodes, false), &plan_c),
+        vec![
+            vec![
+                "table.messages",
+                "role.messaging_stream",
+                "vpc_endpoint.dynamodb"
+            ],
+            vec!["function.messaging_stream"],
+            vec!["event_source_mapping.messages_stream"],
+        ]
+    );
+    // Everything exists and is owned: destroy deletes it all, dependents first.
+    let plan_d = seed_stack_plan(Mode::Destroy, |stack, state| {
+        let t = &stack.tables[0];
+        state
+            .tables
+            .insert(t.address.clone(), Some(live(t.spec.clone())));
+        state
+            .log_groups
+            .insert(stack.functions[0].address.clone(), true);
+        let f = &stack.functions[0];
+        state.functions.insert(
+            f.address.clone(),
+            Some(crate::resources::lambda_function::FunctionLive {
+                config: crate::resources::lambda_function::FunctionConfig {
+                    name: f.spec.name.clone(),
+                    runtime: String::new(),
+                    handler: String::new(),
+                    role: String::new(),
+                    memory: 128,
+                    timeout: 3,
+                    description: String::new(),
+                    architecture: "x86_64".into(),
+                    environment: BTreeMap::new(),
+                    secrets: std::collections::BTreeSet::new(),
+                    vpc: None,
+                    code_sha256: String::new(),
+                    tags: BTreeMap::new(),
+                },
+                arn: "arn:f".into(),
+                owner: Some("cruddur".into()),
+                state: "Active".into(),
+            }),
+        );
+    });
+    let nodes: Vec<(Address, Vec<Address>)> = plan_d
+        .changes
+        .iter()
+        .map(|c| (c.address.clone(), c.depends_on.clone()))
+        .collect();
+    let waves = named(order::waves(&nodes, true), &plan_d);
+    let position = |name: &str| {
+        waves
+            .iter()
+            .position(|w| w.iter().any(|a| a == name))
             .unwrap()
-            .is_empty()
+    };
+    assert!(
+        position("function.messaging_stream") < position("log_group.messaging_stream"),
+        "{waves:?}"
+    );
+    assert!(
+        position("function.messaging_stream") <= position("table.messages"),
+        "{waves:?}"
     );
 }

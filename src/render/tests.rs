@@ -27,11 +27,20 @@ fn rendered(
             spec: wanted,
             loc: None,
         }],
+        roles: vec![],
+        functions: vec![],
+        mappings: vec![],
+        endpoints: vec![],
     };
     let live = LiveState {
         tables: BTreeMap::from([(Address::table("messages"), have)]),
+        ..LiveState::default()
     };
-    let plan = plan(&stack, &live, mode).expect("plan");
+    let ctx = crate::plan::Context {
+        account: "123456789012".into(),
+        region: "ca-central-1".into(),
+    };
+    let plan = plan(&stack, &live, &ctx, mode).expect("plan");
     let mut out = Vec::new();
     human::plan(&mut out, &plan, Palette::new(false)).unwrap();
     String::from_utf8(out).unwrap()

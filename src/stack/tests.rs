@@ -202,3 +202,52 @@ fn alias_bomb_is_rejected_not_expanded() {
         "an alias to an undefined anchor is an error with a place"
     );
 }
+
+const SEED_TAIL: &str = "tables:\n  messages:\n    name: cruddur-messages\n    attributes: {pk: S}\n    key: {hash: pk}\n    billing: {mode: PAY_PER_REQUEST}\n";
+
+#[test]
+fn references_to_undeclared_resources_are_errors_with_places() {
+    let text = format!(
+        "{HEADER}{SEED_TAIL}roles:\n  r:\n    name: role-a\n    trust: [lambda.amazonaws.com]\n    policies:\n      p:\n        - effect: Allow\n          actions: [dynamodb:Query]\n          resources: [\"${{table.nope.arn}}\", \"${{table.messages.stream_arn}}\"]\nfunctions:\n  f:\n    name: fn-a\n    runtime: python3.12\n    handler: h.h\n    source: src\n    role: missing\n    environment:\n      AWS_REGION: x\nevent_source_mappings:\n  m:\n    table: messages\n    function: f\n    starting_position: AT_TIMESTAMP\n"
+    );
+    let out = errors(&text);
+    insta::assert_snapshot!(out);
+    assert!(
+        out.contains("refers to `table.nope`, which this stack does not declare"),
+        "{out}"
+    );
+    assert!(out.contains("`table.messages` has none"), "{out}");
+    assert!(out.contains("role `missing` is not declared"), "{out}");
+    assert!(out.contains("`AWS_REGION` is reserved by Lambda"), "{out}");
+    assert!(
+        out.contains("table `messages` has no stream to read"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`AT_TIMESTAMP` is not valid for DynamoDB streams"),
+        "{out}"
+    );
+}
+
+#[test]
+fn endpoint_and_inline_policies_check_principals() {
+    let text = format!(
+        "{HEADER}{SEED_TAIL}roles:\n  r:\n    name: role-a\n    trust: [lambda]\n    policies:\n      p:\n        - effect: Allow\n          principal: \"*\"\n          actions: [Query]\n          resources: [\"*\"]\nvpc_endpoints:\n  e:\n    name: ddb\n    route_tables: somewhere\n    policy:\n      - effect: Maybe\n        actions: [\"*\"]\n        resources: [\"*\"]\n"
+    );
+    let out = errors(&text);
+    assert!(out.contains("`lambda` is not a service principal"), "{out}");
+    assert!(
+        out.contains("a role's inline policy cannot name a principal"),
+        "{out}"
+    );
+    assert!(
+        out.contains("action `Query` has no service prefix"),
+        "{out}"
+    );
+    assert!(out.contains("route_tables `somewhere`"), "{out}");
+    assert!(out.contains("effect `Maybe`"), "{out}");
+    assert!(
+        out.contains("an endpoint policy statement needs a principal"),
+        "{out}"
+    );
+}

@@ -606,5 +606,9 @@ fn normalize_path(path: &Path) -> std::path::PathBuf {
             other => out.push(other),
         }
     }
-    if out.is_empty() { std::path::PathBuf::from(".") } else { out.iter().collect() }
+    if out.is_empty() {
+        std::path::PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
 }
