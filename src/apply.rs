@@ -24,7 +24,7 @@ use crate::resources::lambda_function::aws::{self as function_aws, FunctionApi};
 use crate::resources::refs::{self, Attr, Known, Ref};
 use crate::resources::vpc_endpoint::aws::{self as endpoint_aws, EndpointApi};
 
-/// Changes in flight at once. DynamoDB allows about 10 tables changing per account, and
+/// Changes in flight at once. `DynamoDB` allows about 10 tables changing per account, and
 /// the table calls retry `LimitExceededException` beyond that.
 const PARALLEL_CHANGES: usize = 8;
 

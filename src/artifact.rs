@@ -55,7 +55,12 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         // Byte-code caches and editor files differ between machines; they are not source.
-        if name == "__pycache__" || name.ends_with(".pyc") || name.starts_with('.') {
+        if name == "__pycache__"
+            || Path::new(&name)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("pyc"))
+            || name.starts_with('.')
+        {
             continue;
         }
         let kind = entry.file_type().map_err(|e| read(&path, e))?;
@@ -107,7 +112,13 @@ pub fn build(dir: &Path) -> Result<Artifact, ArtifactError> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ pub struct Aws {
     pub lambda: aws_sdk_lambda::Client,
     /// EC2 (VPCs, route tables, endpoints).
     pub ec2: aws_sdk_ec2::Client,
-    /// CloudWatch Logs (function log groups).
+    /// `CloudWatch` Logs (function log groups).
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// The region in force.
     pub region: String,

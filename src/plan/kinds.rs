@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::{
-    Change, Context, EndpointOp, FunctionOp, LiveState, MappingOp, Mode, Operation, Plan,
-    PlanError, RoleOp, Subject, TableOp, choose,
+    Change, Context, EndpointOp, FunctionOp, LiveState, MappingOp, Mode, Operation, Ownership,
+    Plan, PlanError, RoleOp, Subject, TableOp, choose,
 };
 use crate::plan::Action;
 use crate::resources::dynamodb_table::{self, TableSpec, TableStep};
@@ -126,7 +126,7 @@ impl Planner<'_> {
             address: &t.address,
             name: &t.spec.name,
             exists: live.is_some(),
-            owner: Some(live.and_then(|l| l.owner.as_deref())),
+            owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
             protected: live.is_some_and(|l| l.config.deletion_protection),
         };
         let action = choose(
@@ -217,7 +217,7 @@ impl Planner<'_> {
             address: &r.address,
             name: &r.spec.name,
             exists: live.is_some(),
-            owner: Some(live.and_then(|l| l.owner.as_deref())),
+            owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
             protected: false,
         };
         let Some(action) = choose(
@@ -357,7 +357,7 @@ impl Planner<'_> {
             address: &f.address,
             name: &f.spec.name,
             exists: live.is_some(),
-            owner: Some(live.and_then(|l| l.owner.as_deref())),
+            owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
             protected: false,
         };
         if let Some(action) = choose(
@@ -481,7 +481,7 @@ impl Planner<'_> {
             address: &m.address,
             name: &name,
             exists: keep.is_some(),
-            owner: None,
+            owner: Ownership::Derived,
             protected: false,
         };
         let Some(action) = choose(
@@ -570,7 +570,7 @@ impl Planner<'_> {
             address: &e.address,
             name: found.map_or(name.as_str(), |l| l.id.as_str()),
             exists: found.is_some(),
-            owner: Some(found.and_then(|l| l.owner.as_deref())),
+            owner: Ownership::Tagged(found.and_then(|l| l.owner.as_deref())),
             protected: false,
         };
         let Some(action) = choose(

@@ -193,6 +193,15 @@ impl fmt::Display for PlanError {
     }
 }
 
+/// How a resource's ownership is proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ownership<'a> {
+    /// By its own ownership tag: the stack it names, if any.
+    Tagged(Option<&'a str>),
+    /// By derivation: a mapping of an owned function, a function's log group.
+    Derived,
+}
+
 /// What the generic part of planning needs to know about one resource.
 pub(crate) struct Subject<'a> {
     /// Its address.
@@ -201,9 +210,8 @@ pub(crate) struct Subject<'a> {
     pub name: &'a str,
     /// Whether it exists.
     pub exists: bool,
-    /// Its ownership tag, when the kind carries one (`None`: owned by derivation, like a
-    /// mapping of an owned function).
-    pub owner: Option<Option<&'a str>>,
+    /// How ownership is proven.
+    pub owner: Ownership<'a>,
     /// AWS deletion protection.
     pub protected: bool,
 }
@@ -217,7 +225,7 @@ pub(crate) fn choose(
     notes: &mut Vec<String>,
 ) -> Result<Option<Action>, PlanError> {
     if s.exists
-        && let Some(owner) = s.owner
+        && let Ownership::Tagged(owner) = s.owner
         && owner != Some(stack)
     {
         if mode == Mode::Destroy {

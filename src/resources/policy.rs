@@ -129,7 +129,7 @@ fn normalize_statement(s: &Value) -> Value {
     Value::Object(out)
 }
 
-/// The same value with every object's keys in sorted order. serde_json keeps insertion
+/// The same value with every object's keys in sorted order. `serde_json` keeps insertion
 /// order when another crate enables `preserve_order`, and key order must never show up as
 /// a diff.
 fn sort_keys(v: &Value) -> Value {

@@ -116,15 +116,16 @@ pub fn substitute(text: &str, known: &Known) -> (String, Vec<Ref>) {
             out.push_str(&rest[start..]);
             return (out, missing);
         };
-        let inner = &rest[start..start + 2 + end + 1];
+        let inner = &rest[start..=(start + 2 + end)];
         match parse(inner).ok().and_then(|r| r.into_iter().next()) {
-            Some(r) => match known.get(&r) {
-                Some(v) => out.push_str(v),
-                None => {
+            Some(r) => {
+                if let Some(v) = known.get(&r) {
+                    out.push_str(v);
+                } else {
                     out.push_str(UNKNOWN);
                     missing.push(r);
                 }
-            },
+            }
             None => out.push_str(inner),
         }
         rest = &after[end + 1..];

@@ -178,3 +178,17 @@ pub const SEED_BODY: &str = "    attributes: {pk: S, sk: S, message_group_uuid: 
         write: 5
     stream: NEW_IMAGE
 ";
+
+/// SDK configuration straight to the emulator, for the other services' clients.
+pub fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("ca-central-1"))
+        .endpoint_url(&emulator().url)
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("test", "test", None, None, "tests"),
+            ),
+        )
+        .build()
+}

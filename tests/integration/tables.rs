@@ -1,11 +1,13 @@
 //! Tables end to end: apply → empty plan → drift out of band → plan shows it → apply →
 //! destroy → gone, checked with the SDK, not with the tool's own reader.
 
-use aws_sdk_dynamodb::types::{KeyType, ProjectionType, StreamViewType};
+use aws_sdk_dynamodb::types::{KeyType, ProjectionType};
 
 use crate::harness::{Run, SEED_BODY, StackFile, block_on, dynamodb, emulator, one_table_stack};
 
-async fn describe(name: &str) -> Option<aws_sdk_dynamodb::types::TableDescription> {
+pub(crate) use describe as describe_table;
+
+pub(crate) async fn describe(name: &str) -> Option<aws_sdk_dynamodb::types::TableDescription> {
     match dynamodb().describe_table().table_name(name).send().await {
         Ok(out) => out.table,
         Err(e) if e.as_service_error().is_some_and(aws_sdk_dynamodb::operation::describe_table::DescribeTableError::is_resource_not_found_exception) => None,
@@ -13,7 +15,7 @@ async fn describe(name: &str) -> Option<aws_sdk_dynamodb::types::TableDescriptio
     }
 }
 
-async fn tags(arn: &str) -> Vec<(String, String)> {
+pub(crate) async fn tags(arn: &str) -> Vec<(String, String)> {
     let out = dynamodb()
         .list_tags_of_resource()
         .resource_arn(arn)
@@ -24,76 +26,6 @@ async fn tags(arn: &str) -> Vec<(String, String)> {
         .iter()
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect()
-}
-
-#[test]
-fn the_seed_stack_applies_as_the_notes_describe_and_then_plans_nothing() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let stack = std::path::Path::new(root).join("stacks/cruddur.yaml");
-    let url = emulator().url.clone();
-    let apply = Run::new(&stack, &["apply", "--yes", "--endpoint-url", &url]).run();
-    assert_eq!(apply.code, 0, "{apply:?}");
-    assert!(apply.stdout.starts_with("stack cruddur · environment local · account 123456789012 · region ca-central-1 · endpoint http://127.0.0.1:"), "{}", apply.stdout);
-    assert!(
-        apply
-            .stdout
-            .contains("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.")
-    );
-
-    let table = block_on(describe("cruddur-messages")).expect("table exists");
-    let key: Vec<(String, KeyType)> = table
-        .key_schema()
-        .iter()
-        .map(|k| (k.attribute_name().to_string(), k.key_type().clone()))
-        .collect();
-    assert_eq!(
-        key,
-        vec![("pk".into(), KeyType::Hash), ("sk".into(), KeyType::Range)]
-    );
-    let t = table.provisioned_throughput().expect("provisioned");
-    assert_eq!(
-        (t.read_capacity_units(), t.write_capacity_units()),
-        (Some(5), Some(5))
-    );
-    let gsi = &table.global_secondary_indexes()[0];
-    assert_eq!(gsi.index_name(), Some("message-group-sk-index"));
-    let gsi_key: Vec<&str> = gsi
-        .key_schema()
-        .iter()
-        .map(aws_sdk_dynamodb::types::KeySchemaElement::attribute_name)
-        .collect();
-    assert_eq!(gsi_key, vec!["message_group_uuid", "sk"]);
-    assert_eq!(
-        gsi.projection().and_then(|p| p.projection_type()),
-        Some(&ProjectionType::All)
-    );
-    let gt = gsi.provisioned_throughput().expect("index capacity");
-    assert_eq!(
-        (gt.read_capacity_units(), gt.write_capacity_units()),
-        (Some(5), Some(5))
-    );
-    let stream = table.stream_specification().expect("stream");
-    assert!(stream.stream_enabled());
-    assert_eq!(stream.stream_view_type(), Some(&StreamViewType::NewImage));
-    let tags = block_on(tags(table.table_arn().unwrap()));
-    assert!(
-        tags.contains(&("cruddur-infra:stack".into(), "cruddur".into())),
-        "{tags:?}"
-    );
-
-    let plan = Run::new(
-        &stack,
-        &["plan", "--detailed-exitcode", "--endpoint-url", &url],
-    )
-    .run();
-    assert_eq!(plan.code, 0, "{plan:?}");
-    assert!(plan.stdout.contains("No changes."));
-    let again = Run::new(&stack, &["apply", "--endpoint-url", &url]).run();
-    assert_eq!(again.code, 0, "an empty plan asks nothing: {again:?}");
-
-    let destroy = Run::new(&stack, &["destroy", "--yes", "--endpoint-url", &url]).run();
-    assert_eq!(destroy.code, 0, "{destroy:?}");
-    assert!(block_on(describe("cruddur-messages")).is_none());
 }
 
 #[test]

@@ -48,7 +48,7 @@ pub fn default_policy() -> Value {
     serde_json::json!({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})
 }
 
-/// The service name of DynamoDB's endpoint in `region`.
+/// The service name of `DynamoDB`'s endpoint in `region`.
 #[must_use]
 pub fn service_name(service: &str, region: &str) -> String {
     format!("com.amazonaws.{region}.{service}")

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use aws_sdk_lambda::Client;
+use aws_sdk_lambda::operation::create_event_source_mapping::CreateEventSourceMappingError;
 use aws_sdk_lambda::types::{
     EventSourceMappingConfiguration, EventSourcePosition, Filter, FilterCriteria,
 };
@@ -18,7 +19,7 @@ use crate::aws::{AwsError, Poll, WaitPolicy, retry, wait_until};
 use crate::events::Reporter;
 
 /// How long a mapping may take to be created, updated or deleted.
-const MAPPING_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+const MAPPING_TIMEOUT: Duration = Duration::from_mins(10);
 
 /// The SDK client and policies one mapping operation needs.
 #[derive(Clone, Copy)]
@@ -82,7 +83,7 @@ pub async fn read(
             Ok(page) => page,
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                    .is_some_and(aws_sdk_lambda::operation::list_event_source_mappings::ListEventSourceMappingsError::is_resource_not_found_exception) =>
             {
                 return Ok(out);
             }
@@ -165,14 +166,13 @@ pub async fn create(
         let req = req.clone();
         async move {
             req.send().await.map_err(|e| {
-                let propagating = e.as_service_error().is_some_and(|s| {
-                    s.is_invalid_parameter_value_exception()
-                        && s.meta()
-                            .message()
-                            .is_some_and(|m| m.contains("Cannot access stream"))
-                }) || e
+                let propagating = matches!(
+                    e.as_service_error(),
+                    Some(CreateEventSourceMappingError::InvalidParameterValueException(x))
+                        if x.message().is_some_and(|m| m.contains("Cannot access stream"))
+                ) || e
                     .as_service_error()
-                    .is_some_and(|s| s.is_too_many_requests_exception());
+                    .is_some_and(CreateEventSourceMappingError::is_too_many_requests_exception);
                 AwsError::call("CreateEventSourceMapping", &c.function_arn, &e, propagating)
             })
         }
@@ -223,7 +223,7 @@ pub async fn delete(api: MappingApi<'_>, uuid: &str) -> Result<(), AwsError> {
         Ok(_) => {}
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                .is_some_and(aws_sdk_lambda::operation::delete_event_source_mapping::DeleteEventSourceMappingError::is_resource_not_found_exception) =>
         {
             return Ok(());
         }
@@ -249,7 +249,7 @@ pub async fn delete(api: MappingApi<'_>, uuid: &str) -> Result<(), AwsError> {
             {
                 Err(e)
                     if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                        .is_some_and(aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingError::is_resource_not_found_exception) =>
                 {
                     Ok(Poll::Ready(()))
                 }
@@ -262,3 +262,6 @@ pub async fn delete(api: MappingApi<'_>, uuid: &str) -> Result<(), AwsError> {
     )
     .await
 }
+
+#[cfg(test)]
+mod tests;

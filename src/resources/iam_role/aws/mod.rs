@@ -45,8 +45,9 @@ pub async fn read(api: RoleApi<'_>, name: &str) -> Result<Option<RoleLive>, AwsE
     let role = match api.client.get_role().role_name(name).send().await {
         Ok(out) => out.role,
         Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            if e.as_service_error().is_some_and(
+                aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception,
+            ) =>
         {
             return Ok(None);
         }
@@ -203,7 +204,7 @@ pub async fn create(
             req.send().await.map_err(|e| {
                 let busy = e
                     .as_service_error()
-                    .is_some_and(|s| s.is_concurrent_modification_exception());
+                    .is_some_and(aws_sdk_iam::operation::create_role::CreateRoleError::is_concurrent_modification_exception);
                 AwsError::call("CreateRole", name, &e, busy)
             })
         }
@@ -297,7 +298,7 @@ async fn delete_policy(api: RoleApi<'_>, name: &str, policy_name: &str) -> Resul
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                .is_some_and(aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyError::is_no_such_entity_exception) =>
         {
             Ok(())
         }
@@ -317,7 +318,7 @@ async fn detach(api: RoleApi<'_>, name: &str, arn: &str) -> Result<(), AwsError>
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                .is_some_and(aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyError::is_no_such_entity_exception) =>
         {
             Ok(())
         }
@@ -340,8 +341,9 @@ pub async fn delete(api: RoleApi<'_>, name: &str) -> Result<(), AwsError> {
     match api.client.delete_role().role_name(name).send().await {
         Ok(_) => Ok(()),
         Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            if e.as_service_error().is_some_and(
+                aws_sdk_iam::operation::delete_role::DeleteRoleError::is_no_such_entity_exception,
+            ) =>
         {
             Ok(())
         }

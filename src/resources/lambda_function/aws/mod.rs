@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_lambda::Client;
+use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, VpcConfig,
@@ -21,14 +22,14 @@ use crate::events::Reporter;
 use crate::resources::OWNER_TAG;
 
 /// How long a function may stay `Pending` or `InProgress`.
-const FUNCTION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+const FUNCTION_TIMEOUT: Duration = Duration::from_mins(15);
 
 /// The SDK clients and policies one function operation needs.
 #[derive(Clone, Copy)]
 pub struct FunctionApi<'a> {
     /// Lambda client.
     pub client: &'a Client,
-    /// CloudWatch Logs client (log groups).
+    /// `CloudWatch` Logs client (log groups).
     pub logs: &'a aws_sdk_cloudwatchlogs::Client,
     /// Polling and retry policy.
     pub wait: &'a WaitPolicy,
@@ -42,7 +43,7 @@ pub async fn read(api: FunctionApi<'_>, name: &str) -> Result<Option<FunctionLiv
         Ok(out) => out,
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                .is_some_and(aws_sdk_lambda::operation::get_function::GetFunctionError::is_resource_not_found_exception) =>
         {
             return Ok(None);
         }
@@ -190,14 +191,13 @@ pub async fn create(
             req.send().await.map_err(|e| {
                 // IAM propagation: the error type alone is too broad (it also covers real
                 // mistakes), so the documented message narrows it.
-                let propagating = e.as_service_error().is_some_and(|s| {
-                    s.is_invalid_parameter_value_exception()
-                        && s.meta()
-                            .message()
-                            .is_some_and(|m| m.contains("cannot be assumed by Lambda"))
-                }) || e
+                let propagating = matches!(
+                    e.as_service_error(),
+                    Some(CreateFunctionError::InvalidParameterValueException(x))
+                        if x.message().is_some_and(|m| m.contains("cannot be assumed by Lambda"))
+                ) || e
                     .as_service_error()
-                    .is_some_and(|s| s.is_too_many_requests_exception());
+                    .is_some_and(CreateFunctionError::is_too_many_requests_exception);
                 AwsError::call("CreateFunction", name, &e, propagating)
             })
         }
@@ -232,7 +232,7 @@ pub async fn update(
                     async move {
                         req.send().await.map_err(|e| {
                             if e.as_service_error()
-                                .is_some_and(|s| s.is_resource_conflict_exception())
+                                .is_some_and(aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError::is_resource_conflict_exception)
                             {
                                 AwsError::call("UpdateFunctionCode", name, &e, true)
                             } else {
@@ -264,7 +264,7 @@ pub async fn update(
                     async move {
                         req.send().await.map_err(|e| {
                             if e.as_service_error()
-                                .is_some_and(|s| s.is_resource_conflict_exception())
+                                .is_some_and(aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError::is_resource_conflict_exception)
                             {
                                 AwsError::call("UpdateFunctionConfiguration", name, &e, true)
                             } else {
@@ -313,7 +313,7 @@ pub async fn delete(api: FunctionApi<'_>, name: &str) -> Result<(), AwsError> {
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                .is_some_and(aws_sdk_lambda::operation::delete_function::DeleteFunctionError::is_resource_not_found_exception) =>
         {
             Ok(())
         }
@@ -353,10 +353,13 @@ pub async fn delete_log_group(api: FunctionApi<'_>, name: &str) -> Result<(), Aw
         Ok(_) => Ok(()),
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                .is_some_and(aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError::is_resource_not_found_exception) =>
         {
             Ok(())
         }
         Err(e) => Err(AwsError::call("DeleteLogGroup", name, &e, false)),
     }
 }
+
+#[cfg(test)]
+mod tests;

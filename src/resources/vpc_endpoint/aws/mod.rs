@@ -17,7 +17,7 @@ use crate::events::Reporter;
 use crate::resources::{OWNER_TAG, policy};
 
 /// How long an endpoint may take to become available or deleted.
-const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+const ENDPOINT_TIMEOUT: Duration = Duration::from_mins(10);
 
 /// The SDK client and policies one endpoint operation needs.
 #[derive(Clone, Copy)]
