@@ -266,14 +266,29 @@ async fn run(
                 EndpointOp::Create(c) => {
                     endpoint_aws::create(api, c, stack, &token).await.map(drop)
                 }
-                EndpointOp::Update { id, update } => endpoint_aws::update(api, id, update).await,
+                EndpointOp::Update {
+                    id,
+                    update,
+                    duplicates,
+                } => {
+                    for dup in duplicates {
+                        reporter.step(format!("deleting duplicate endpoint {dup}"));
+                        endpoint_aws::delete(api, dup).await?;
+                    }
+                    endpoint_aws::update(api, id, update).await
+                }
                 EndpointOp::Replace { id, config } => {
                     endpoint_aws::delete(api, id).await?;
                     endpoint_aws::create(api, config, stack, &format!("{token}-{id}"))
                         .await
                         .map(drop)
                 }
-                EndpointOp::Delete(id) => endpoint_aws::delete(api, id).await,
+                EndpointOp::Delete(ids) => {
+                    for id in ids {
+                        endpoint_aws::delete(api, id).await?;
+                    }
+                    Ok(())
+                }
             }
         }
     }

@@ -55,7 +55,10 @@ pub enum Command {
     /// Converge AWS to the stack file, after showing the plan and asking for `yes`.
     Apply(ConfirmArgs),
     /// Delete everything the stack owns, after showing the plan and asking for `yes`.
-    Destroy(ConfirmArgs),
+    Destroy(DestroyArgs),
+    /// Take over an existing resource made outside the tool: show what differs, then tag it
+    /// as owned by this stack.
+    Adopt(AdoptArgs),
 }
 
 /// Arguments of `plan`.
@@ -69,7 +72,7 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
 }
 
-/// Arguments of `apply` and `destroy`.
+/// Arguments of `apply` (and the shared part of `destroy`).
 #[derive(Debug, Args)]
 pub struct ConfirmArgs {
     /// Environment declared in the stack file.
@@ -78,4 +81,45 @@ pub struct ConfirmArgs {
     /// Do not ask for confirmation (required when standard input is not a terminal).
     #[arg(long, visible_alias = "auto-approve", short = 'y')]
     pub yes: bool,
+    /// Allow replacing or deleting tables that hold items.
+    #[arg(long)]
+    pub allow_data_loss: bool,
+    /// Wait this long for another run's lock (`90s`, `2m`); default: fail at once.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::lock::parse_wait)]
+    pub lock_timeout: std::time::Duration,
+}
+
+/// Arguments of `destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// What `apply` takes too.
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    /// Take an on-demand DynamoDB backup of each table first, and print its ARN.
+    #[arg(long)]
+    pub backup: bool,
+}
+
+/// Arguments of `adopt`.
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// `[ENV] ADDRESS`: the environment (default `local`) and the resource's address, like
+    /// `table.messages`.
+    #[arg(num_args = 1..=2, required = true, value_names = ["ENV", "ADDRESS"])]
+    pub target: Vec<String>,
+    /// Do not ask for confirmation.
+    #[arg(long, visible_alias = "auto-approve", short = 'y')]
+    pub yes: bool,
+}
+
+impl AdoptArgs {
+    /// The environment and the address.
+    #[must_use]
+    pub fn env_and_address(&self) -> (&str, &str) {
+        match self.target.as_slice() {
+            [env, address] => (env, address),
+            [address] => ("local", address),
+            _ => ("local", ""),
+        }
+    }
 }

@@ -10,6 +10,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod events;
+pub mod lock;
 pub mod plan;
 pub mod refresh;
 pub mod render;
@@ -45,10 +46,17 @@ pub fn run(cli: &Cli) -> ExitCode {
             Command::Plan(args) => commands::plan::run(&cli.global, args)
                 .await
                 .map(|pending| pending == Pending::Some && args.detailed_exitcode),
-            Command::Apply(args) => commands::apply::run(&cli.global, args, plan::Mode::Converge)
-                .await
-                .map(|()| false),
-            Command::Destroy(args) => commands::apply::run(&cli.global, args, plan::Mode::Destroy)
+            Command::Apply(args) => {
+                commands::apply::run(&cli.global, args, plan::Mode::Converge, false)
+                    .await
+                    .map(|()| false)
+            }
+            Command::Destroy(args) => {
+                commands::apply::run(&cli.global, &args.confirm, plan::Mode::Destroy, args.backup)
+                    .await
+                    .map(|()| false)
+            }
+            Command::Adopt(args) => commands::adopt::run(&cli.global, args)
                 .await
                 .map(|()| false),
         }

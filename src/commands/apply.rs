@@ -1,14 +1,60 @@
-//! `apply` and `destroy`: plan, show, confirm, execute, summarize.
+//! `apply` and `destroy`: plan, show, guard data, confirm, lock, re-check, execute,
+//! summarize.
 
 use std::io::{self, Write};
 
-use super::{CommandError, StderrEvents, confirm, open, refresh};
-use crate::cli::{ConfirmArgs, GlobalArgs};
-use crate::plan::{self, Mode};
-use crate::render::human;
+use futures::future::try_join_all;
 
-/// Runs `apply` (`Mode::Converge`) or `destroy` (`Mode::Destroy`).
-pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<(), CommandError> {
+use super::{CommandError, Session, StderrEvents, confirm, confirm_name, open, refresh};
+use crate::cli::{ConfirmArgs, GlobalArgs};
+use crate::events::Reporter;
+use crate::plan::{self, Action, Mode, Operation, Plan};
+use crate::render::human;
+use crate::resources::dynamodb_table::aws::{self as table_aws, TableApi};
+
+/// Tables the plan deletes or replaces that hold items.
+async fn tables_with_items(
+    session: &Session,
+    plan: &Plan,
+) -> Result<Vec<(String, String)>, CommandError> {
+    let sink = StderrEvents(session.err);
+    let losing = plan.changes.iter().filter(|c| {
+        matches!(c.operation, Operation::Table(_))
+            && matches!(c.action, Action::Delete | Action::Replace { .. })
+    });
+    let probes = try_join_all(losing.map(|c| {
+        let sink = &sink;
+        async move {
+            let api = TableApi {
+                client: &session.aws.dynamodb,
+                wait: &session.aws.wait,
+                reporter: Reporter {
+                    address: &c.address,
+                    sink,
+                },
+            };
+            Ok::<_, crate::aws::AwsError>((
+                c.address.to_string(),
+                c.name.clone(),
+                table_aws::has_items(api, &c.name).await?,
+            ))
+        }
+    }))
+    .await?;
+    Ok(probes
+        .into_iter()
+        .filter(|(_, _, full)| *full)
+        .map(|(a, n, _)| (a, n))
+        .collect())
+}
+
+/// Runs `apply` (`Mode::Converge`) or `destroy` (`Mode::Destroy`, with `backup`).
+pub async fn run(
+    global: &GlobalArgs,
+    args: &ConfirmArgs,
+    mode: Mode,
+    backup: bool,
+) -> Result<(), CommandError> {
     let session = open(global, &args.env).await?;
     let mut out = io::stdout().lock();
     human::header(&mut out, &session.header, session.out)?;
@@ -20,18 +66,93 @@ pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<
     if plan.is_empty() {
         return Ok(());
     }
-    let question = match mode {
-        Mode::Converge => "Do you want to perform these actions?",
-        Mode::Destroy => "Do you really want to destroy all resources listed above?",
-    };
-    confirm(args.yes, question)?;
+    let full = tables_with_items(&session, &plan).await?;
+    if !full.is_empty() && !args.allow_data_loss {
+        let list: Vec<String> = full.iter().map(|(a, n)| format!("{a} (`{n}`)")).collect();
+        return Err(CommandError::Refused(format!(
+            "this plan deletes tables that hold items: {}; nothing was changed\n  help: re-run with --allow-data-loss to accept losing them{}",
+            list.join(", "),
+            if mode == Mode::Destroy {
+                " (add --backup to keep a copy first)"
+            } else {
+                ""
+            }
+        )));
+    }
+    match mode {
+        Mode::Destroy if args.env != "local" => confirm_name(args.yes, &session.stack.name)?,
+        Mode::Destroy => confirm(
+            args.yes,
+            "Do you really want to destroy all resources listed above?",
+        )?,
+        Mode::Converge => confirm(args.yes, "Do you want to perform these actions?")?,
+    }
+    let lock = crate::lock::acquire(
+        &session.aws.dynamodb,
+        &session.stack.name,
+        &args.env,
+        args.lock_timeout,
+    )
+    .await
+    .map_err(|e| CommandError::Refused(e.to_string()))?;
+    let result = locked(&session, &plan, mode, backup, &mut out).await;
+    lock.release().await;
+    result
+}
+
+/// The part that runs under the lock: re-read, check the plan still holds, back up, apply.
+async fn locked(
+    session: &Session,
+    approved: &Plan,
+    mode: Mode,
+    backup: bool,
+    out: &mut impl Write,
+) -> Result<(), CommandError> {
+    // Another run may have changed things between our plan and the lock.
+    let live = refresh(session, mode).await?;
+    let plan = plan::plan(&session.stack, &live, &session.ctx, mode).map_err(CommandError::Plan)?;
+    let same = plan.changes.len() == approved.changes.len()
+        && plan
+            .changes
+            .iter()
+            .zip(&approved.changes)
+            .all(|(a, b)| a.address == b.address && a.action == b.action && a.diffs == b.diffs);
+    if !same {
+        return Err(CommandError::Refused(
+            "AWS changed while this run waited for the lock, so the plan shown is out of date; nothing was changed\n  help: run the command again to see the new plan".into(),
+        ));
+    }
+    let sink = StderrEvents(session.err);
+    if backup {
+        for c in plan
+            .changes
+            .iter()
+            .filter(|c| matches!(c.operation, Operation::Table(_)) && c.action == Action::Delete)
+        {
+            let api = TableApi {
+                client: &session.aws.dynamodb,
+                wait: &session.aws.wait,
+                reporter: Reporter {
+                    address: &c.address,
+                    sink: &sink,
+                },
+            };
+            let label = format!(
+                "cruddur-infra-{}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            );
+            let arn = table_aws::backup(api, &c.name, &label).await?;
+            writeln!(out, "Backup of `{}`: {arn}", c.name)?;
+        }
+    }
     writeln!(out)?;
     out.flush()?;
-    let sink = StderrEvents(session.err);
     let outcome = crate::apply::apply(&session.aws, &plan, &sink).await;
     writeln!(out)?;
     human::summary(
-        &mut out,
+        out,
         &plan,
         outcome.failed.len() + outcome.skipped.len(),
         session.out,

@@ -1,6 +1,7 @@
 //! The verbs, each thin: load → connect → refresh → plan → render → confirm → apply.
 //! Output goes through the renderer: the plan to stdout, progress to stderr.
 
+pub mod adopt;
 pub mod apply;
 pub mod plan;
 
@@ -184,5 +185,32 @@ pub fn confirm(yes: bool, question: &str) -> Result<(), CommandError> {
         Err(CommandError::Refused(
             "cancelled: the answer was not `yes`; nothing was changed".into(),
         ))
+    }
+}
+
+/// For destroying anything but `local`: on a terminal, the user types the stack name (as
+/// aws-nuke asks for the account alias); without one, `--yes` is required as usual.
+pub fn confirm_name(yes: bool, stack: &str) -> Result<(), CommandError> {
+    if yes {
+        return Ok(());
+    }
+    let stdin = io::stdin();
+    if !stdin.is_terminal() {
+        return confirm(false, "");
+    }
+    let mut err = io::stderr().lock();
+    write!(
+        err,
+        "\nThis destroys every resource listed above.\n  Type the stack name (`{stack}`) to confirm: "
+    )?;
+    err.flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() == stack {
+        Ok(())
+    } else {
+        Err(CommandError::Refused(format!(
+            "cancelled: the answer was not `{stack}`; nothing was changed"
+        )))
     }
 }

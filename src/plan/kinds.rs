@@ -556,16 +556,30 @@ impl Planner<'_> {
             .endpoints
             .get(&e.address)
             .ok_or_else(|| PlanError::NotRefreshed(e.address.clone()))?;
-        let ours = live
+        let mut ours: Vec<&vpc_endpoint::EndpointLive> = live
             .iter()
-            .find(|l| l.owner.as_deref() == Some(self.stack.name.as_str()));
-        let found = ours.or_else(|| live.first());
+            .filter(|l| l.owner.as_deref() == Some(self.stack.name.as_str()))
+            .collect();
+        ours.sort_by(|a, b| a.id.cmp(&b.id));
+        // A lost create answer can leave two endpoints of ours: keep the oldest id.
+        let found = ours.first().copied().or_else(|| live.first());
+        let duplicates: Vec<String> = ours.iter().skip(1).map(|l| l.id.clone()).collect();
         let name = e.spec.tags.get("Name").cloned().unwrap_or_default();
-        let diffs = match (self.mode, found) {
+        let mut diffs = match (self.mode, found) {
             (Mode::Converge, Some(l)) => vpc_endpoint::diff(&wanted, l),
             (Mode::Converge, None) => additions(vpc_endpoint::flatten(&wanted)),
             (Mode::Destroy, _) => Vec::new(),
         };
+        if self.mode == Mode::Converge && !duplicates.is_empty() {
+            diffs.push(FieldDiff {
+                path: "duplicate_endpoints".into(),
+                old: Some(Val::Set(duplicates.clone())),
+                new: None,
+                effect: Effect::Note(
+                    "the stack owns more than one endpoint here: the extra ones are deleted".into(),
+                ),
+            });
+        }
         let subject = Subject {
             address: &e.address,
             name: found.map_or(name.as_str(), |l| l.id.as_str()),
@@ -588,12 +602,15 @@ impl Planner<'_> {
             (Action::Update, Some(l)) => EndpointOp::Update {
                 id: l.id.clone(),
                 update: vpc_endpoint::update(&wanted, l),
+                duplicates: duplicates.clone(),
             },
             (Action::Replace { .. }, Some(l)) => EndpointOp::Replace {
                 id: l.id.clone(),
                 config: wanted,
             },
-            (_, Some(l)) => EndpointOp::Delete(l.id.clone()),
+            (_, Some(l)) => {
+                EndpointOp::Delete(std::iter::once(l.id.clone()).chain(duplicates).collect())
+            }
             (_, None) => return Err(PlanError::NotRefreshed(e.address.clone())),
         };
         let deps = if self.mode == Mode::Converge {

@@ -169,7 +169,7 @@ impl fmt::Display for PlanError {
                     .map_or_else(|| "no stack".to_string(), |o| format!("stack `{o}`"));
                 write!(
                     f,
-                    "{address}: `{name}` already exists and is owned by {by}, not by this stack\n  help: the tool never changes what it does not own; rename the resource in the stack file, or delete or tag the existing one yourself"
+                    "{address}: `{name}` already exists and is owned by {by}, not by this stack\n  help: the tool never changes what it does not own; to take it over, run `cruddur-infra adopt <env> {address}`; or give the stack's resource another name"
                 )
             }
             PlanError::DeletionProtected {

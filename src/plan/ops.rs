@@ -102,12 +102,14 @@ pub enum MappingOp {
 pub enum EndpointOp {
     /// Create it.
     Create(EndpointConfig),
-    /// Update the endpoint `id` in place.
+    /// Update the endpoint `id` in place, and delete duplicates the stack owns.
     Update {
         /// Endpoint id.
         id: String,
         /// The changes.
         update: EndpointUpdate,
+        /// Other endpoints of this stack for the same VPC and service.
+        duplicates: Vec<String>,
     },
     /// Delete `id`, then create this one.
     Replace {
@@ -116,8 +118,8 @@ pub enum EndpointOp {
         /// The new configuration.
         config: EndpointConfig,
     },
-    /// Delete it.
-    Delete(String),
+    /// Delete these (the endpoint and any duplicates the stack owns).
+    Delete(Vec<String>),
 }
 
 /// The kind-specific work of a change.

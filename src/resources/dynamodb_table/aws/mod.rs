@@ -782,5 +782,39 @@ pub async fn delete(api: TableApi<'_>, name: &str) -> Result<(), AwsError> {
     .await
 }
 
+/// Whether the table holds at least one item. `ItemCount` is refreshed only every six
+/// hours or so; a one-item scan is exact.
+pub async fn has_items(api: TableApi<'_>, name: &str) -> Result<bool, AwsError> {
+    let out = api
+        .client
+        .scan()
+        .table_name(name)
+        .limit(1)
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("Scan", name, &e, false))?;
+    Ok(out.count() > 0)
+}
+
+/// Takes an on-demand backup and returns its ARN.
+pub async fn backup(api: TableApi<'_>, name: &str, label: &str) -> Result<String, AwsError> {
+    let out = api
+        .client
+        .create_backup()
+        .table_name(name)
+        .backup_name(format!("{name}-{label}"))
+        .send()
+        .await
+        .map_err(|e| AwsError::call("CreateBackup", name, &e, false))?;
+    out.backup_details
+        .map(|d| d.backup_arn)
+        .ok_or_else(|| AwsError::Unexpected {
+            op: "CreateBackup",
+            address: name.to_string(),
+            message: "no backup ARN in the answer".into(),
+        })
+}
+
 #[cfg(test)]
 mod tests;

@@ -312,13 +312,24 @@ pub async fn update(api: EndpointApi<'_>, id: &str, u: &EndpointUpdate) -> Resul
 
 /// Deletes the endpoint and waits until EC2 reports it deleted or forgets it.
 pub async fn delete(api: EndpointApi<'_>, id: &str) -> Result<(), AwsError> {
-    let out = api
+    let out = match api
         .client
         .delete_vpc_endpoints()
         .vpc_endpoint_ids(id)
         .send()
         .await
-        .map_err(|e| AwsError::call("DeleteVpcEndpoints", id, &e, false))?;
+    {
+        Ok(out) => out,
+        // Already gone (a retried delete whose first answer was lost).
+        Err(e)
+            if e.as_service_error()
+                .and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code)
+                .is_some_and(|c| c.starts_with("InvalidVpcEndpoint")) =>
+        {
+            return Ok(());
+        }
+        Err(e) => return Err(AwsError::call("DeleteVpcEndpoints", id, &e, false)),
+    };
     if let Some(problem) = out.unsuccessful().first() {
         let message = problem
             .error()

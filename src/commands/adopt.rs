@@ -1,0 +1,209 @@
+//! `adopt [ENV] ADDRESS`: take over a resource made outside the tool (the table made by
+//! hand in week 5). Shows what the next `apply` would change once it is owned, asks, then
+//! adds the ownership tag. Never takes a resource owned by another stack.
+
+use std::io::{self, Write};
+
+use super::{CommandError, StderrEvents, confirm, open, refresh};
+use crate::cli::{AdoptArgs, GlobalArgs};
+use crate::events::Reporter;
+use crate::plan::{self, Mode, Plan};
+use crate::render::human;
+use crate::resources::{Address, Kind, OWNER_TAG};
+
+fn parse_address(text: &str) -> Option<Address> {
+    let (kind, name) = text.split_once('.')?;
+    let kind = match kind {
+        "table" => Kind::Table,
+        "role" => Kind::Role,
+        "function" => Kind::Function,
+        "vpc_endpoint" => Kind::VpcEndpoint,
+        _ => return None,
+    };
+    Some(Address::new(kind, name))
+}
+
+/// Runs `adopt`.
+pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandError> {
+    let (env, text) = args.env_and_address();
+    let address = parse_address(text).ok_or_else(|| {
+        CommandError::Refused(format!(
+            "`{text}` is not an address that can be adopted\n  help: use `table.<name>`, `role.<name>`, `function.<name>` or `vpc_endpoint.<name>` (mappings and log groups belong to their function)"
+        ))
+    })?;
+    let session = open(global, env).await?;
+    let mut out = io::stdout().lock();
+    human::header(&mut out, &session.header, session.out)?;
+    let mut live = refresh(&session, Mode::Converge).await?;
+    let stack = session.stack.name.clone();
+    let missing = || {
+        CommandError::Refused(format!(
+            "{address} is not declared in the stack file\n  help: declare it first, with the name the existing resource has"
+        ))
+    };
+    // Who owns it now, and its identity for tagging.
+    let (owner, target): (Option<String>, String) = match address.kind {
+        Kind::Table => {
+            let l = live.tables.get_mut(&address).ok_or_else(missing)?.as_mut();
+            let l = l.ok_or_else(|| {
+                CommandError::Refused(format!(
+                    "{address} does not exist in AWS: `apply` creates it"
+                ))
+            })?;
+            (
+                std::mem::replace(&mut l.owner, Some(stack.clone())),
+                l.arn.clone(),
+            )
+        }
+        Kind::Role => {
+            let l = live.roles.get_mut(&address).ok_or_else(missing)?.as_mut();
+            let l = l.ok_or_else(|| {
+                CommandError::Refused(format!(
+                    "{address} does not exist in AWS: `apply` creates it"
+                ))
+            })?;
+            (
+                std::mem::replace(&mut l.owner, Some(stack.clone())),
+                l.config.name.clone(),
+            )
+        }
+        Kind::Function => {
+            let l = live
+                .functions
+                .get_mut(&address)
+                .ok_or_else(missing)?
+                .as_mut();
+            let l = l.ok_or_else(|| {
+                CommandError::Refused(format!(
+                    "{address} does not exist in AWS: `apply` creates it"
+                ))
+            })?;
+            (
+                std::mem::replace(&mut l.owner, Some(stack.clone())),
+                l.arn.clone(),
+            )
+        }
+        _ => {
+            let list = live.endpoints.get_mut(&address).ok_or_else(missing)?;
+            let l = list.first_mut().ok_or_else(|| {
+                CommandError::Refused(format!(
+                    "{address} does not exist in AWS: `apply` creates it"
+                ))
+            })?;
+            (
+                std::mem::replace(&mut l.owner, Some(stack.clone())),
+                l.id.clone(),
+            )
+        }
+    };
+    match owner.as_deref() {
+        Some(o) if o == stack => {
+            writeln!(
+                out,
+                "\n{address} is already owned by stack `{stack}`; nothing to do."
+            )?;
+            return Ok(());
+        }
+        Some(other) => {
+            return Err(CommandError::Refused(format!(
+                "{address} is owned by stack `{other}`; a resource owned by another stack is never taken over\n  help: destroy it from that stack, or remove it from that stack's file and adopt it after untagging it by hand"
+            )));
+        }
+        None => {}
+    }
+    let plan = plan::plan(&session.stack, &live, &session.ctx, Mode::Converge)
+        .map_err(CommandError::Plan)?;
+    let own = Plan {
+        changes: plan
+            .changes
+            .into_iter()
+            .filter(|c| c.address == address)
+            .collect(),
+        ..plan
+    };
+    writeln!(
+        out,
+        "\n{address} exists and no stack owns it. Once adopted, the next `apply` will:"
+    )?;
+    human::plan(&mut out, &own, session.out)?;
+    out.flush()?;
+    confirm(
+        args.yes,
+        &format!("Adopt {address} into stack `{stack}` (adds the tag `{OWNER_TAG}={stack}`)?"),
+    )?;
+    let sink = StderrEvents(session.err);
+    let reporter = Reporter {
+        address: &address,
+        sink: &sink,
+    };
+    let aws = &session.aws;
+    let shown = address.to_string();
+    let fail = |op: &'static str| {
+        let shown = shown.clone();
+        move |e: String| {
+            CommandError::Aws(crate::aws::AwsError::Unexpected {
+                op,
+                address: shown,
+                message: e,
+            })
+        }
+    };
+    match address.kind {
+        Kind::Table => {
+            let tag = aws_sdk_dynamodb::types::Tag::builder()
+                .key(OWNER_TAG)
+                .value(&stack)
+                .build()
+                .map_err(|e| fail("TagResource")(e.to_string()))?;
+            aws.dynamodb
+                .tag_resource()
+                .resource_arn(&target)
+                .tags(tag)
+                .send()
+                .await
+                .map_err(|e| crate::aws::AwsError::call("TagResource", &target, &e, false))?;
+        }
+        Kind::Role => {
+            let tag = aws_sdk_iam::types::Tag::builder()
+                .key(OWNER_TAG)
+                .value(&stack)
+                .build()
+                .map_err(|e| fail("TagRole")(e.to_string()))?;
+            aws.iam
+                .tag_role()
+                .role_name(&target)
+                .tags(tag)
+                .send()
+                .await
+                .map_err(|e| crate::aws::AwsError::call("TagRole", &target, &e, false))?;
+        }
+        Kind::Function => {
+            aws.lambda
+                .tag_resource()
+                .resource(&target)
+                .tags(OWNER_TAG, &stack)
+                .send()
+                .await
+                .map_err(|e| crate::aws::AwsError::call("TagResource", &target, &e, false))?;
+        }
+        _ => {
+            let tag = aws_sdk_ec2::types::Tag::builder()
+                .key(OWNER_TAG)
+                .value(&stack)
+                .build();
+            aws.ec2
+                .create_tags()
+                .resources(&target)
+                .tags(tag)
+                .send()
+                .await
+                .map_err(|e| crate::aws::AwsError::call("CreateTags", &target, &e, false))?;
+        }
+    }
+    reporter.step("tagged");
+    writeln!(
+        out,
+        "\nAdopted {address}: it is now owned by stack `{stack}`."
+    )?;
+    Ok(())
+}

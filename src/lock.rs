@@ -1,0 +1,309 @@
+//! The apply lock: one apply or destroy per stack and environment at a time, held in
+//! DynamoDB itself with a lease, so a crashed run never needs a manual unlock.
+//!
+//! The lock is a conditional `PutItem` into `cruddur-infra-locks` (created on first use,
+//! never tagged as part of a stack, so plans ignore it): it succeeds when no item exists or
+//! the existing lease has lapsed. The holder renews the lease while it works and deletes the
+//! item when done.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, Tag,
+};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::aws::AwsError;
+
+/// The lock table's name.
+pub const TABLE: &str = "cruddur-infra-locks";
+
+/// A lease: how long a lock lives without renewal. `CRUDDUR_INFRA_LOCK_LEASE_SECONDS`
+/// shortens it (tests of crashed holders).
+#[must_use]
+pub fn lease() -> Duration {
+    std::env::var("CRUDDUR_INFRA_LOCK_LEASE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(Duration::from_secs(60), Duration::from_secs)
+}
+
+/// Why the lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Someone else holds it.
+    #[error("stack `{id}` is locked by {holder} (lease ends in {}s)\n  help: wait for that run to finish, or pass --lock-timeout 120s to wait for it; a crashed run's lock lapses by itself", expires_in.as_secs())]
+    Held {
+        /// `stack/env`.
+        id: String,
+        /// Who holds it.
+        holder: String,
+        /// Time left on the lease.
+        expires_in: Duration,
+    },
+    /// AWS failed.
+    #[error("{0}")]
+    Aws(#[from] AwsError),
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn me() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this machine".into());
+    format!("{user}@{host} (pid {})", std::process::id())
+}
+
+async fn ensure_table(client: &Client) -> Result<(), AwsError> {
+    match client.describe_table().table_name(TABLE).send().await {
+        Ok(out)
+            if out
+                .table()
+                .and_then(|t| t.table_status())
+                .is_some_and(|s| s.as_str() == "ACTIVE") =>
+        {
+            return Ok(());
+        }
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            let built = |e: aws_sdk_dynamodb::error::BuildError| AwsError::Unexpected {
+                op: "CreateTable",
+                address: TABLE.into(),
+                message: e.to_string(),
+            };
+            let created = client
+                .create_table()
+                .table_name(TABLE)
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name("pk")
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .map_err(built)?,
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("pk")
+                        .key_type(KeyType::Hash)
+                        .build()
+                        .map_err(built)?,
+                )
+                .billing_mode(BillingMode::PayPerRequest)
+                .tags(
+                    Tag::builder()
+                        .key("cruddur-infra:purpose")
+                        .value("lock")
+                        .build()
+                        .map_err(built)?,
+                )
+                .send()
+                .await;
+            match created {
+                Ok(_) => {}
+                // Another run created it at the same moment.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+                Err(e) => return Err(AwsError::call("CreateTable", TABLE, &e, false)),
+            }
+        }
+        Err(e) => return Err(AwsError::call("DescribeTable", TABLE, &e, false)),
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = client
+            .describe_table()
+            .table_name(TABLE)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("DescribeTable", TABLE, &e, false))?;
+        if out
+            .table()
+            .and_then(|t| t.table_status())
+            .is_some_and(|s| s.as_str() == "ACTIVE")
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(AwsError::Timeout {
+                address: TABLE.into(),
+                what: "creating the lock table".into(),
+                state: "CREATING".into(),
+                waited: Duration::from_secs(120),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A held lock; renewed in the background until released.
+pub struct Guard {
+    client: Client,
+    id: String,
+    holder: String,
+    renewal: JoinHandle<()>,
+}
+
+async fn try_put(
+    client: &Client,
+    id: &str,
+    holder: &str,
+    lease: Duration,
+) -> Result<Result<(), (String, u64)>, AwsError> {
+    let t = now();
+    let put = client
+        .put_item()
+        .table_name(TABLE)
+        .item("pk", AttributeValue::S(id.into()))
+        .item("holder", AttributeValue::S(holder.into()))
+        .item(
+            "expires_at",
+            AttributeValue::N((t + lease.as_secs()).to_string()),
+        )
+        .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+        .expression_attribute_values(":now", AttributeValue::N(t.to_string()))
+        .send()
+        .await;
+    match put {
+        Ok(_) => Ok(Ok(())),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        {
+            let item = client
+                .get_item()
+                .table_name(TABLE)
+                .key("pk", AttributeValue::S(id.into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| AwsError::call("GetItem", TABLE, &e, false))?;
+            let item = item.item.unwrap_or_default();
+            let other = item
+                .get("holder")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_else(|| "another run".into());
+            let expires = item
+                .get("expires_at")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(t);
+            Ok(Err((other, expires)))
+        }
+        Err(e) => Err(AwsError::call("PutItem", TABLE, &e, true)),
+    }
+}
+
+/// Takes the lock for `stack/env`, waiting up to `wait` for its holder.
+pub async fn acquire(
+    client: &Client,
+    stack: &str,
+    env: &str,
+    wait: Duration,
+) -> Result<Guard, LockError> {
+    ensure_table(client).await?;
+    let id = format!("{stack}/{env}");
+    let holder = me();
+    let lease = lease();
+    let deadline = Instant::now() + wait;
+    loop {
+        match try_put(client, &id, &holder, lease).await? {
+            Ok(()) => break,
+            Err((other, expires)) if Instant::now() >= deadline => {
+                return Err(LockError::Held {
+                    id,
+                    holder: other,
+                    expires_in: Duration::from_secs(expires.saturating_sub(now())),
+                });
+            }
+            Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+        }
+    }
+    let (c, i, h) = (client.clone(), id.clone(), holder.clone());
+    let renewal = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            // Renewal is best effort; a failure shows up as a lapsed lease for others.
+            let _ = c
+                .update_item()
+                .table_name(TABLE)
+                .key("pk", AttributeValue::S(i.clone()))
+                .update_expression("SET expires_at = :e")
+                .condition_expression("holder = :me")
+                .expression_attribute_values(
+                    ":e",
+                    AttributeValue::N((now() + lease.as_secs()).to_string()),
+                )
+                .expression_attribute_values(":me", AttributeValue::S(h.clone()))
+                .send()
+                .await;
+        }
+    });
+    Ok(Guard {
+        client: client.clone(),
+        id,
+        holder,
+        renewal,
+    })
+}
+
+impl Guard {
+    /// Releases the lock (only if still ours).
+    pub async fn release(self) {
+        self.renewal.abort();
+        let _ = self
+            .client
+            .delete_item()
+            .table_name(TABLE)
+            .key("pk", AttributeValue::S(self.id.clone()))
+            .condition_expression("holder = :me")
+            .expression_attribute_values(":me", AttributeValue::S(self.holder.clone()))
+            .send()
+            .await;
+    }
+}
+
+/// Parses `--lock-timeout`: `90`, `90s`, `2m`.
+pub fn parse_wait(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.trim().split_at(
+        s.trim()
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(s.trim().len()),
+    );
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like `90s` or `2m`"))?;
+    match unit {
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("`{s}` is not a duration like `90s` or `2m`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_timeouts_parse() {
+        assert_eq!(parse_wait("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_wait("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_wait("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_wait("soon").is_err());
+        assert!(parse_wait("5h").is_err());
+    }
+}

@@ -1,0 +1,229 @@
+//! A loopback proxy between the AWS SDK and the emulator, for tests and the benchmark.
+//!
+//! It names every call (service from the SigV4 credential scope, operation from
+//! `X-Amz-Target`, `Action=` or the Lambda REST path), counts reads and writes, adds
+//! latency, and injects faults in each protocol's own shape: throttling, 500, 503, reset
+//! connections, and lost responses (the write reaches the emulator, the client sees a
+//! 500). It listens on 127.0.0.1 only; its randomness is seeded so a failure can be
+//! replayed.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+/// What the proxy does to traffic.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// The emulator, like `http://127.0.0.1:5000`.
+    pub upstream: String,
+    /// Delay added before forwarding each request.
+    pub latency: Duration,
+    /// Share of requests answered with an injected fault instead of being forwarded.
+    pub fault_rate: f64,
+    /// Share of write requests forwarded and then answered with a 500 (lost response).
+    pub lost_write_rate: f64,
+    /// Seed of the fault dice.
+    pub seed: u64,
+}
+
+/// One call that went through the proxy.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Service, like `dynamodb`, `iam`, `lambda`.
+    pub service: String,
+    /// Operation, like `DescribeTable`.
+    pub op: String,
+    /// Whether it changes anything.
+    pub write: bool,
+    /// The injected fault, if any.
+    pub fault: Option<&'static str>,
+    /// When the proxy received it.
+    pub start: Instant,
+    /// When the proxy answered.
+    pub end: Instant,
+}
+
+/// Everything the proxy saw.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Calls in arrival order.
+    pub calls: Vec<Call>,
+}
+
+impl Stats {
+    /// Calls that reached the emulator or were answered, without injected faults.
+    pub fn clean(&self) -> impl Iterator<Item = &Call> {
+        self.calls.iter().filter(|c| c.fault.is_none())
+    }
+
+    /// Reads and writes.
+    pub fn reads_writes(&self) -> (usize, usize) {
+        let writes = self.clean().filter(|c| c.write).count();
+        (self.clean().count() - writes, writes)
+    }
+
+    /// Rounds on the critical path: the most calls that were in flight one after another
+    /// (a call starts a new round when it starts after some earlier call ended).
+    pub fn rounds(&self) -> usize {
+        let mut ends: Vec<Instant> = Vec::new();
+        let mut depth: Vec<usize> = Vec::new();
+        let mut calls: Vec<&Call> = self.clean().collect();
+        calls.sort_by_key(|c| c.start);
+        for c in calls {
+            let before = ends.iter().zip(&depth).filter(|(e, _)| **e <= c.start).map(|(_, d)| *d).max().unwrap_or(0);
+            ends.push(c.end);
+            depth.push(before + 1);
+        }
+        depth.into_iter().max().unwrap_or(0)
+    }
+}
+
+/// A running proxy.
+pub struct Proxy {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// What it saw.
+    pub stats: Arc<Mutex<Stats>>,
+    /// Live configuration (tests change fault rates between runs).
+    pub config: Arc<Mutex<ProxyConfig>>,
+}
+
+fn is_read(op: &str) -> bool {
+    ["Describe", "Get", "List", "Query", "Scan", "BatchGet"].iter().any(|p| op.starts_with(p))
+}
+
+/// Names the call: service and operation.
+fn identify(parts: &hyper::http::request::Parts, body: &[u8]) -> (String, String, bool) {
+    let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // `Credential=AKID/20261121/ca-central-1/iam/aws4_request`
+    let service = header("authorization").split("Credential=").nth(1).and_then(|c| c.split('/').nth(3)).unwrap_or("unknown").to_string();
+    if let Some(op) = header("x-amz-target").split('.').nth(1) {
+        return (service, op.to_string(), !is_read(op));
+    }
+    let text = String::from_utf8_lossy(body);
+    if let Some(action) = text.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return (service, action.to_string(), !is_read(action));
+    }
+    // Lambda's REST API: the method says read or write; the path names the resource.
+    let path = parts.uri.path();
+    let resource = path.split('/').filter(|s| !s.is_empty() && !s.starts_with("20")).next().unwrap_or("");
+    let method = parts.method.as_str();
+    (service, format!("{method} {resource}"), method != "GET" && method != "HEAD")
+}
+
+/// A fault response in the service's own protocol.
+fn fault_response(service: &str, kind: &'static str) -> Response<Full<Bytes>> {
+    let (status, content_type, body, error_type) = match (service, kind) {
+        ("dynamodb" | "logs", "throttle") => (
+            400,
+            "application/x-amz-json-1.0",
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#.to_string(),
+            None,
+        ),
+        ("lambda", "throttle") => (429, "application/json", r#"{"Type":"User","message":"Rate exceeded"}"#.to_string(), Some("TooManyRequestsException")),
+        ("ec2", "throttle") => (
+            503,
+            "text/xml",
+            "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>".to_string(),
+            None,
+        ),
+        (_, "throttle") => (
+            400,
+            "text/xml",
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>".to_string(),
+            None,
+        ),
+        (_, "503") => (503, "text/plain", "Service Unavailable".to_string(), None),
+        _ => (500, "text/plain", "Internal Server Error".to_string(), None),
+    };
+    let mut r = Response::builder().status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)).header("content-type", content_type);
+    if let Some(t) = error_type {
+        r = r.header("x-amzn-errortype", t);
+    }
+    r.body(Full::new(Bytes::from(body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// Starts the proxy on a free loopback port.
+pub async fn start(config: ProxyConfig) -> Proxy {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind proxy");
+    let url = format!("http://{}", listener.local_addr().expect("proxy address"));
+    let stats = Arc::new(Mutex::new(Stats::default()));
+    let rng = Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed)));
+    let config = Arc::new(Mutex::new(config));
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let (st, cf) = (stats.clone(), config.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let (stats, config, rng, client) = (st.clone(), cf.clone(), rng.clone(), client.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |req: Request<Incoming>| {
+                    let (stats, config, rng, client) = (stats.clone(), config.clone(), rng.clone(), client.clone());
+                    async move { handle(req, &stats, &config, &rng, &client).await }
+                });
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    Proxy { url, stats, config }
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    stats: &Mutex<Stats>,
+    config: &Mutex<ProxyConfig>,
+    rng: &Mutex<fastrand::Rng>,
+    client: &Client<HttpConnector, Full<Bytes>>,
+) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let start = Instant::now();
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
+    let (service, op, write) = identify(&parts, &body);
+    let cfg = config.lock().map(|c| c.clone()).expect("proxy config");
+    let (roll, pick, lost_roll) = {
+        let mut r = rng.lock().expect("proxy rng");
+        (r.f64(), r.u8(0..4), r.f64())
+    };
+    tokio::time::sleep(cfg.latency).await;
+    let record = |fault: Option<&'static str>| {
+        if let Ok(mut s) = stats.lock() {
+            s.calls.push(Call { service: service.clone(), op: op.clone(), write, fault, start, end: Instant::now() });
+        }
+    };
+    if roll < cfg.fault_rate {
+        let kind = ["throttle", "500", "503", "reset"][usize::from(pick)];
+        record(Some(kind));
+        if kind == "reset" {
+            // An error from the service closes the connection without an answer.
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset"));
+        }
+        return Ok(fault_response(&service, kind));
+    }
+    let mut forward = Request::builder().method(parts.method.clone()).uri(format!("{}{}", cfg.upstream, parts.uri.path_and_query().map_or("/", |p| p.as_str())));
+    for (k, v) in &parts.headers {
+        forward = forward.header(k, v);
+    }
+    let forward = forward.body(Full::new(body)).expect("forward request");
+    let answer = client.request(forward).await.map_err(|e| std::io::Error::other(e.to_string()))?;
+    let (aparts, abody) = answer.into_parts();
+    let abody = abody.collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
+    if write && lost_roll < cfg.lost_write_rate {
+        record(Some("lost"));
+        return Ok(fault_response(&service, "500"));
+    }
+    record(None);
+    let _: Option<Infallible> = None;
+    Ok(Response::from_parts(aparts, Full::new(abody)))
+}
