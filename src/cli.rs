@@ -95,7 +95,7 @@ pub struct DestroyArgs {
     /// What `apply` takes too.
     #[command(flatten)]
     pub confirm: ConfirmArgs,
-    /// Take an on-demand DynamoDB backup of each table first, and print its ARN.
+    /// Take an on-demand `DynamoDB` backup of each table first, and print its ARN.
     #[arg(long)]
     pub backup: bool,
 }

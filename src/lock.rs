@@ -1,5 +1,5 @@
 //! The apply lock: one apply or destroy per stack and environment at a time, held in
-//! DynamoDB itself with a lease, so a crashed run never needs a manual unlock.
+//! `DynamoDB` itself with a lease, so a crashed run never needs a manual unlock.
 //!
 //! The lock is a conditional `PutItem` into `cruddur-infra-locks` (created on first use,
 //! never tagged as part of a stack, so plans ignore it): it succeeds when no item exists or
@@ -29,7 +29,7 @@ pub fn lease() -> Duration {
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|s| *s > 0)
-        .map_or(Duration::from_secs(60), Duration::from_secs)
+        .map_or(Duration::from_mins(1), Duration::from_secs)
 }
 
 /// Why the lock could not be taken.
@@ -58,9 +58,7 @@ fn now() -> u64 {
 
 fn me() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "this machine".into());
+    let host = std::fs::read_to_string("/etc/hostname").map_or_else(|_| "this machine".into(), |h| h.trim().to_string());
     format!("{user}@{host} (pid {})", std::process::id())
 }
 
@@ -77,7 +75,7 @@ async fn ensure_table(client: &Client) -> Result<(), AwsError> {
         Ok(_) => {}
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                .is_some_and(aws_sdk_dynamodb::operation::describe_table::DescribeTableError::is_resource_not_found_exception) =>
         {
             let built = |e: aws_sdk_dynamodb::error::BuildError| AwsError::Unexpected {
                 op: "CreateTable",
@@ -116,13 +114,13 @@ async fn ensure_table(client: &Client) -> Result<(), AwsError> {
                 // Another run created it at the same moment.
                 Err(e)
                     if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+                        .is_some_and(aws_sdk_dynamodb::operation::create_table::CreateTableError::is_resource_in_use_exception) => {}
                 Err(e) => return Err(AwsError::call("CreateTable", TABLE, &e, false)),
             }
         }
         Err(e) => return Err(AwsError::call("DescribeTable", TABLE, &e, false)),
     }
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_mins(2);
     loop {
         let out = client
             .describe_table()
@@ -142,7 +140,7 @@ async fn ensure_table(client: &Client) -> Result<(), AwsError> {
                 address: TABLE.into(),
                 what: "creating the lock table".into(),
                 state: "CREATING".into(),
-                waited: Duration::from_secs(120),
+                waited: Duration::from_mins(2),
             });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -181,7 +179,7 @@ async fn try_put(
         Ok(_) => Ok(Ok(())),
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                .is_some_and(aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception) =>
         {
             let item = client
                 .get_item()
@@ -302,7 +300,7 @@ mod tests {
     fn lock_timeouts_parse() {
         assert_eq!(parse_wait("90").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_wait("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_wait("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_wait("2m").unwrap(), Duration::from_mins(2));
         assert!(parse_wait("soon").is_err());
         assert!(parse_wait("5h").is_err());
     }

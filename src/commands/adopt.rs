@@ -51,7 +51,7 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
                 ))
             })?;
             (
-                std::mem::replace(&mut l.owner, Some(stack.clone())),
+                l.owner.replace(stack.clone()),
                 l.arn.clone(),
             )
         }
@@ -63,7 +63,7 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
                 ))
             })?;
             (
-                std::mem::replace(&mut l.owner, Some(stack.clone())),
+                l.owner.replace(stack.clone()),
                 l.config.name.clone(),
             )
         }
@@ -79,7 +79,7 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
                 ))
             })?;
             (
-                std::mem::replace(&mut l.owner, Some(stack.clone())),
+                l.owner.replace(stack.clone()),
                 l.arn.clone(),
             )
         }
@@ -91,7 +91,7 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
                 ))
             })?;
             (
-                std::mem::replace(&mut l.owner, Some(stack.clone())),
+                l.owner.replace(stack.clone()),
                 l.id.clone(),
             )
         }

@@ -7,7 +7,7 @@
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 
 /// A position in the stack file, 1-based, with the byte range of the offending text when
 /// the parser knows it.
@@ -95,7 +95,7 @@ impl StackError {
         let path = self.path.display().to_string();
         let mut out = String::new();
         for diagnostic in &self.diagnostics {
-            let mut title = Level::ERROR.primary_title(diagnostic.message.as_str());
+            let title = Level::ERROR.primary_title(diagnostic.message.as_str());
             let mut groups = Vec::new();
             if let (Some(loc), Some(source)) = (diagnostic.loc, self.source.as_deref()) {
                 let range = annotation_range(source, loc);
@@ -108,12 +108,13 @@ impl StackError {
                 }
                 groups.push(group);
             } else {
-                title = title.id(path.as_str());
-                let mut group = Group::with_title(title);
+                // No place in the file: name the file the way located errors do.
+                let _ = writeln!(out, "error: {}\n --> {path}", diagnostic.message);
                 if let Some(help) = &diagnostic.help {
-                    group = group.element(Level::HELP.message(help.as_str()));
+                    let _ = writeln!(out, "  = help: {help}");
                 }
-                groups.push(group);
+                out.push('\n');
+                continue;
             }
             out.push_str(&renderer.render(&groups));
             out.push_str("\n\n");
@@ -139,10 +140,25 @@ impl std::error::Error for StackError {}
 /// The byte range to underline: the value's own span when the parser gave one, else the
 /// rest of the line from the column.
 fn annotation_range(source: &str, loc: Loc) -> std::ops::Range<usize> {
+    // The parser's offsets can fall inside a multi-byte character of a damaged file:
+    // snap them to character boundaries so slicing never panics.
+    let floor = |mut i: usize| {
+        i = i.min(source.len());
+        while !source.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
     if let Some((offset, len)) = loc.bytes
         && offset <= source.len()
     {
-        let end = (offset + len.max(1)).min(source.len());
+        let offset = floor(offset);
+        let end = floor(offset + len.max(1));
+        let end = if end <= offset {
+            floor(offset + 4).max(offset)
+        } else {
+            end
+        };
         // A scalar's span can run over the newline for block scalars; keep to one line.
         let line_end = source[offset..end].find('\n').map_or(end, |i| offset + i);
         return offset..line_end.max(offset);

@@ -133,7 +133,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
         source: Some(text.to_string()),
         diagnostics,
     };
-    if text.trim().is_empty() {
+    // Blank lines and comments alone are an empty stack, not a syntax error.
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Err(fail(vec![Diagnostic::new(
             "stack file is empty",
             None,
@@ -155,7 +159,7 @@ fn syntax_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
         .unwrap_or("invalid YAML")
         .trim()
         .to_string();
-    let message = strip_location_suffix(&message);
+    let message = plain_words(&strip_location_suffix(&message));
     let help = if let Some(field) = between(&message, "unknown field `", "`") {
         let expected = message.split("expected one of ").nth(1).unwrap_or("");
         let options: Vec<&str> = expected
@@ -179,8 +183,12 @@ fn syntax_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
         }
     } else if message.contains("missing field") {
         "add the missing key (see the stack-file reference in the README)".to_string()
-    } else if message.contains("duplicate") {
+    } else if message.contains("appears twice") || message.contains("duplicate") {
         "each key may appear once in a mapping: remove or rename one".to_string()
+    } else if message == "expected a whole number" {
+        "write a number without quotes or decimals, like `5`".to_string()
+    } else if message == "expected `true` or `false`" {
+        "write `true` or `false`".to_string()
     } else if message.contains("invalid type") {
         "check the value's type against the stack-file reference in the README".to_string()
     } else if message.contains("budget") || message.contains("alias") || message.contains("depth") {
@@ -190,6 +198,21 @@ fn syntax_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
         "fix the YAML syntax here".to_string()
     };
     Diagnostic::new(message, loc, help)
+}
+
+/// Rewords the parser's messages that name Rust types or library options.
+fn plain_words(message: &str) -> String {
+    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key);
+        return format!("`{key}` appears twice in this mapping");
+    }
+    match message {
+        "invalid i64" | "invalid i32" | "invalid u64" | "invalid u32" => {
+            "expected a whole number".into()
+        }
+        "invalid boolean" => "expected `true` or `false`".into(),
+        other => other.to_string(),
+    }
 }
 
 fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {

@@ -89,6 +89,12 @@ impl Run {
         Self { cmd }
     }
 
+    /// Runs from this folder.
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     /// Sets an environment variable for the run.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);
@@ -191,4 +197,48 @@ pub fn sdk_config() -> aws_config::SdkConfig {
             ),
         )
         .build()
+}
+
+#[path = "../support/proxy.rs"]
+pub mod proxy;
+
+static PROXY_RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+
+/// Starts a proxy in front of the shared emulator (or `upstream`), on a runtime that
+/// lives as long as the test binary.
+pub fn start_proxy(config: proxy::ProxyConfig) -> proxy::Proxy {
+    let rt = PROXY_RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("proxy runtime")
+    });
+    rt.block_on(proxy::start(config))
+}
+
+/// A fault-free, latency-free proxy configuration in front of `upstream`.
+pub fn passthrough(upstream: &str) -> proxy::ProxyConfig {
+    proxy::ProxyConfig {
+        upstream: upstream.to_string(),
+        latency: std::time::Duration::ZERO,
+        fault_rate: 0.0,
+        lost_write_rate: 0.0,
+        seed: 1,
+    }
+}
+
+/// The test's seed: `CRUDDUR_TEST_SEED` to replay a failure, else the clock. Printed so a
+/// failing run can be replayed.
+pub fn seed() -> u64 {
+    let seed = std::env::var("CRUDDUR_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(7, |d| d.as_secs())
+        });
+    eprintln!("random seed: {seed} (replay with CRUDDUR_TEST_SEED={seed})");
+    seed
 }

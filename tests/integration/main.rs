@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod bad_input;
 mod cli;
 mod layering;
 mod seed;

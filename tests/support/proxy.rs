@@ -1,6 +1,6 @@
 //! A loopback proxy between the AWS SDK and the emulator, for tests and the benchmark.
 //!
-//! It names every call (service from the SigV4 credential scope, operation from
+//! It names every call (service from the `SigV4` credential scope, operation from
 //! `X-Amz-Target`, `Action=` or the Lambda REST path), counts reads and writes, adds
 //! latency, and injects faults in each protocol's own shape: throttling, 500, 503, reset
 //! connections, and lost responses (the write reaches the emulator, the client sees a
@@ -82,7 +82,13 @@ impl Stats {
         let mut calls: Vec<&Call> = self.clean().collect();
         calls.sort_by_key(|c| c.start);
         for c in calls {
-            let before = ends.iter().zip(&depth).filter(|(e, _)| **e <= c.start).map(|(_, d)| *d).max().unwrap_or(0);
+            let before = ends
+                .iter()
+                .zip(&depth)
+                .filter(|(e, _)| **e <= c.start)
+                .map(|(_, d)| *d)
+                .max()
+                .unwrap_or(0);
             ends.push(c.end);
             depth.push(before + 1);
         }
@@ -101,14 +107,27 @@ pub struct Proxy {
 }
 
 fn is_read(op: &str) -> bool {
-    ["Describe", "Get", "List", "Query", "Scan", "BatchGet"].iter().any(|p| op.starts_with(p))
+    ["Describe", "Get", "List", "Query", "Scan", "BatchGet"]
+        .iter()
+        .any(|p| op.starts_with(p))
 }
 
 /// Names the call: service and operation.
 fn identify(parts: &hyper::http::request::Parts, body: &[u8]) -> (String, String, bool) {
-    let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let header = |n: &str| {
+        parts
+            .headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
     // `Credential=AKID/20261121/ca-central-1/iam/aws4_request`
-    let service = header("authorization").split("Credential=").nth(1).and_then(|c| c.split('/').nth(3)).unwrap_or("unknown").to_string();
+    let service = header("authorization")
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split('/').nth(3))
+        .unwrap_or("unknown")
+        .to_string();
     if let Some(op) = header("x-amz-target").split('.').nth(1) {
         return (service, op.to_string(), !is_read(op));
     }
@@ -118,9 +137,15 @@ fn identify(parts: &hyper::http::request::Parts, body: &[u8]) -> (String, String
     }
     // Lambda's REST API: the method says read or write; the path names the resource.
     let path = parts.uri.path();
-    let resource = path.split('/').filter(|s| !s.is_empty() && !s.starts_with("20")).next().unwrap_or("");
+    let resource = path
+        .split('/').find(|s| !s.is_empty() && !s.starts_with("20"))
+        .unwrap_or("");
     let method = parts.method.as_str();
-    (service, format!("{method} {resource}"), method != "GET" && method != "HEAD")
+    (
+        service,
+        format!("{method} {resource}"),
+        method != "GET" && method != "HEAD",
+    )
 }
 
 /// A fault response in the service's own protocol.
@@ -148,32 +173,44 @@ fn fault_response(service: &str, kind: &'static str) -> Response<Full<Bytes>> {
         (_, "503") => (503, "text/plain", "Service Unavailable".to_string(), None),
         _ => (500, "text/plain", "Internal Server Error".to_string(), None),
     };
-    let mut r = Response::builder().status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)).header("content-type", content_type);
+    let mut r = Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", content_type);
     if let Some(t) = error_type {
         r = r.header("x-amzn-errortype", t);
     }
-    r.body(Full::new(Bytes::from(body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    r.body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 /// Starts the proxy on a free loopback port.
 pub async fn start(config: ProxyConfig) -> Proxy {
-    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind proxy");
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind proxy");
     let url = format!("http://{}", listener.local_addr().expect("proxy address"));
     let stats = Arc::new(Mutex::new(Stats::default()));
     let rng = Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed)));
     let config = Arc::new(Mutex::new(config));
-    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
     let (st, cf) = (stats.clone(), config.clone());
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
-            let (stats, config, rng, client) = (st.clone(), cf.clone(), rng.clone(), client.clone());
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let (stats, config, rng, client) =
+                (st.clone(), cf.clone(), rng.clone(), client.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<Incoming>| {
-                    let (stats, config, rng, client) = (stats.clone(), config.clone(), rng.clone(), client.clone());
+                    let (stats, config, rng, client) =
+                        (stats.clone(), config.clone(), rng.clone(), client.clone());
                     async move { handle(req, &stats, &config, &rng, &client).await }
                 });
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -189,7 +226,11 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let start = Instant::now();
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
     let (service, op, write) = identify(&parts, &body);
     let cfg = config.lock().map(|c| c.clone()).expect("proxy config");
     let (roll, pick, lost_roll) = {
@@ -199,7 +240,14 @@ async fn handle(
     tokio::time::sleep(cfg.latency).await;
     let record = |fault: Option<&'static str>| {
         if let Ok(mut s) = stats.lock() {
-            s.calls.push(Call { service: service.clone(), op: op.clone(), write, fault, start, end: Instant::now() });
+            s.calls.push(Call {
+                service: service.clone(),
+                op: op.clone(),
+                write,
+                fault,
+                start,
+                end: Instant::now(),
+            });
         }
     };
     if roll < cfg.fault_rate {
@@ -207,18 +255,32 @@ async fn handle(
         record(Some(kind));
         if kind == "reset" {
             // An error from the service closes the connection without an answer.
-            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected reset",
+            ));
         }
         return Ok(fault_response(&service, kind));
     }
-    let mut forward = Request::builder().method(parts.method.clone()).uri(format!("{}{}", cfg.upstream, parts.uri.path_and_query().map_or("/", |p| p.as_str())));
+    let mut forward = Request::builder().method(parts.method.clone()).uri(format!(
+        "{}{}",
+        cfg.upstream,
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    ));
     for (k, v) in &parts.headers {
         forward = forward.header(k, v);
     }
     let forward = forward.body(Full::new(body)).expect("forward request");
-    let answer = client.request(forward).await.map_err(|e| std::io::Error::other(e.to_string()))?;
+    let answer = client
+        .request(forward)
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let (aparts, abody) = answer.into_parts();
-    let abody = abody.collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
+    let abody = abody
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
     if write && lost_roll < cfg.lost_write_rate {
         record(Some("lost"));
         return Ok(fault_response(&service, "500"));
