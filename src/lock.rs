@@ -58,7 +58,8 @@ fn now() -> u64 {
 
 fn me() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
-    let host = std::fs::read_to_string("/etc/hostname").map_or_else(|_| "this machine".into(), |h| h.trim().to_string());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map_or_else(|_| "this machine".into(), |h| h.trim().to_string());
     format!("{user}@{host} (pid {})", std::process::id())
 }
 
@@ -200,6 +201,10 @@ async fn try_put(
                 .and_then(|v| v.as_n().ok())
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(t);
+            // A retried put whose first answer was lost finds our own lock.
+            if other == holder {
+                return Ok(Ok(()));
+            }
             Ok(Err((other, expires)))
         }
         Err(e) => Err(AwsError::call("PutItem", TABLE, &e, true)),

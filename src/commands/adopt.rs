@@ -50,10 +50,7 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
                     "{address} does not exist in AWS: `apply` creates it"
                 ))
             })?;
-            (
-                l.owner.replace(stack.clone()),
-                l.arn.clone(),
-            )
+            (l.owner.replace(stack.clone()), l.arn.clone())
         }
         Kind::Role => {
             let l = live.roles.get_mut(&address).ok_or_else(missing)?.as_mut();
@@ -62,10 +59,7 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
                     "{address} does not exist in AWS: `apply` creates it"
                 ))
             })?;
-            (
-                l.owner.replace(stack.clone()),
-                l.config.name.clone(),
-            )
+            (l.owner.replace(stack.clone()), l.config.name.clone())
         }
         Kind::Function => {
             let l = live
@@ -78,10 +72,7 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
                     "{address} does not exist in AWS: `apply` creates it"
                 ))
             })?;
-            (
-                l.owner.replace(stack.clone()),
-                l.arn.clone(),
-            )
+            (l.owner.replace(stack.clone()), l.arn.clone())
         }
         _ => {
             let list = live.endpoints.get_mut(&address).ok_or_else(missing)?;
@@ -90,10 +81,7 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
                     "{address} does not exist in AWS: `apply` creates it"
                 ))
             })?;
-            (
-                l.owner.replace(stack.clone()),
-                l.id.clone(),
-            )
+            (l.owner.replace(stack.clone()), l.id.clone())
         }
     };
     match owner.as_deref() {

@@ -1,6 +1,7 @@
 """Test-only launcher for the moto emulator.
 
-Starts moto's threaded server on 127.0.0.1 on a free port chosen by the OS, prints
+Patches one moto behaviour that differs from AWS (endpoint deletion, below), starts
+moto's threaded server on 127.0.0.1 on a free port chosen by the OS, prints
 `ready <port>` once it accepts connections, and exits when its parent (the test binary)
 exits, so no emulator outlives a test run. The user's own emulator on 4566 is never used.
 """
@@ -12,6 +13,30 @@ import time
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
 from moto.server import ThreadedMotoServer  # noqa: E402
+from moto.ec2.models.vpcs import VPCBackend  # noqa: E402
+
+
+def _delete_vpc_endpoints(self, vpce_ids=None):
+    """AWS's behaviour where moto differs (see EMULATOR.md): deleting an endpoint twice is
+    not an error, and a route another endpoint already removed is not one either (moto lets
+    two gateway endpoints share a route table; AWS refuses the second one)."""
+    for vpce_id in vpce_ids or []:
+        endpoint = self.vpc_end_points.get(vpce_id)
+        if endpoint is None or endpoint.state == "deleted":
+            continue
+        if endpoint.vpc_endpoint_type.lower() == "interface":
+            for eni_id in endpoint.network_interface_ids:
+                self.enis.pop(eni_id, None)
+        else:
+            for route_table_id in endpoint.route_table_ids:
+                try:
+                    self.delete_route(route_table_id, endpoint.destination_prefix_list_id)
+                except Exception:  # noqa: BLE001 - the route is already gone
+                    pass
+        endpoint.state = "deleted"
+
+
+VPCBackend.delete_vpc_endpoints = _delete_vpc_endpoints
 
 
 def main() -> None:

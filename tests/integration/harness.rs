@@ -20,35 +20,54 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The emulator for this run, started on first use. Panics (failing the test loudly) when
-/// the emulator is not installed: these tests are never skipped.
+fn launch() -> Emulator {
+    let python = root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the moto emulator is not installed ({} is missing): run `scripts/test`, which installs it",
+        python.display()
+    );
+    let mut child = Command::new(&python)
+        .arg(root().join("tests/emulator/launch.py"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the moto emulator");
+    let stdout = child.stdout.take().expect("emulator stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the emulator's ready line");
+    let port = line
+        .strip_prefix("ready ")
+        .and_then(|p| p.trim().parse::<u16>().ok())
+        .unwrap_or_else(|| panic!("the emulator did not start: {line:?}"));
+    Emulator {
+        url: format!("http://127.0.0.1:{port}"),
+        _child: Mutex::new(child),
+    }
+}
+
+/// The emulator shared by this run, started on first use. Panics (failing the test loudly)
+/// when the emulator is not installed: these tests are never skipped.
 pub fn emulator() -> &'static Emulator {
-    EMULATOR.get_or_init(|| {
-        let python = root().join(".venv/bin/python");
-        assert!(
-            python.exists(),
-            "the moto emulator is not installed ({} is missing): run `scripts/test`, which installs it",
-            python.display()
-        );
-        let mut child = Command::new(&python)
-            .arg(root().join("tests/emulator/launch.py"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the moto emulator");
-        let stdout = child.stdout.take().expect("emulator stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the emulator's ready line");
-        let port = line
-            .strip_prefix("ready ")
-            .and_then(|p| p.trim().parse::<u16>().ok())
-            .unwrap_or_else(|| panic!("the emulator did not start: {line:?}"));
-        Emulator {
-            url: format!("http://127.0.0.1:{port}"),
-            _child: Mutex::new(child),
+    EMULATOR.get_or_init(launch)
+}
+
+/// An emulator of the test's own, for tests that need a whole account to themselves (one
+/// VPC endpoint per VPC and service). Stopped when dropped.
+pub fn private_emulator() -> Emulator {
+    launch()
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Ok(mut child) = self._child.lock() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
-    })
+    }
 }
 
 /// What a run of the binary produced.
@@ -187,10 +206,15 @@ pub const SEED_BODY: &str = "    attributes: {pk: S, sk: S, message_group_uuid: 
 
 /// SDK configuration straight to the emulator, for the other services' clients.
 pub fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_for(&emulator().url)
+}
+
+/// SDK configuration straight to the emulator at `url`.
+pub fn sdk_config_for(url: &str) -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("ca-central-1"))
-        .endpoint_url(&emulator().url)
+        .endpoint_url(url)
         .credentials_provider(
             aws_credential_types::provider::SharedCredentialsProvider::new(
                 aws_credential_types::Credentials::new("test", "test", None, None, "tests"),

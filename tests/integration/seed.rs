@@ -332,13 +332,19 @@ fn the_seed_stack_applies_everything_with_working_permissions_and_destroy_leaves
 
 /// A copy of the seed stack and its Lambda source in a temporary folder, with its own
 /// names and without the VPC endpoint (one per VPC and service: the seed test owns it).
-struct SeedCopy {
+pub(crate) struct SeedCopy {
     _dir: tempfile::TempDir,
-    stack: PathBuf,
-    handler: PathBuf,
+    pub(crate) stack: PathBuf,
+    pub(crate) handler: PathBuf,
 }
 
-fn seed_copy(tag: &str) -> SeedCopy {
+pub(crate) fn seed_copy(tag: &str) -> SeedCopy {
+    seed_copy_with(tag, false)
+}
+
+/// A renamed copy of the seed stack; `endpoint` keeps the VPC endpoint (for tests with an
+/// emulator of their own).
+pub(crate) fn seed_copy_with(tag: &str, endpoint: bool) -> SeedCopy {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("stacks")).unwrap();
@@ -351,7 +357,11 @@ fn seed_copy(tag: &str) -> SeedCopy {
     )
     .unwrap();
     let text = std::fs::read_to_string(root.join("stacks/cruddur.yaml")).unwrap();
-    let text = text.split("\nvpc_endpoints:").next().unwrap().to_string();
+    let text = if endpoint {
+        text.replace("name: cruddur-ddb", &format!("name: {tag}-ddb"))
+    } else {
+        text.split("\nvpc_endpoints:").next().unwrap().to_string()
+    };
     let text = text
         .replace("name: cruddur\n", &format!("name: {tag}\n"))
         .replace("cruddur-messaging-stream-role", &format!("{tag}-role"))

@@ -49,6 +49,8 @@ pub struct Call {
     pub write: bool,
     /// The injected fault, if any.
     pub fault: Option<&'static str>,
+    /// The first bytes of the request body, for diagnostics.
+    pub excerpt: String,
     /// When the proxy received it.
     pub start: Instant,
     /// When the proxy answered.
@@ -138,7 +140,8 @@ fn identify(parts: &hyper::http::request::Parts, body: &[u8]) -> (String, String
     // Lambda's REST API: the method says read or write; the path names the resource.
     let path = parts.uri.path();
     let resource = path
-        .split('/').find(|s| !s.is_empty() && !s.starts_with("20"))
+        .split('/')
+        .find(|s| !s.is_empty() && !s.starts_with("20"))
         .unwrap_or("");
     let method = parts.method.as_str();
     (
@@ -232,6 +235,7 @@ async fn handle(
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     let (service, op, write) = identify(&parts, &body);
+    let excerpt: String = String::from_utf8_lossy(&body).chars().take(300).collect();
     let cfg = config.lock().map(|c| c.clone()).expect("proxy config");
     let (roll, pick, lost_roll) = {
         let mut r = rng.lock().expect("proxy rng");
@@ -245,6 +249,7 @@ async fn handle(
                 op: op.clone(),
                 write,
                 fault,
+                excerpt: excerpt.clone(),
                 start,
                 end: Instant::now(),
             });
