@@ -254,6 +254,54 @@ async fn run(
                 }
             }
         }
+        Operation::Orphan(orphan) => match orphan {
+            crate::plan::Orphan::Table(name) => {
+                table_aws::delete(
+                    TableApi {
+                        client: &aws.dynamodb,
+                        wait: &aws.wait,
+                        reporter,
+                    },
+                    name,
+                )
+                .await
+            }
+            crate::plan::Orphan::Function(name) => {
+                // A function's mappings outlive it; its log group costs money forever.
+                let mapping_api = MappingApi {
+                    client: &aws.lambda,
+                    wait: &aws.wait,
+                    reporter,
+                };
+                let arn = refs_function_arn(plan, name);
+                for m in mapping_aws::read(mapping_api, &arn, "arn:").await? {
+                    mapping_aws::delete(mapping_api, &m.uuid).await?;
+                }
+                let api = FunctionApi {
+                    client: &aws.lambda,
+                    logs: &aws.logs,
+                    wait: &aws.wait,
+                    reporter,
+                };
+                function_aws::delete(api, name).await?;
+                function_aws::delete_log_group(
+                    api,
+                    &crate::resources::lambda_function::log_group_name(name),
+                )
+                .await
+            }
+            crate::plan::Orphan::Endpoint(id) => {
+                endpoint_aws::delete(
+                    EndpointApi {
+                        client: &aws.ec2,
+                        wait: &aws.wait,
+                        reporter,
+                    },
+                    id,
+                )
+                .await
+            }
+        },
         Operation::Endpoint(op) => {
             let api = EndpointApi {
                 client: &aws.ec2,
@@ -292,6 +340,12 @@ async fn run(
             }
         }
     }
+}
+
+/// The ARN of the function `name` in the plan's account and region.
+fn refs_function_arn(plan: &Plan, name: &str) -> String {
+    let get = |r: &Ref| plan.known.get(r).cloned().unwrap_or_default();
+    crate::resources::lambda_function::arn(&get(&Ref::Region), &get(&Ref::Account), name)
 }
 
 /// Applies `plan`, reporting progress to `sink`. Independent changes continue when one

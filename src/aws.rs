@@ -76,6 +76,8 @@ pub struct Aws {
     pub ec2: aws_sdk_ec2::Client,
     /// `CloudWatch` Logs (function log groups).
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// Resource Groups Tagging (resources the stack owns but no longer declares).
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// The region in force.
     pub region: String,
     /// Polling and retry policy.
@@ -255,6 +257,7 @@ impl Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
             region,
             wait,
         })

@@ -183,13 +183,15 @@ pub async fn refresh(
         .await?;
         Ok::<_, AwsError>((vpcs, found))
     };
-    let (mut state, roles, functions, mappings, (vpcs, endpoints)) = tokio::try_join!(
+    let (mut state, roles, functions, mappings, (vpcs, endpoints), orphans) = tokio::try_join!(
         tables(aws, stack, sink),
         roles,
         functions,
         mappings,
-        endpoints
+        endpoints,
+        orphans(aws, stack)
     )?;
+    state.orphans = orphans;
     state.roles = roles.into_iter().collect();
     for (address, live, logs) in functions {
         state.log_groups.insert(address.clone(), logs);
@@ -199,4 +201,86 @@ pub async fn refresh(
     state.endpoints = endpoints.into_iter().collect();
     state.vpcs = vpcs;
     Ok(state)
+}
+
+/// Resources tagged as owned by `stack` that it no longer declares, found with one
+/// Resource Groups Tagging API query (IAM roles are global and not covered by it).
+pub async fn orphans(aws: &Aws, stack: &Stack) -> Result<Vec<crate::plan::Orphan>, AwsError> {
+    use crate::plan::Orphan;
+    use crate::resources::OWNER_TAG;
+    let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+        .key(OWNER_TAG)
+        .values(&stack.name)
+        .build();
+    let mut arns = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = aws
+            .tagging
+            .get_resources()
+            .tag_filters(filter.clone())
+            .resource_type_filters("dynamodb:table")
+            .resource_type_filters("lambda:function")
+            .resource_type_filters("ec2:vpc-endpoint")
+            .set_pagination_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| AwsError::call("GetResources", &stack.name, &e, false))?;
+        arns.extend(
+            out.resource_tag_mapping_list()
+                .iter()
+                .filter_map(|m| m.resource_arn().map(str::to_string)),
+        );
+        token = out.pagination_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    let tables: BTreeSet<&str> = stack.tables.iter().map(|t| t.spec.name.as_str()).collect();
+    let functions: BTreeSet<&str> = stack
+        .functions
+        .iter()
+        .map(|f| f.spec.name.as_str())
+        .collect();
+    let mut found = Vec::new();
+    let mut endpoint_ids = Vec::new();
+    for arn in &arns {
+        if let Some(name) = arn.split(":table/").nth(1).filter(|n| !n.contains('/')) {
+            if !tables.contains(name) {
+                found.push(Orphan::Table(name.to_string()));
+            }
+        } else if let Some(name) = arn.split(":function:").nth(1) {
+            let name = name.split(':').next().unwrap_or(name);
+            if !functions.contains(name) {
+                found.push(Orphan::Function(name.to_string()));
+            }
+        } else if let Some(id) = arn.split(":vpc-endpoint/").nth(1) {
+            // Declared endpoints are matched in the plan, which knows their ids.
+            endpoint_ids.push(id.to_string());
+        }
+    }
+    if !endpoint_ids.is_empty() {
+        // EC2 keeps deleted endpoints (and their tags) listed for a while.
+        let out = aws
+            .ec2
+            .describe_vpc_endpoints()
+            .set_vpc_endpoint_ids(Some(endpoint_ids))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("DescribeVpcEndpoints", &stack.name, &e, false))?;
+        for e in out.vpc_endpoints() {
+            let state = e
+                .state()
+                .map(|s| s.as_str().to_ascii_lowercase())
+                .unwrap_or_default();
+            if state != "deleted"
+                && state != "deleting"
+                && let Some(id) = e.vpc_endpoint_id()
+            {
+                found.push(Orphan::Endpoint(id.to_string()));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
 }

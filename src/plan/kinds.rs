@@ -674,6 +674,39 @@ pub(super) fn plan_all(
             p.errors.push(err);
         }
     }
+    // Owned but no longer declared: planned for deletion, in both modes.
+    let declared_endpoints: BTreeSet<&str> = live
+        .endpoints
+        .values()
+        .flatten()
+        .map(|e| e.id.as_str())
+        .collect();
+    for orphan in &live.orphans {
+        if matches!(orphan, super::Orphan::Endpoint(id) if declared_endpoints.contains(id.as_str()))
+        {
+            continue;
+        }
+        let (kind, name, operation) = match orphan {
+            super::Orphan::Table(n) => (Kind::Table, n, Operation::Orphan(orphan.clone())),
+            super::Orphan::Function(n) => (Kind::Function, n, Operation::Orphan(orphan.clone())),
+            super::Orphan::Endpoint(id) => {
+                (Kind::VpcEndpoint, id, Operation::Orphan(orphan.clone()))
+            }
+        };
+        let address = Address::new(kind, name);
+        p.notes.push(format!(
+            "{address}: owned by stack `{}` but no longer declared in the stack file",
+            stack.name
+        ));
+        p.push(
+            &address,
+            name,
+            Action::Delete,
+            Vec::new(),
+            operation,
+            Vec::new(),
+        );
+    }
     // Dependencies on resources with nothing to do are already satisfied.
     let planned: BTreeSet<Address> = p.changes.iter().map(|c| c.address.clone()).collect();
     for c in &mut p.changes {

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use action::{Action, Intent, decide};
-pub use ops::{EndpointOp, FunctionOp, MappingOp, Operation, RoleOp, TableOp};
+pub use ops::{EndpointOp, FunctionOp, MappingOp, Operation, Orphan, RoleOp, TableOp};
 
 use crate::artifact::Artifact;
 use crate::resources::dynamodb_table::TableLive;
@@ -58,6 +58,8 @@ pub struct LiveState {
     pub vpcs: BTreeMap<String, VpcFacts>,
     /// Deployment packages by function address.
     pub artifacts: BTreeMap<Address, Artifact>,
+    /// Resources tagged as owned by this stack that it no longer declares.
+    pub orphans: Vec<Orphan>,
 }
 
 /// One resource's planned change.

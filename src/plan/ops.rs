@@ -137,4 +137,17 @@ pub enum Operation {
     Mapping(MappingOp),
     /// A VPC endpoint.
     Endpoint(EndpointOp),
+    /// A resource the stack owns but no longer declares: delete it.
+    Orphan(Orphan),
+}
+
+/// A resource tagged as owned by the stack that the stack file no longer declares.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Orphan {
+    /// A table, by name.
+    Table(String),
+    /// A function, by name (its mappings and log group go with it).
+    Function(String),
+    /// A VPC endpoint, by id.
+    Endpoint(String),
 }

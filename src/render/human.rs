@@ -53,6 +53,9 @@ fn comment(change: &Change) -> String {
                 because.join(", ")
             )
         }
+        Action::Delete if matches!(change.operation, crate::plan::Operation::Orphan(_)) => {
+            format!("{} will be destroyed: no longer declared", change.address)
+        }
         Action::Delete => format!("{} will be destroyed", change.address),
         Action::NoOp => format!("{} is up to date", change.address),
     }

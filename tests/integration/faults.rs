@@ -66,7 +66,7 @@ impl Account {
                 .iter()
                 .filter(|e| {
                     e.state()
-                        .is_none_or(|s| s.as_str().to_ascii_lowercase() != "deleted")
+                        .is_none_or(|s| !s.as_str().eq_ignore_ascii_case("deleted"))
                 })
                 .count();
             (tables, roles, functions, mappings, endpoints)

@@ -104,7 +104,8 @@ impl Run {
                 "/nonexistent/cruddur-infra-tests",
             )
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env("CRUDDUR_INFRA_LOCK_LEASE_SECONDS", "3");
         Self { cmd }
     }
 

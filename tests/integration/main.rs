@@ -7,5 +7,6 @@ mod bad_input;
 mod cli;
 mod faults;
 mod layering;
+mod safety;
 mod seed;
 mod tables;

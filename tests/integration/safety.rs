@@ -1,0 +1,287 @@
+//! Ownership, adoption, data-loss guards and the apply lock, end to end.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+
+use crate::harness::proxy::ProxyConfig;
+use crate::harness::{StackFile, block_on, dynamodb, emulator, one_table_stack, start_proxy};
+use crate::tables::{describe, tags};
+
+const ON_DEMAND: &str =
+    "    attributes: {pk: S}\n    key: {hash: pk}\n    billing: {mode: PAY_PER_REQUEST}\n";
+
+#[test]
+fn a_hand_made_table_stops_plan_survives_destroy_and_can_be_adopted() {
+    let name = "it-adopt-messages";
+    block_on(async {
+        dynamodb()
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap()
+    });
+    let file = StackFile::new(&one_table_stack(
+        "adopt",
+        name,
+        &format!("{ON_DEMAND}    tags: {{app: cruddur}}\n"),
+    ));
+    let plan = file.run(&["plan"]);
+    assert_eq!(plan.code, 1);
+    assert!(
+        plan.stderr
+            .contains(&format!("`{name}` already exists and is owned by no stack")),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr
+            .contains("cruddur-infra adopt <env> table.messages"),
+        "{}",
+        plan.stderr
+    );
+    assert_eq!(file.run(&["destroy", "--yes"]).code, 0);
+    assert!(
+        block_on(describe(name)).is_some(),
+        "destroy left the unowned table alone"
+    );
+
+    let adopt = file.run(&["adopt", "table.messages"]);
+    assert_eq!(adopt.code, 1, "no terminal and no --yes: refused");
+    let adopt = file.run(&["adopt", "local", "table.messages", "--yes"]);
+    assert_eq!(adopt.code, 0, "{adopt:?}");
+    assert!(
+        adopt.stdout.contains("+ tags[\"app\"]"),
+        "adopt shows what the next apply changes: {}",
+        adopt.stdout
+    );
+    let arn = block_on(describe(name))
+        .unwrap()
+        .table_arn()
+        .unwrap()
+        .to_string();
+    assert!(block_on(tags(&arn)).contains(&("cruddur-infra:stack".into(), "adopt".into())));
+    assert!(
+        file.run(&["adopt", "table.messages", "--yes"])
+            .stdout
+            .contains("already owned")
+    );
+    assert_eq!(file.run(&["apply", "--yes"]).code, 0);
+    assert_eq!(file.run(&["plan", "--detailed-exitcode"]).code, 0);
+    assert_eq!(file.run(&["destroy", "--yes"]).code, 0);
+    assert!(block_on(describe(name)).is_none());
+}
+
+#[test]
+fn a_table_with_items_is_destroyed_only_with_allow_data_loss_and_backup_keeps_a_copy() {
+    let name = "it-dataloss-messages";
+    let file = StackFile::new(&one_table_stack("dataloss", name, ON_DEMAND));
+    assert_eq!(file.run(&["apply", "--yes"]).code, 0);
+    block_on(async {
+        dynamodb()
+            .put_item()
+            .table_name(name)
+            .item("pk", AttributeValue::S("MSG#1".into()))
+            .send()
+            .await
+            .unwrap()
+    });
+    let refused = file.run(&["destroy", "--yes"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("deletes tables that hold items"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--allow-data-loss"));
+    assert!(block_on(describe(name)).is_some(), "nothing was deleted");
+    let done = file.run(&["destroy", "--yes", "--allow-data-loss", "--backup"]);
+    assert_eq!(done.code, 0, "{done:?}");
+    let line = done
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("Backup of `{name}`: arn:aws:dynamodb:")))
+        .expect("backup ARN printed");
+    let arn = line.rsplit(' ').next().unwrap();
+    let backup = block_on(async { dynamodb().describe_backup().backup_arn(arn).send().await });
+    assert!(backup.is_ok(), "the backup exists: {backup:?}");
+    assert!(block_on(describe(name)).is_none());
+}
+
+fn spawn(file: &StackFile, proxy_url: &str, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_cruddur-infra"))
+        .arg("--stack")
+        .arg(&file.path)
+        .args(args)
+        .args(["--endpoint-url", proxy_url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/cruddur-infra-tests")
+        .env("NO_COLOR", "1")
+        .env("CRUDDUR_INFRA_LOCK_LEASE_SECONDS", "3")
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn two_concurrent_applies_never_interleave_and_the_end_state_is_right() {
+    let name = "it-lock-messages";
+    let file = StackFile::new(&one_table_stack("lock", name, ON_DEMAND));
+    // Latency makes the two runs overlap.
+    let proxy = start_proxy(ProxyConfig {
+        upstream: emulator().url.clone(),
+        latency: Duration::from_millis(40),
+        fault_rate: 0.0,
+        lost_write_rate: 0.0,
+        seed: 1,
+    });
+    let a = spawn(&file, &proxy.url, &["apply", "--yes"]);
+    let b = spawn(&file, &proxy.url, &["apply", "--yes"]);
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap_or(-1)).collect();
+    assert!(codes.contains(&0), "one apply succeeds: {outs:?}");
+    for o in outs.iter().filter(|o| o.status.code() != Some(0)) {
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains("is locked by") || e.contains("AWS changed while this run waited"),
+            "the other one names the lock: {e}"
+        );
+    }
+    // The write calls of the two runs never overlap: the second waits or stops.
+    let tables = block_on(async { dynamodb().list_tables().send().await.unwrap() });
+    assert_eq!(
+        tables.table_names().iter().filter(|t| *t == name).count(),
+        1
+    );
+    assert_eq!(file.run(&["plan", "--detailed-exitcode"]).code, 0);
+    assert_eq!(file.run(&["destroy", "--yes"]).code, 0);
+}
+
+#[test]
+fn a_crashed_holders_lock_lapses_without_a_manual_unlock() {
+    let name = "it-lapse-messages";
+    let file = StackFile::new(&one_table_stack("lapse", name, ON_DEMAND));
+    let proxy = start_proxy(ProxyConfig {
+        upstream: emulator().url.clone(),
+        latency: Duration::from_millis(30),
+        fault_rate: 0.0,
+        lost_write_rate: 0.0,
+        seed: 2,
+    });
+    // Kill an apply once it holds the lock (its first table write has gone out).
+    let mut child = spawn(&file, &proxy.url, &["apply", "--yes"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !proxy
+        .stats
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .any(|c| c.op == "CreateTable" && c.excerpt.contains(name))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply never reached CreateTable"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    // Give the next run something to change, so it needs the lock.
+    file.rewrite(&one_table_stack(
+        "lapse",
+        name,
+        &format!("{ON_DEMAND}    tags: {{after: crash}}\n"),
+    ));
+    // At once: refused, naming the holder.
+    let held = file.run(&["apply", "--yes"]);
+    assert_eq!(held.code, 1, "{held:?}");
+    assert!(
+        held.stderr.contains("is locked by") && held.stderr.contains("pid"),
+        "{}",
+        held.stderr
+    );
+    // Waiting past the lease: proceeds, no manual step.
+    let waited = file.run(&["apply", "--yes", "--lock-timeout", "15s"]);
+    assert_eq!(waited.code, 0, "{waited:?}");
+    assert_eq!(file.run(&["plan", "--detailed-exitcode"]).code, 0);
+    assert_eq!(file.run(&["destroy", "--yes"]).code, 0);
+}
+
+#[test]
+fn resources_the_stack_owns_but_no_longer_declares_are_planned_for_deletion() {
+    let copy = crate::seed::seed_copy("it-orphan");
+    let url = emulator().url.clone();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint-url", url.as_str()]);
+        crate::harness::Run::new(&copy.stack, &all).run()
+    };
+    assert_eq!(run(&["apply", "--yes"]).code, 0);
+    // Drop the function and its mapping from the file.
+    let text = std::fs::read_to_string(&copy.stack).unwrap();
+    let kept = text.split("\nfunctions:").next().unwrap().to_string();
+    std::fs::write(&copy.stack, kept).unwrap();
+    let plan = run(&["plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("# function.it-orphan-fn will be destroyed: no longer declared"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 0 to change, 1 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(run(&["apply", "--yes"]).code, 0);
+    block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&crate::harness::sdk_config());
+        assert!(
+            lambda
+                .get_function()
+                .function_name("it-orphan-fn")
+                .send()
+                .await
+                .is_err(),
+            "function deleted"
+        );
+        let arn = "arn:aws:lambda:ca-central-1:123456789012:function:it-orphan-fn";
+        let mappings = lambda.list_event_source_mappings().send().await.unwrap();
+        assert!(
+            !mappings
+                .event_source_mappings()
+                .iter()
+                .any(|m| m.function_arn() == Some(arn)),
+            "its mapping went with it"
+        );
+    });
+    assert_eq!(run(&["plan", "--detailed-exitcode"]).code, 0);
+    assert_eq!(run(&["destroy", "--yes"]).code, 0);
+}
