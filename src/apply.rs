@@ -273,8 +273,7 @@ async fn run(
                     wait: &aws.wait,
                     reporter,
                 };
-                let arn = refs_function_arn(plan, name);
-                for m in mapping_aws::read(mapping_api, &arn, "arn:").await? {
+                for m in mapping_aws::read(mapping_api, name, None).await? {
                     mapping_aws::delete(mapping_api, &m.uuid).await?;
                 }
                 let api = FunctionApi {
@@ -340,12 +339,6 @@ async fn run(
             }
         }
     }
-}
-
-/// The ARN of the function `name` in the plan's account and region.
-fn refs_function_arn(plan: &Plan, name: &str) -> String {
-    let get = |r: &Ref| plan.known.get(r).cloned().unwrap_or_default();
-    crate::resources::lambda_function::arn(&get(&Ref::Region), &get(&Ref::Account), name)
 }
 
 /// Applies `plan`, reporting progress to `sink`. Independent changes continue when one

@@ -1,93 +1,130 @@
 //! Reading live state for every declared resource, concurrently. Never writes.
 //!
-//! Everything keyed by a name the stack gives is read at once; only the VPC endpoint needs
-//! an answer first (which VPC `default` is).
+//! Round one asks everything keyed by a name the stack gives, the account id (STS)
+//! included; round two asks only what needs a round-one answer (a table's tags need its
+//! ARN, a VPC's route tables need its id, stray inline policies need their names). Each
+//! thing is read once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::try_join_all;
-use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::aws::{Aws, AwsError};
 use crate::events::{EventSink, Reporter};
-use crate::plan::{Context, LiveState, Mode};
+use crate::plan::{LiveState, Mode, Orphan};
 use crate::resources::dynamodb_table::aws::{self as table_aws, TableApi};
 use crate::resources::event_source_mapping::aws::{self as mapping_aws, MappingApi};
 use crate::resources::iam_role::aws::{self as role_aws, RoleApi};
 use crate::resources::lambda_function::aws::{self as function_aws, FunctionApi};
 use crate::resources::lambda_function::{Selection, log_group_name};
 use crate::resources::vpc_endpoint::aws::{self as endpoint_aws, EndpointApi, VpcFacts};
-use crate::resources::vpc_endpoint::{VpcChoice, service_name};
+use crate::resources::vpc_endpoint::{EndpointLive, VpcChoice, service_name};
+use crate::resources::{Address, OWNER_TAG};
 use crate::stack::Stack;
 
-/// Reads at most this many resources of one kind at once.
-const PARALLEL_READS: usize = 16;
-
-async fn tables(aws: &Aws, stack: &Stack, sink: &dyn EventSink) -> Result<LiveState, AwsError> {
-    let tables = stream::iter(&stack.tables)
-        .map(|t| async move {
-            let api = TableApi {
-                client: &aws.dynamodb,
-                wait: &aws.wait,
-                reporter: Reporter {
-                    address: &t.address,
-                    sink,
-                },
-            };
-            Ok::<_, AwsError>((t.address.clone(), table_aws::read(api, &t.spec.name).await?))
-        })
-        .buffer_unordered(PARALLEL_READS)
-        .try_collect()
-        .await?;
-    Ok(LiveState {
-        tables,
-        ..LiveState::default()
-    })
+/// The VPC key (`default` or an id) of a declared endpoint.
+fn vpc_key(choice: &VpcChoice) -> String {
+    match choice {
+        VpcChoice::Default => "default".to_string(),
+        VpcChoice::Id(id) => id.clone(),
+    }
 }
 
-async fn network(aws: &Aws, stack: &Stack) -> Result<BTreeMap<String, VpcFacts>, AwsError> {
-    let mut wanted: BTreeSet<String> = stack
-        .endpoints
-        .iter()
-        .map(|e| match &e.spec.vpc {
-            VpcChoice::Default => "default".to_string(),
-            VpcChoice::Id(id) => id.clone(),
-        })
-        .collect();
-    if stack.functions.iter().any(|f| {
+/// VPC facts for every VPC the stack uses, and every endpoint of each service it declares.
+async fn network(
+    aws: &Aws,
+    stack: &Stack,
+    region: &str,
+    sink: &dyn EventSink,
+) -> Result<
+    (
+        BTreeMap<String, VpcFacts>,
+        BTreeMap<String, Vec<EndpointLive>>,
+    ),
+    AwsError,
+> {
+    let placement = stack.functions.iter().any(|f| {
         f.spec
             .vpc
             .as_ref()
             .is_some_and(|(s, g)| *s == Selection::Default || *g == Selection::Default)
-    }) {
-        wanted.insert("default".into());
+    });
+    let mut keys: BTreeSet<String> = stack
+        .endpoints
+        .iter()
+        .map(|e| vpc_key(&e.spec.vpc))
+        .collect();
+    if placement {
+        keys.insert("default".into());
     }
-    let facts = try_join_all(wanted.into_iter().map(|key| async move {
-        let id = if key == "default" {
-            endpoint_aws::default_vpc(&aws.ec2).await?
+    let services: BTreeSet<String> = stack
+        .endpoints
+        .iter()
+        .map(|e| service_name(&e.spec.service, region))
+        .collect();
+    let default_vpc = async {
+        if keys.contains("default") {
+            endpoint_aws::default_vpc(&aws.ec2).await
         } else {
-            Some(key.clone())
+            Ok(None)
+        }
+    };
+    let endpoints = try_join_all(services.into_iter().map(|service| async move {
+        let address = Address::new(crate::resources::Kind::VpcEndpoint, &service);
+        let api = EndpointApi {
+            client: &aws.ec2,
+            wait: &aws.wait,
+            reporter: Reporter {
+                address: &address,
+                sink,
+            },
         };
-        match id {
-            Some(id) => {
-                Ok::<_, AwsError>(Some((key, endpoint_aws::vpc_facts(&aws.ec2, &id).await?)))
+        Ok::<_, AwsError>((service.clone(), endpoint_aws::read(api, &service).await?))
+    }));
+    let (default_vpc, endpoints) = tokio::try_join!(default_vpc, endpoints)?;
+    let facts = try_join_all(keys.iter().map(|key| {
+        let default_vpc = default_vpc.clone();
+        async move {
+            let id = if key == "default" {
+                default_vpc
+            } else {
+                Some(key.clone())
+            };
+            match id {
+                Some(id) => Ok::<_, AwsError>(Some((
+                    key.clone(),
+                    endpoint_aws::vpc_facts(&aws.ec2, &id, placement && key == "default").await?,
+                ))),
+                None => Ok(None),
             }
-            None => Ok(None),
         }
     }))
     .await?;
-    Ok(facts.into_iter().flatten().collect())
+    Ok((
+        facts.into_iter().flatten().collect(),
+        endpoints.into_iter().collect(),
+    ))
 }
 
-/// Reads the live state of every resource `stack` declares. Log groups are only read for
-/// `destroy`, the only command that acts on them.
+/// Reads the live state of every resource `stack` declares and the account id. Log groups
+/// are only read for `destroy`, the only command that acts on them.
 pub async fn refresh(
     aws: &Aws,
     stack: &Stack,
-    ctx: &Context,
     mode: Mode,
     sink: &dyn EventSink,
-) -> Result<LiveState, AwsError> {
+) -> Result<(LiveState, String), AwsError> {
+    let tables = try_join_all(stack.tables.iter().map(|t| async move {
+        let api = TableApi {
+            client: &aws.dynamodb,
+            wait: &aws.wait,
+            reporter: Reporter {
+                address: &t.address,
+                sink,
+            },
+        };
+        Ok::<_, AwsError>((t.address.clone(), table_aws::read(api, &t.spec.name).await?))
+    }));
     let roles = try_join_all(stack.roles.iter().map(|r| async move {
         let api = RoleApi {
             client: &aws.iam,
@@ -97,7 +134,11 @@ pub async fn refresh(
                 sink,
             },
         };
-        Ok::<_, AwsError>((r.address.clone(), role_aws::read(api, &r.spec.name).await?))
+        let declared: Vec<String> = r.spec.policies.keys().cloned().collect();
+        Ok::<_, AwsError>((
+            r.address.clone(),
+            role_aws::read(api, &r.spec.name, &declared).await?,
+        ))
     }));
     let functions = try_join_all(stack.functions.iter().map(|f| async move {
         let api = FunctionApi {
@@ -132,82 +173,55 @@ pub async fn refresh(
             .iter()
             .find(|f| f.address == m.spec.function)
             .map_or("", |f| f.spec.name.as_str());
-        // Listed by ARN, as created: moto compares `FunctionName` as plain text.
-        let function = crate::resources::lambda_function::arn(&ctx.region, &ctx.account, function);
         let table = stack
             .tables
             .iter()
             .find(|t| t.address == m.spec.table)
             .map_or("", |t| t.spec.name.as_str());
-        // Any stream of this table, current or older: a stale mapping is ours to replace.
-        let prefix = format!(
-            "arn:aws:dynamodb:{}:{}:table/{table}/stream/",
-            ctx.region, ctx.account
-        );
         Ok::<_, AwsError>((
             m.address.clone(),
-            mapping_aws::read(api, &function, &prefix).await?,
+            mapping_aws::read(api, function, Some(table)).await?,
         ))
     }));
-    let endpoints = async {
-        let vpcs = network(aws, stack).await?;
-        let found = try_join_all(stack.endpoints.iter().map(|e| {
-            let vpcs = &vpcs;
-            async move {
-                let key = match &e.spec.vpc {
-                    VpcChoice::Default => "default".to_string(),
-                    VpcChoice::Id(id) => id.clone(),
-                };
-                let api = EndpointApi {
-                    client: &aws.ec2,
-                    wait: &aws.wait,
-                    reporter: Reporter {
-                        address: &e.address,
-                        sink,
-                    },
-                };
-                let live = match vpcs.get(&key) {
-                    Some(f) => {
-                        endpoint_aws::read(
-                            api,
-                            &f.vpc_id,
-                            &service_name(&e.spec.service, &ctx.region),
-                        )
-                        .await?
-                    }
-                    None => Vec::new(),
-                };
-                Ok::<_, AwsError>((e.address.clone(), live))
-            }
-        }))
-        .await?;
-        Ok::<_, AwsError>((vpcs, found))
-    };
-    let (mut state, roles, functions, mappings, (vpcs, endpoints), orphans) = tokio::try_join!(
-        tables(aws, stack, sink),
+    let (account, tables, roles, functions, mappings, (vpcs, by_service), orphans) = tokio::try_join!(
+        aws.account_id(),
+        tables,
         roles,
         functions,
         mappings,
-        endpoints,
+        network(aws, stack, &aws.region, sink),
         orphans(aws, stack)
     )?;
-    state.orphans = orphans;
-    state.roles = roles.into_iter().collect();
+    let mut state = LiveState {
+        tables: tables.into_iter().collect(),
+        roles: roles.into_iter().collect(),
+        ..LiveState::default()
+    };
     for (address, live, logs) in functions {
         state.log_groups.insert(address.clone(), logs);
         state.functions.insert(address, live);
     }
     state.mappings = mappings.into_iter().collect();
-    state.endpoints = endpoints.into_iter().collect();
+    for e in &stack.endpoints {
+        let service = service_name(&e.spec.service, &aws.region);
+        let vpc = vpcs.get(&vpc_key(&e.spec.vpc)).map(|f| f.vpc_id.as_str());
+        let found = by_service
+            .get(&service)
+            .into_iter()
+            .flatten()
+            .filter(|l| Some(l.config.vpc_id.as_str()) == vpc)
+            .cloned()
+            .collect();
+        state.endpoints.insert(e.address.clone(), found);
+    }
     state.vpcs = vpcs;
-    Ok(state)
+    state.orphans = orphans;
+    Ok((state, account))
 }
 
 /// Resources tagged as owned by `stack` that it no longer declares, found with one
 /// Resource Groups Tagging API query (IAM roles are global and not covered by it).
-pub async fn orphans(aws: &Aws, stack: &Stack) -> Result<Vec<crate::plan::Orphan>, AwsError> {
-    use crate::plan::Orphan;
-    use crate::resources::OWNER_TAG;
+pub async fn orphans(aws: &Aws, stack: &Stack) -> Result<Vec<Orphan>, AwsError> {
     let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
         .key(OWNER_TAG)
         .values(&stack.name)

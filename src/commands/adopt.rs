@@ -31,10 +31,10 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
             "`{text}` is not an address that can be adopted\n  help: use `table.<name>`, `role.<name>`, `function.<name>` or `vpc_endpoint.<name>` (mappings and log groups belong to their function)"
         ))
     })?;
-    let session = open(global, env).await?;
+    let mut session = open(global, env).await?;
+    let mut live = refresh(&mut session, Mode::Converge).await?;
     let mut out = io::stdout().lock();
     human::header(&mut out, &session.header, session.out)?;
-    let mut live = refresh(&session, Mode::Converge).await?;
     let stack = session.stack.name.clone();
     let missing = || {
         CommandError::Refused(format!(

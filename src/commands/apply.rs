@@ -55,11 +55,10 @@ pub async fn run(
     mode: Mode,
     backup: bool,
 ) -> Result<(), CommandError> {
-    let session = open(global, &args.env).await?;
+    let mut session = open(global, &args.env).await?;
+    let live = refresh(&mut session, mode).await?;
     let mut out = io::stdout().lock();
     human::header(&mut out, &session.header, session.out)?;
-    out.flush()?;
-    let live = refresh(&session, mode).await?;
     let plan = plan::plan(&session.stack, &live, &session.ctx, mode).map_err(CommandError::Plan)?;
     human::plan(&mut out, &plan, session.out)?;
     out.flush()?;
@@ -95,14 +94,14 @@ pub async fn run(
     )
     .await
     .map_err(|e| CommandError::Refused(e.to_string()))?;
-    let result = locked(&session, &plan, mode, backup, &mut out).await;
+    let result = locked(&mut session, &plan, mode, backup, &mut out).await;
     lock.release().await;
     result
 }
 
 /// The part that runs under the lock: re-read, check the plan still holds, back up, apply.
 async fn locked(
-    session: &Session,
+    session: &mut Session,
     approved: &Plan,
     mode: Mode,
     backup: bool,
@@ -111,6 +110,7 @@ async fn locked(
     // Another run may have changed things between our plan and the lock.
     let live = refresh(session, mode).await?;
     let plan = plan::plan(&session.stack, &live, &session.ctx, mode).map_err(CommandError::Plan)?;
+    let session = &*session;
     let same = plan.changes.len() == approved.changes.len()
         && plan
             .changes

@@ -89,7 +89,8 @@ pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, Comman
     let artifacts = build_artifacts(&stack)?;
     let target = target(global, env);
     let aws = Aws::connect(&target, WaitPolicy::default()).await?;
-    let account = aws.account_id().await?;
+    // Filled in by `refresh`, which asks STS together with everything else.
+    let account = String::new();
     let endpoint = target.endpoint_url.clone().or_else(|| {
         std::env::var("AWS_ENDPOINT_URL")
             .ok()
@@ -151,11 +152,14 @@ fn build_artifacts(stack: &Stack) -> Result<BTreeMap<Address, Artifact>, Command
     }
 }
 
-/// Reads live state for the session's stack.
-pub async fn refresh(session: &Session, mode: Mode) -> Result<LiveState, CommandError> {
+/// Reads live state for the session's stack, and the account id (STS, asked in the same
+/// round as everything else) into the session's header and context.
+pub async fn refresh(session: &mut Session, mode: Mode) -> Result<LiveState, CommandError> {
     let sink = StderrEvents(session.err);
-    let mut live =
-        crate::refresh::refresh(&session.aws, &session.stack, &session.ctx, mode, &sink).await?;
+    let (mut live, account) =
+        crate::refresh::refresh(&session.aws, &session.stack, mode, &sink).await?;
+    session.header.account.clone_from(&account);
+    session.ctx.account = account;
     live.artifacts.clone_from(&session.artifacts);
     Ok(live)
 }

@@ -1,6 +1,6 @@
 //! `plan`: show what `apply` would change. Makes no write call.
 
-use std::io::{self, Write};
+use std::io;
 
 use super::{CommandError, open, refresh};
 use crate::cli::{GlobalArgs, PlanArgs};
@@ -18,11 +18,10 @@ pub enum Pending {
 
 /// Runs `plan`.
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<Pending, CommandError> {
-    let session = open(global, &args.env).await?;
+    let mut session = open(global, &args.env).await?;
+    let live = refresh(&mut session, Mode::Converge).await?;
     let mut out = io::stdout().lock();
     human::header(&mut out, &session.header, session.out)?;
-    out.flush()?;
-    let live = refresh(&session, Mode::Converge).await?;
     let plan = plan::plan(&session.stack, &live, &session.ctx, Mode::Converge)
         .map_err(CommandError::Plan)?;
     human::plan(&mut out, &plan, session.out)?;

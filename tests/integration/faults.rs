@@ -187,8 +187,8 @@ fn apply_and_destroy_converge_under_faults_and_lost_responses() {
         }
         by
     };
-    let seen = kinds(&proxy);
-    eprintln!("calls by injected fault: {seen:?}");
+    let by_fault = kinds(&proxy);
+    eprintln!("calls by injected fault: {by_fault:?}");
     assert!(
         seen.keys().any(|k| *k != "none"),
         "faults were injected: {seen:?}"

@@ -11,7 +11,7 @@ use std::sync::{Mutex, OnceLock};
 pub struct Emulator {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
-    _child: Mutex<Child>,
+    child: Mutex<Child>,
 }
 
 static EMULATOR: OnceLock<Emulator> = OnceLock::new();
@@ -45,7 +45,7 @@ fn launch() -> Emulator {
         .unwrap_or_else(|| panic!("the emulator did not start: {line:?}"));
     Emulator {
         url: format!("http://127.0.0.1:{port}"),
-        _child: Mutex::new(child),
+        child: Mutex::new(child),
     }
 }
 
@@ -63,7 +63,7 @@ pub fn private_emulator() -> Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        if let Ok(mut child) = self._child.lock() {
+        if let Ok(mut child) = self.child.lock() {
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -9,4 +9,5 @@ mod faults;
 mod layering;
 mod safety;
 mod seed;
+mod speed;
 mod tables;

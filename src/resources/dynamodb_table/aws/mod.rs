@@ -294,8 +294,23 @@ async fn ttl(api: TableApi<'_>, name: &str) -> Result<Option<String>, AwsError> 
         .describe_time_to_live()
         .table_name(name)
         .send()
-        .await
-        .map_err(|e| AwsError::call("DescribeTimeToLive", name, &e, false))?;
+        .await;
+    let out = match out {
+        Ok(out) => out,
+        // Asked before knowing whether the table exists. moto answers with the code
+        // `ResourceNotFound`, which the SDK does not model; the code (never the message)
+        // is checked for it.
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_resource_not_found_exception()
+                    || aws_smithy_types::error::metadata::ProvideErrorMetadata::code(s)
+                        == Some("ResourceNotFound")
+            }) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(AwsError::call("DescribeTimeToLive", name, &e, false)),
+    };
     Ok(out.time_to_live_description.and_then(|d| {
         let on = matches!(
             d.time_to_live_status(),
@@ -311,8 +326,20 @@ async fn pitr(api: TableApi<'_>, name: &str) -> Result<bool, AwsError> {
         .describe_continuous_backups()
         .table_name(name)
         .send()
-        .await
-        .map_err(|e| AwsError::call("DescribeContinuousBackups", name, &e, false))?;
+        .await;
+    let out = match out {
+        Ok(out) => out,
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_table_not_found_exception()
+                    || aws_smithy_types::error::metadata::ProvideErrorMetadata::code(s)
+                        .is_some_and(|c| c.starts_with("ResourceNotFound"))
+            }) =>
+        {
+            return Ok(false);
+        }
+        Err(e) => return Err(AwsError::call("DescribeContinuousBackups", name, &e, false)),
+    };
     Ok(out
         .continuous_backups_description
         .and_then(|d| d.point_in_time_recovery_description)
@@ -322,7 +349,11 @@ async fn pitr(api: TableApi<'_>, name: &str) -> Result<bool, AwsError> {
 
 /// Reads the table named `name`, or `None` when it does not exist (or is being deleted).
 pub async fn read(api: TableApi<'_>, name: &str) -> Result<Option<TableLive>, AwsError> {
-    let Some(desc) = describe(api, name).await? else {
+    // TTL and backups are keyed by name: asked together with the description, they cost
+    // no round trip of their own. Tags need the ARN the description returns.
+    let (desc, ttl_attribute, pitr_on) =
+        tokio::try_join!(describe(api, name), ttl(api, name), pitr(api, name))?;
+    let Some(desc) = desc else {
         return Ok(None);
     };
     let (mut config, state, stream_arn) = normalize(&desc);
@@ -330,9 +361,7 @@ pub async fn read(api: TableApi<'_>, name: &str) -> Result<Option<TableLive>, Aw
         return Ok(None);
     }
     let arn = desc.table_arn().unwrap_or_default().to_string();
-    // Three independent reads: one round trip, not three.
-    let (mut tags, ttl_attribute, pitr_on) =
-        tokio::try_join!(tags(api, &arn, name), ttl(api, name), pitr(api, name))?;
+    let mut tags = tags(api, &arn, name).await?;
     let owner = tags.remove(OWNER_TAG);
     config.tags = tags;
     config.ttl_attribute = ttl_attribute;

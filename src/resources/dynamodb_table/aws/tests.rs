@@ -143,8 +143,25 @@ async fn with_api<T>(client: &Client, f: impl AsyncFnOnce(TableApi<'_>) -> T) ->
 
 #[tokio::test]
 async fn a_missing_table_reads_as_none_from_the_modeled_error() {
+    use aws_sdk_dynamodb::operation::describe_continuous_backups::DescribeContinuousBackupsError;
+    use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveError;
+    use aws_sdk_dynamodb::types::error::TableNotFoundException;
     let describe = mock!(Client::describe_table).then_error(not_found);
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&describe]);
+    let ttl = mock!(Client::describe_time_to_live).then_error(|| {
+        DescribeTimeToLiveError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().build(),
+        )
+    });
+    let backups = mock!(Client::describe_continuous_backups).then_error(|| {
+        DescribeContinuousBackupsError::TableNotFoundException(
+            TableNotFoundException::builder().build(),
+        )
+    });
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&describe, &ttl, &backups]
+    );
     let (live, _) = with_api(&client, async |api| read(api, NAME).await).await;
     assert_eq!(live.expect("not found is not an error"), None);
     assert_eq!(describe.num_calls(), 1);

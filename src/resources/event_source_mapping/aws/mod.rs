@@ -62,13 +62,16 @@ fn live(m: &EventSourceMappingConfiguration) -> MappingLive {
     }
 }
 
-/// Every mapping of the function `function` whose source ARN starts with `source_prefix`
-/// (the table's ARN, so mappings on an older stream of the same table are found too).
+/// Every mapping of the function named `function` whose source is a stream of `table`
+/// (any of its streams, so a mapping left on an older stream is found too); all of the
+/// function's mappings when `table` is `None`. Listed by the function's name, as created:
+/// moto compares `FunctionName` as plain text.
 pub async fn read(
     api: MappingApi<'_>,
     function: &str,
-    source_prefix: &str,
+    table: Option<&str>,
 ) -> Result<Vec<MappingLive>, AwsError> {
+    let needle = table.map(|t| format!(":table/{t}/stream/"));
     let mut out = Vec::new();
     let mut marker = None;
     loop {
@@ -100,8 +103,9 @@ pub async fn read(
             page.event_source_mappings()
                 .iter()
                 .filter(|m| {
-                    m.event_source_arn()
-                        .is_some_and(|a| a.starts_with(source_prefix))
+                    needle.as_ref().is_none_or(|n| {
+                        m.event_source_arn().is_some_and(|a| a.contains(n.as_str()))
+                    })
                 })
                 .filter(|m| !matches!(m.state(), Some("Deleting")))
                 .map(live),
@@ -152,7 +156,8 @@ pub async fn create(
         .client
         .create_event_source_mapping()
         .event_source_arn(source)
-        .function_name(&c.function_arn)
+        // By name, as `read` lists them (the ARN's last part).
+        .function_name(c.function_arn.rsplit(':').next().unwrap_or(&c.function_arn))
         .batch_size(c.batch_size)
         .starting_position(EventSourcePosition::from(c.starting_position.as_str()))
         .enabled(c.enabled)

@@ -41,23 +41,40 @@ fn tag(name: &str, k: &str, v: &str) -> Result<Tag, AwsError> {
 }
 
 /// Reads the role named `name` with its inline policies and attachments.
-pub async fn read(api: RoleApi<'_>, name: &str) -> Result<Option<RoleLive>, AwsError> {
-    let role = match api.client.get_role().role_name(name).send().await {
-        Ok(out) => out.role,
-        Err(e)
-            if e.as_service_error().is_some_and(
-                aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception,
-            ) =>
-        {
-            return Ok(None);
+pub async fn read(
+    api: RoleApi<'_>,
+    name: &str,
+    declared: &[String],
+) -> Result<Option<RoleLive>, AwsError> {
+    // Everything keyed by the role's name goes out at once: the role, both listings, and
+    // the inline policies the stack declares. Only stray policies cost a second round.
+    let get_role = async {
+        match api.client.get_role().role_name(name).send().await {
+            Ok(out) => Ok(out.role),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception,
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(AwsError::call("GetRole", name, &e, false)),
         }
-        Err(e) => return Err(AwsError::call("GetRole", name, &e, false)),
     };
+    let (role, listed, mut policies, managed_policies) = tokio::try_join!(
+        get_role,
+        policy_names(api, name),
+        get_policies(api, name, declared),
+        attachments(api, name)
+    )?;
     let Some(role) = role else { return Ok(None) };
+    let strays: Vec<String> = listed
+        .into_iter()
+        .filter(|n| !policies.contains_key(n))
+        .collect();
+    policies.extend(get_policies(api, name, &strays).await?);
     let trust = policy::decode(role.assume_role_policy_document().unwrap_or("%7B%7D"))
         .map_err(|m| unexpected("GetRole", name, m))?;
-    let (policies, managed_policies) =
-        tokio::try_join!(inline_policies(api, name), attachments(api, name))?;
     let mut tags: BTreeMap<String, String> = role
         .tags()
         .iter()
@@ -80,45 +97,69 @@ pub async fn read(api: RoleApi<'_>, name: &str) -> Result<Option<RoleLive>, AwsE
     }))
 }
 
-async fn inline_policies(
-    api: RoleApi<'_>,
-    name: &str,
-) -> Result<BTreeMap<String, Value>, AwsError> {
+/// The names of the role's inline policies (none when the role does not exist).
+async fn policy_names(api: RoleApi<'_>, name: &str) -> Result<Vec<String>, AwsError> {
     let mut names = Vec::new();
     let mut marker = None;
     loop {
-        let out = api
+        let out = match api
             .client
             .list_role_policies()
             .role_name(name)
             .set_marker(marker)
             .send()
             .await
-            .map_err(|e| AwsError::call("ListRolePolicies", name, &e, false))?;
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_iam::operation::list_role_policies::ListRolePoliciesError::is_no_such_entity_exception) =>
+            {
+                return Ok(names);
+            }
+            Err(e) => return Err(AwsError::call("ListRolePolicies", name, &e, false)),
+        };
         names.extend(out.policy_names().iter().cloned());
         marker = out
             .marker()
             .map(str::to_string)
             .filter(|_| out.is_truncated());
         if marker.is_none() {
-            break;
+            return Ok(names);
         }
     }
+}
+
+/// The documents of the named inline policies that exist.
+async fn get_policies(
+    api: RoleApi<'_>,
+    name: &str,
+    names: &[String],
+) -> Result<BTreeMap<String, Value>, AwsError> {
     let docs = try_join_all(names.iter().map(|policy_name| async move {
-        let out = api
+        let out = match api
             .client
             .get_role_policy()
             .role_name(name)
             .policy_name(policy_name)
             .send()
             .await
-            .map_err(|e| AwsError::call("GetRolePolicy", name, &e, false))?;
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_iam::operation::get_role_policy::GetRolePolicyError::is_no_such_entity_exception) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(AwsError::call("GetRolePolicy", name, &e, false)),
+        };
         let doc = policy::decode(out.policy_document())
             .map_err(|m| unexpected("GetRolePolicy", name, m))?;
-        Ok::<_, AwsError>((policy_name.clone(), doc))
+        Ok::<_, AwsError>(Some((policy_name.clone(), doc)))
     }))
     .await?;
-    Ok(docs.into_iter().collect())
+    Ok(docs.into_iter().flatten().collect())
 }
 
 async fn attachments(api: RoleApi<'_>, name: &str) -> Result<BTreeSet<String>, AwsError> {
@@ -131,8 +172,17 @@ async fn attachments(api: RoleApi<'_>, name: &str) -> Result<BTreeSet<String>, A
             .role_name(name)
             .set_marker(marker)
             .send()
-            .await
-            .map_err(|e| AwsError::call("ListAttachedRolePolicies", name, &e, false))?;
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesError::is_no_such_entity_exception) =>
+            {
+                return Ok(arns);
+            }
+            Err(e) => return Err(AwsError::call("ListAttachedRolePolicies", name, &e, false)),
+        };
         arns.extend(
             out.attached_policies()
                 .iter()
@@ -329,7 +379,7 @@ async fn detach(api: RoleApi<'_>, name: &str, arn: &str) -> Result<(), AwsError>
 /// Deletes the role: inline policies and attachments first (IAM refuses otherwise), read
 /// afresh so that nothing added out of band blocks the delete.
 pub async fn delete(api: RoleApi<'_>, name: &str) -> Result<(), AwsError> {
-    let Some(live) = read(api, name).await? else {
+    let Some(live) = read(api, name, &[]).await? else {
         return Ok(());
     };
     for policy_name in live.config.policies.keys() {

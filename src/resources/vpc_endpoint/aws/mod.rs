@@ -63,8 +63,13 @@ pub async fn default_vpc(client: &Client) -> Result<Option<String>, AwsError> {
         .and_then(|v| v.vpc_id().map(str::to_string)))
 }
 
-/// Route tables, default subnets and default security group of `vpc_id`, read together.
-pub async fn vpc_facts(client: &Client, vpc_id: &str) -> Result<VpcFacts, AwsError> {
+/// Route tables of `vpc_id`, and with `placement` its default subnets and default security
+/// group (for Lambda VPC placement), read together.
+pub async fn vpc_facts(
+    client: &Client,
+    vpc_id: &str,
+    placement: bool,
+) -> Result<VpcFacts, AwsError> {
     let (tables, subnets, groups) = tokio::try_join!(
         async {
             client
@@ -75,6 +80,12 @@ pub async fn vpc_facts(client: &Client, vpc_id: &str) -> Result<VpcFacts, AwsErr
                 .map_err(|e| AwsError::call("DescribeRouteTables", vpc_id, &e, false))
         },
         async {
+            if !placement {
+                return Ok(
+                    aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput::builder()
+                        .build(),
+                );
+            }
             client
                 .describe_subnets()
                 .filters(filter("vpc-id", vpc_id))
@@ -83,6 +94,9 @@ pub async fn vpc_facts(client: &Client, vpc_id: &str) -> Result<VpcFacts, AwsErr
                 .map_err(|e| AwsError::call("DescribeSubnets", vpc_id, &e, false))
         },
         async {
+            if !placement {
+                return Ok(aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput::builder().build());
+            }
             client
                 .describe_security_groups()
                 .filters(filter("vpc-id", vpc_id))
@@ -124,16 +138,12 @@ fn parse_policy(text: &str) -> Option<serde_json::Value> {
         .or_else(|| policy::decode(text).ok())
 }
 
-/// The endpoints for `service_name` in `vpc_id` that are not deleted.
-pub async fn read(
-    api: EndpointApi<'_>,
-    vpc_id: &str,
-    service_name: &str,
-) -> Result<Vec<EndpointLive>, AwsError> {
+/// The endpoints for `service_name`, in any VPC, that are not deleted. Asked by service
+/// alone so the question needs no VPC id first.
+pub async fn read(api: EndpointApi<'_>, service_name: &str) -> Result<Vec<EndpointLive>, AwsError> {
     let out = api
         .client
         .describe_vpc_endpoints()
-        .filters(filter("vpc-id", vpc_id))
         .filters(filter("service-name", service_name))
         .send()
         .await
@@ -141,7 +151,7 @@ pub async fn read(
     Ok(out
         .vpc_endpoints()
         .iter()
-        .filter(|e| e.vpc_id() == Some(vpc_id) && e.service_name() == Some(service_name))
+        .filter(|e| e.service_name() == Some(service_name))
         .filter_map(|e| {
             let state = e
                 .state()
@@ -162,7 +172,7 @@ pub async fn read(
             Some(EndpointLive {
                 id: e.vpc_endpoint_id()?.to_string(),
                 config: EndpointConfig {
-                    vpc_id: vpc_id.to_string(),
+                    vpc_id: e.vpc_id()?.to_string(),
                     service_name: service_name.to_string(),
                     route_tables: e.route_table_ids().iter().cloned().collect(),
                     policy: e.policy_document().and_then(parse_policy),
