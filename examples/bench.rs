@@ -2,10 +2,13 @@
 //! on loopback, the release binary run as a user runs it, medians of 5 runs, each figure
 //! printed with its lower bound (sequential rounds × latency) and the ratio to it.
 
+// Shared with the tests, which use fields this driver does not.
+#[allow(dead_code)]
 #[path = "../tests/support/proxy.rs"]
 mod proxy;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -136,21 +139,21 @@ fn big_stack(root: &Path, n: usize) -> PathBuf {
     let mut y =
         String::from("name: bench40\nenvironments:\n  local: {region: ca-central-1}\ntables:\n");
     for i in 0..n {
-        y.push_str(&format!(
+        let _ = write!(
+            y,
             "  t{i}:\n    name: bench-table-{i}\n    attributes: {{pk: S, sk: S, g: S}}\n    key: {{hash: pk, range: sk}}\n    billing: {{mode: PAY_PER_REQUEST}}\n    global_secondary_indexes:\n      - {{name: by-g, key: {{hash: g, range: sk}}, projection: ALL}}\n    stream: NEW_IMAGE\n"
-        ));
+        );
     }
     y.push_str("roles:\n  r:\n    name: bench-role\n    trust: [lambda.amazonaws.com]\n    managed_policies: [arn:aws:iam::aws:policy/AWSLambdaInvocation-DynamoDB]\nfunctions:\n");
     for i in 0..n {
-        y.push_str(&format!(
+        let _ = write!(
+            y,
             "  f{i}:\n    name: bench-fn-{i}\n    runtime: python3.12\n    handler: lambda_function.lambda_handler\n    source: ../../lambda-artifacts/cruddur-messaging-stream\n    role: r\n    environment: {{TABLE_NAME: \"${{table.t{i}.name}}\"}}\n"
-        ));
+        );
     }
     y.push_str("event_source_mappings:\n");
     for i in 0..n {
-        y.push_str(&format!(
-            "  m{i}: {{table: t{i}, function: f{i}, batch_size: 1}}\n"
-        ));
+        let _ = writeln!(y, "  m{i}: {{table: t{i}, function: f{i}, batch_size: 1}}");
     }
     let path = dir.join("stack40.yaml");
     std::fs::write(&path, y).unwrap();
@@ -164,18 +167,21 @@ fn ms(d: Duration) -> u128 {
 fn row(out: &mut String, name: &str, s: Sample, latency: u64, extra: &str) {
     let bound = s.rounds as u64 * latency;
     let ratio = if bound > 0 {
-        format!("{:.2}×", s.wall.as_millis() as f64 / bound as f64)
+        format!(
+            "{:.2}×",
+            s.wall.as_secs_f64() / Duration::from_millis(bound).as_secs_f64()
+        )
     } else {
         "–".into()
     };
-    out.push_str(&format!(
-        "| {name} | {} ms | {} / {} | {} | {} ms | {ratio} | {extra} |\n",
+    let _ = writeln!(
+        out,
+        "| {name} | {} ms | {} / {} | {} | {bound} ms | {ratio} | {extra} |",
         ms(s.wall),
         s.reads,
         s.writes,
-        s.rounds,
-        bound
-    ));
+        s.rounds
+    );
 }
 
 fn main() {
@@ -273,7 +279,7 @@ fn main() {
         100,
         &format!(
             "{:.1}× slower than `apply`",
-            cli.wall.as_millis() as f64 / apply.wall.as_millis().max(1) as f64
+            cli.wall.as_secs_f64() / apply.wall.as_secs_f64().max(0.001)
         ),
     );
 

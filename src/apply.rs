@@ -6,7 +6,8 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use futures::{StreamExt, stream};
+use futures::FutureExt;
+use futures::future::{LocalBoxFuture, Shared, join_all};
 use serde_json::Value;
 
 use crate::aws::{Aws, AwsError};
@@ -341,69 +342,96 @@ async fn run(
     }
 }
 
-/// Applies `plan`, reporting progress to `sink`. Independent changes continue when one
-/// fails; its dependents are skipped.
+/// How one change ended, as its dependents see it.
+#[derive(Debug, Clone)]
+enum Done {
+    /// It succeeded.
+    Ok,
+    /// It failed, or was skipped: dependents are skipped.
+    Blocked,
+}
+
+/// Applies `plan`, reporting progress to `sink`. Each change starts as soon as what it
+/// depends on is done (the function as soon as its role exists, not when the whole first
+/// wave is), at most `PARALLEL_CHANGES` at a time. Destroy follows the edges backwards.
+/// Independent changes continue when one fails; its dependents are skipped.
 pub async fn apply(aws: &Aws, plan: &Plan, sink: &dyn EventSink) -> Outcome {
     let nodes: Vec<(Address, Vec<Address>)> = plan
         .changes
         .iter()
         .map(|c| (c.address.clone(), c.depends_on.clone()))
         .collect();
-    let outputs = Outputs(Mutex::new(plan.known.clone()));
-    let mut outcome = Outcome::default();
     let reverse = plan.mode == Mode::Destroy;
+    let outputs = Outputs(Mutex::new(plan.known.clone()));
+    let slots = tokio::sync::Semaphore::new(PARALLEL_CHANGES);
+    let result: Mutex<Outcome> = Mutex::new(Outcome::default());
+    let (outputs, slots, result) = (&outputs, &slots, &result);
+    // Built in dependency order, so every prerequisite's handle exists when needed.
+    let mut handles: Vec<(Address, Shared<LocalBoxFuture<'_, Done>>)> = Vec::new();
     for wave in order::waves(&nodes, reverse) {
-        let blocked = |change: &Change| {
-            let failed = |a: &Address| {
-                outcome.failed.iter().any(|(f, _)| f == a) || outcome.skipped.contains(a)
-            };
-            if reverse {
-                // Destroy: skip what something failed-to-delete still needs.
-                plan.changes
+        for i in wave {
+            let change = &plan.changes[i];
+            let prerequisites: Vec<Shared<LocalBoxFuture<'_, Done>>> = handles
+                .iter()
+                .filter(|(a, _)| {
+                    if reverse {
+                        plan.changes
+                            .iter()
+                            .any(|c| &c.address == a && c.depends_on.contains(&change.address))
+                    } else {
+                        change.depends_on.contains(a)
+                    }
+                })
+                .map(|(_, h)| h.clone())
+                .collect();
+            let task = async move {
+                let ready = join_all(prerequisites)
+                    .await
                     .iter()
-                    .any(|c| c.depends_on.contains(&change.address) && failed(&c.address))
-            } else {
-                change.depends_on.iter().any(failed)
-            }
-        };
-        let (ready, skipped): (Vec<&Change>, Vec<&Change>) = wave
-            .iter()
-            .map(|&i| &plan.changes[i])
-            .partition(|c| !blocked(c));
-        outcome
-            .skipped
-            .extend(skipped.into_iter().map(|c| c.address.clone()));
-        let outputs = &outputs;
-        let results: Vec<(Address, Result<(), AwsError>)> = stream::iter(ready)
-            .map(|change| async move {
+                    .all(|d| matches!(d, Done::Ok));
+                if !ready {
+                    if let Ok(mut r) = result.lock() {
+                        r.skipped.push(change.address.clone());
+                    }
+                    return Done::Blocked;
+                }
+                let Ok(_slot) = slots.acquire().await else {
+                    return Done::Blocked;
+                };
                 sink.emit(Event::Started {
                     address: change.address.clone(),
                     action: change.action.clone(),
                 });
                 let start = Instant::now();
-                let result = run(aws, plan, change, outputs, sink).await;
-                match &result {
-                    Ok(()) => sink.emit(Event::Finished {
-                        address: change.address.clone(),
-                        action: change.action.clone(),
-                        elapsed: start.elapsed(),
-                    }),
-                    Err(e) => sink.emit(Event::Failed {
-                        address: change.address.clone(),
-                        action: change.action.clone(),
-                        error: e.to_string(),
-                    }),
+                match run(aws, plan, change, outputs, sink).await {
+                    Ok(()) => {
+                        sink.emit(Event::Finished {
+                            address: change.address.clone(),
+                            action: change.action.clone(),
+                            elapsed: start.elapsed(),
+                        });
+                        Done::Ok
+                    }
+                    Err(e) => {
+                        sink.emit(Event::Failed {
+                            address: change.address.clone(),
+                            action: change.action.clone(),
+                            error: e.to_string(),
+                        });
+                        if let Ok(mut r) = result.lock() {
+                            r.failed.push((change.address.clone(), e));
+                        }
+                        Done::Blocked
+                    }
                 }
-                (change.address.clone(), result)
-            })
-            .buffer_unordered(PARALLEL_CHANGES)
-            .collect()
-            .await;
-        for (address, result) in results {
-            if let Err(e) = result {
-                outcome.failed.push((address, e));
             }
+            .boxed_local()
+            .shared();
+            handles.push((change.address.clone(), task));
         }
     }
+    join_all(handles.into_iter().map(|(_, h)| h)).await;
+    let mut outcome = std::mem::take(&mut *result.lock().expect("apply outcome"));
+    outcome.skipped.sort();
     outcome
 }

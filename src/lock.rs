@@ -218,13 +218,27 @@ pub async fn acquire(
     env: &str,
     wait: Duration,
 ) -> Result<Guard, LockError> {
-    ensure_table(client).await?;
     let id = format!("{stack}/{env}");
     let holder = me();
     let lease = lease();
     let deadline = Instant::now() + wait;
+    // Put first: the table exists on every run but the first, which creates it.
+    let first = match try_put(client, &id, &holder, lease).await {
+        Err(AwsError::Call {
+            code: Some(code), ..
+        }) if code == "ResourceNotFoundException" => {
+            ensure_table(client).await?;
+            try_put(client, &id, &holder, lease).await?
+        }
+        other => other?,
+    };
+    let mut attempt = Some(first);
     loop {
-        match try_put(client, &id, &holder, lease).await? {
+        let result = match attempt.take() {
+            Some(r) => r,
+            None => try_put(client, &id, &holder, lease).await?,
+        };
+        match result {
             Ok(()) => break,
             Err((other, expires)) if Instant::now() >= deadline => {
                 return Err(LockError::Held {

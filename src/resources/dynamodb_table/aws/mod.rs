@@ -490,17 +490,34 @@ pub async fn create(
         }
     })
     .await?;
-    wait_active(api, name, "creating", TABLE_TIMEOUT, None).await?;
-    if let Some(attribute) = &spec.ttl_attribute {
-        set_ttl(api, name, attribute, true).await?;
-    }
-    if spec.point_in_time_recovery {
-        set_pitr(api, name, true).await?;
-    }
-    read(api, name).await?.ok_or_else(|| AwsError::Unexpected {
-        op: "DescribeTable",
-        address: name.to_string(),
-        message: "the table was created but cannot be read back".into(),
+    let desc = wait_active(api, name, "creating", TABLE_TIMEOUT, None).await?;
+    let ttl = async {
+        match &spec.ttl_attribute {
+            Some(attribute) => set_ttl(api, name, attribute, true).await,
+            None => Ok(()),
+        }
+    };
+    let pitr = async {
+        if spec.point_in_time_recovery {
+            set_pitr(api, name, true).await
+        } else {
+            Ok(())
+        }
+    };
+    tokio::try_join!(ttl, pitr)?;
+    // The last description already says everything apply needs (the stream ARN): no
+    // read-back round trip.
+    let (mut config, state, stream_arn) = normalize(&desc);
+    config.tags.clone_from(&spec.tags);
+    config.ttl_attribute.clone_from(&spec.ttl_attribute);
+    config.point_in_time_recovery = spec.point_in_time_recovery;
+    Ok(TableLive {
+        config,
+        owner: Some(stack.to_string()),
+        arn: desc.table_arn().unwrap_or_default().to_string(),
+        state,
+        stream_arn,
+        item_count: 0,
     })
 }
 

@@ -260,12 +260,20 @@ pub async fn create(
         }
     })
     .await?;
-    for (policy_name, doc) in &config.policies {
-        put_policy(api, name, policy_name, doc).await?;
-    }
-    for arn in &config.managed_policies {
-        attach(api, name, arn).await?;
-    }
+    // Independent calls: one round trip, not one per policy.
+    let puts = try_join_all(
+        config
+            .policies
+            .iter()
+            .map(|(policy_name, doc)| put_policy(api, name, policy_name, doc)),
+    );
+    let attaches = try_join_all(
+        config
+            .managed_policies
+            .iter()
+            .map(|arn| attach(api, name, arn)),
+    );
+    tokio::try_join!(puts, attaches)?;
     Ok(out.role.map(|r| r.arn).unwrap_or_default())
 }
 
