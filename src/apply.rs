@@ -363,7 +363,8 @@ pub async fn apply(aws: &Aws, plan: &Plan, sink: &dyn EventSink) -> Outcome {
         .collect();
     let reverse = plan.mode == Mode::Destroy;
     let outputs = Outputs(Mutex::new(plan.known.clone()));
-    let slots = tokio::sync::Semaphore::new(PARALLEL_CHANGES);
+    let slots =
+        tokio::sync::Semaphore::new(PARALLEL_CHANGES.min(aws.reads.available_permits().max(1)));
     let result: Mutex<Outcome> = Mutex::new(Outcome::default());
     let (outputs, slots, result) = (&outputs, &slots, &result);
     // Built in dependency order, so every prerequisite's handle exists when needed.

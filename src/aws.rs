@@ -82,6 +82,8 @@ pub struct Aws {
     pub region: String,
     /// Polling and retry policy.
     pub wait: WaitPolicy,
+    /// Reads in flight at once (`--parallelism`).
+    pub reads: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// A failure talking to AWS.
@@ -260,6 +262,7 @@ impl Aws {
             tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
             region,
             wait,
+            reads: std::sync::Arc::new(tokio::sync::Semaphore::new(16)),
         })
     }
 

@@ -45,6 +45,10 @@ pub struct GlobalArgs {
     /// Never colour the output (`NO_COLOR` does the same).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// How many AWS reads to have in flight at once (changes: at most 8, `DynamoDB`'s
+    /// limit on tables changing at once is about 10).
+    #[arg(long, global = true, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
 }
 
 /// The verbs.

@@ -115,6 +115,8 @@ pub async fn refresh(
     sink: &dyn EventSink,
 ) -> Result<(LiveState, String), AwsError> {
     let tables = try_join_all(stack.tables.iter().map(|t| async move {
+        // `--parallelism`: a permit per resource read.
+        let _permit = aws.reads.acquire().await;
         let api = TableApi {
             client: &aws.dynamodb,
             wait: &aws.wait,
@@ -126,6 +128,8 @@ pub async fn refresh(
         Ok::<_, AwsError>((t.address.clone(), table_aws::read(api, &t.spec.name).await?))
     }));
     let roles = try_join_all(stack.roles.iter().map(|r| async move {
+        // `--parallelism`: a permit per resource read.
+        let _permit = aws.reads.acquire().await;
         let api = RoleApi {
             client: &aws.iam,
             wait: &aws.wait,
@@ -141,6 +145,8 @@ pub async fn refresh(
         ))
     }));
     let functions = try_join_all(stack.functions.iter().map(|f| async move {
+        // `--parallelism`: a permit per resource read.
+        let _permit = aws.reads.acquire().await;
         let api = FunctionApi {
             client: &aws.lambda,
             logs: &aws.logs,
@@ -160,6 +166,8 @@ pub async fn refresh(
         Ok::<_, AwsError>((f.address.clone(), live, logs))
     }));
     let mappings = try_join_all(stack.mappings.iter().map(|m| async move {
+        // `--parallelism`: a permit per resource read.
+        let _permit = aws.reads.acquire().await;
         let api = MappingApi {
             client: &aws.lambda,
             wait: &aws.wait,

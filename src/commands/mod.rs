@@ -88,7 +88,8 @@ pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, Comman
     let env = stack.environment(env_name).map_err(CommandError::Stack)?;
     let artifacts = build_artifacts(&stack)?;
     let target = target(global, env);
-    let aws = Aws::connect(&target, WaitPolicy::default()).await?;
+    let mut aws = Aws::connect(&target, WaitPolicy::default()).await?;
+    aws.reads = std::sync::Arc::new(tokio::sync::Semaphore::new(usize::from(global.parallelism)));
     // Filled in by `refresh`, which asks STS together with everything else.
     let account = String::new();
     let endpoint = target.endpoint_url.clone().or_else(|| {
