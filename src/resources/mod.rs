@@ -224,6 +224,26 @@ pub fn diff_fields(wanted: &[Field], live: &[Field]) -> Vec<FieldDiff> {
     diffs
 }
 
+/// The tag calls that turn `have` into `wanted`: tags to set (new or changed values) and
+/// keys to remove. Tags are a map; the ownership tag is never in either side.
+#[must_use]
+pub fn tag_changes(
+    wanted: &std::collections::BTreeMap<String, String>,
+    have: &std::collections::BTreeMap<String, String>,
+) -> (std::collections::BTreeMap<String, String>, Vec<String>) {
+    let set = wanted
+        .iter()
+        .filter(|(k, v)| have.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = have
+        .keys()
+        .filter(|k| !wanted.contains_key(*k))
+        .cloned()
+        .collect();
+    (set, remove)
+}
+
 /// Whether a live resource's tags prove that `stack` owns it.
 #[must_use]
 pub fn is_owned_by<'a>(

@@ -524,23 +524,12 @@ pub fn update_steps(spec: &TableSpec, live: &TableLive) -> Vec<TableStep> {
             spec.point_in_time_recovery,
         ));
     }
-    let to_tag: BTreeMap<String, String> = spec
-        .tags
-        .iter()
-        .filter(|(k, v)| have.tags.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let (to_tag, untag) = super::tag_changes(&spec.tags, &have.tags);
     if !to_tag.is_empty() {
         steps.push(TableStep::Tag(to_tag));
     }
-    let to_untag: Vec<String> = have
-        .tags
-        .keys()
-        .filter(|k| !spec.tags.contains_key(*k))
-        .cloned()
-        .collect();
-    if !to_untag.is_empty() {
-        steps.push(TableStep::Untag(to_untag));
+    if !untag.is_empty() {
+        steps.push(TableStep::Untag(untag));
     }
     steps
 }

@@ -159,21 +159,10 @@ pub fn update_steps(
     for arn in have.managed_policies.difference(&wanted.managed_policies) {
         steps.push(RoleStep::Detach(arn.clone()));
     }
-    let to_tag: BTreeMap<String, String> = wanted
-        .tags
-        .iter()
-        .filter(|(k, v)| have.tags.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let (to_tag, untag) = super::tag_changes(&wanted.tags, &have.tags);
     if !to_tag.is_empty() {
         steps.push(RoleStep::Tag(to_tag));
     }
-    let untag: Vec<String> = have
-        .tags
-        .keys()
-        .filter(|k| !wanted.tags.contains_key(*k))
-        .cloned()
-        .collect();
     if !untag.is_empty() {
         steps.push(RoleStep::Untag(untag));
     }

@@ -162,21 +162,10 @@ pub fn update_steps(wanted: &FunctionConfig, live: &FunctionLive) -> Vec<Functio
     if config(wanted) != config(have) {
         steps.push(FunctionStep::Configuration);
     }
-    let to_tag: BTreeMap<String, String> = wanted
-        .tags
-        .iter()
-        .filter(|(k, v)| have.tags.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let (to_tag, untag) = super::tag_changes(&wanted.tags, &have.tags);
     if !to_tag.is_empty() {
         steps.push(FunctionStep::Tag(to_tag));
     }
-    let untag: Vec<String> = have
-        .tags
-        .keys()
-        .filter(|k| !wanted.tags.contains_key(*k))
-        .cloned()
-        .collect();
     if !untag.is_empty() {
         steps.push(FunctionStep::Untag(untag));
     }

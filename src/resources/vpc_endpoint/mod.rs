@@ -100,6 +100,7 @@ pub struct EndpointUpdate {
 pub fn update(wanted: &EndpointConfig, live: &EndpointLive) -> EndpointUpdate {
     let have = &live.config;
     let norm = |p: &Option<Value>| policy::normalize(&p.clone().unwrap_or_else(default_policy));
+    let (tag, untag) = super::tag_changes(&wanted.tags, &have.tags);
     EndpointUpdate {
         add_route_tables: wanted
             .route_tables
@@ -112,18 +113,8 @@ pub fn update(wanted: &EndpointConfig, live: &EndpointLive) -> EndpointUpdate {
             .cloned()
             .collect(),
         policy: (norm(&wanted.policy) != norm(&have.policy)).then(|| wanted.policy.clone()),
-        tag: wanted
-            .tags
-            .iter()
-            .filter(|(k, v)| have.tags.get(*k) != Some(v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        untag: have
-            .tags
-            .keys()
-            .filter(|k| !wanted.tags.contains_key(*k))
-            .cloned()
-            .collect(),
+        tag,
+        untag,
     }
 }
 
