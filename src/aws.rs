@@ -154,6 +154,19 @@ impl AwsError {
                 help: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, or run `aws configure`".into(),
             };
         }
+        if let SdkError::DispatchFailure(failure) = err
+            && (failure.is_io() || failure.is_timeout())
+        {
+            // The innermost cause reads best ("Connection refused (os error 111)").
+            let mut cause: &(dyn StdError + 'static) = err;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            return AwsError::Setup {
+                message: format!("cannot reach AWS while calling {op}: {cause}"),
+                help: "check the endpoint (--endpoint-url, the environment's `endpoint_url`, AWS_ENDPOINT_URL) and the network; for the local emulator run `scripts/local-aws start`".into(),
+            };
+        }
         let (code, message) = match err.as_service_error() {
             Some(service) => (
                 service.code().map(str::to_string),

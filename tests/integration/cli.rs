@@ -73,3 +73,29 @@ fn no_region_anywhere_is_a_clear_error() {
         out.stderr
     );
 }
+
+#[test]
+fn an_unreachable_endpoint_says_how_to_fix_it() {
+    let file = StackFile::new("name: cruddur\nenvironments:\n  local: {region: ca-central-1}\n");
+    let out = Run::new(
+        &file.path,
+        &["plan", "--endpoint-url", "http://127.0.0.1:9"],
+    )
+    .run();
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("cannot reach AWS while calling"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("scripts/local-aws start"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("DispatchFailure"),
+        "no SDK internals: {}",
+        out.stderr
+    );
+}
