@@ -37,8 +37,12 @@ pub struct WaitPolicy {
     pub max_delay: Duration,
     /// How often to report a wait that is still going.
     pub report_every: Duration,
-    /// Attempts for a call that failed with a retryable error (throttling, limits).
+    /// Attempts for a call that failed because AWS was busy (throttling, limits).
     pub max_attempts: u32,
+    /// How long to keep retrying a call that failed because AWS has not settled yet (IAM
+    /// propagation, backups still being set up, a tagging call still running). Minutes:
+    /// IAM propagation alone can take that long.
+    pub settling: Duration,
 }
 
 impl Default for WaitPolicy {
@@ -50,6 +54,8 @@ impl Default for WaitPolicy {
             max_delay: Duration::from_secs(5),
             report_every: Duration::from_secs(10),
             max_attempts: 8,
+            // The Terraform provider retries IAM propagation errors for 2–5 minutes.
+            settling: Duration::from_mins(5),
         }
     }
 }
@@ -59,6 +65,19 @@ impl WaitPolicy {
     fn next(&self, delay: Duration) -> Duration {
         delay.mul_f64(1.6).min(self.max_delay)
     }
+}
+
+/// Whether, and for how long, a failed call may be tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// A real error: never retried.
+    Never,
+    /// AWS is busy for seconds (throttling, account limits, a resource mid-change): retried
+    /// up to `WaitPolicy::max_attempts` times.
+    Busy,
+    /// AWS has not settled yet (eventual consistency): retried until the settling budget
+    /// (`WaitPolicy::settling`, minutes) has passed, however many attempts that takes.
+    Settling,
 }
 
 /// Clients for every service the tool uses, built from one SDK configuration.
@@ -100,8 +119,8 @@ pub enum AwsError {
         code: Option<String>,
         /// What AWS (or the SDK) said.
         message: String,
-        /// Whether retrying later can succeed (throttling, limits, resource busy).
-        retryable: bool,
+        /// Whether retrying later can succeed, and for how long to try.
+        retry: Retry,
     },
     /// A wait ran out of time.
     #[error("timed out after {}s waiting for {address} ({what}); AWS last reported `{state}`", waited.as_secs())]
@@ -136,13 +155,28 @@ pub enum AwsError {
 }
 
 impl AwsError {
-    /// Wraps an SDK error; `retryable` is the caller's classification from the modeled
-    /// error type. Missing credentials become a `Setup` error that says how to fix them.
-    pub fn call<E, R>(
+    /// Wraps an SDK error; `busy` is the caller's classification from the modeled error
+    /// type (throttling, limits, a resource mid-change). Missing credentials become a
+    /// `Setup` error that says how to fix them.
+    pub fn call<E, R>(op: &'static str, address: &str, err: &SdkError<E, R>, busy: bool) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        Self::classified(
+            op,
+            address,
+            err,
+            if busy { Retry::Busy } else { Retry::Never },
+        )
+    }
+
+    /// Wraps an SDK error with the caller's retry class.
+    pub fn classified<E, R>(
         op: &'static str,
         address: &str,
         err: &SdkError<E, R>,
-        retryable: bool,
+        retry: Retry,
     ) -> Self
     where
         E: ProvideErrorMetadata + StdError + 'static,
@@ -186,20 +220,32 @@ impl AwsError {
             address: address.to_string(),
             code,
             message,
-            retryable,
+            retry,
+        }
+    }
+
+    /// How a retry may succeed (`Never` for everything but a classified call error).
+    #[must_use]
+    pub fn retry_class(&self) -> Retry {
+        match self {
+            AwsError::Call { retry, .. } => *retry,
+            _ => Retry::Never,
         }
     }
 
     /// Whether a retry may succeed.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            AwsError::Call {
-                retryable: true,
-                ..
-            }
-        )
+        self.retry_class() != Retry::Never
+    }
+
+    /// AWS's error code, when the error is a call AWS answered.
+    #[must_use]
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Call { code, .. } => code.as_deref(),
+            _ => None,
+        }
     }
 }
 
@@ -344,21 +390,44 @@ where
 }
 
 /// Runs `call` again while it fails with a retryable error, with jittered exponential
-/// backoff, at most `policy.max_attempts` times.
+/// backoff: a `Busy` error at most `policy.max_attempts` times, a `Settling` one until
+/// `policy.settling` has passed.
 pub async fn retry<T, F, Fut>(
     policy: &WaitPolicy,
     reporter: Reporter<'_>,
+    call: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    retry_within(policy, reporter, policy.settling, call).await
+}
+
+/// `retry`, with a settling budget of `settling` instead of the policy's (some AWS states
+/// take longer to settle than IAM does).
+pub async fn retry_within<T, F, Fut>(
+    policy: &WaitPolicy,
+    reporter: Reporter<'_>,
+    settling: Duration,
     mut call: F,
 ) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
 {
+    let start = Instant::now();
     let mut delay = policy.first_delay;
     let mut attempt = 1;
     loop {
         match call().await {
-            Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
+            Err(e)
+                if match e.retry_class() {
+                    Retry::Never => false,
+                    Retry::Busy => attempt < policy.max_attempts,
+                    Retry::Settling => start.elapsed() < settling,
+                } =>
+            {
                 // Full jitter: concurrent runs hitting the same limit spread out.
                 let pause = delay.mul_f64(0.5 + fastrand::f64() / 2.0);
                 reporter.retrying(e.to_string(), pause);
@@ -383,6 +452,7 @@ mod tests {
             max_delay: Duration::from_millis(4),
             report_every: Duration::ZERO,
             max_attempts: 3,
+            settling: Duration::from_millis(300),
         }
     }
 
@@ -463,7 +533,7 @@ mod tests {
                     address: "t".into(),
                     code: Some("ValidationException".into()),
                     message: "no".into(),
-                    retryable: false,
+                    retry: Retry::Never,
                 })
             }
         })
@@ -479,11 +549,50 @@ mod tests {
                     address: "t".into(),
                     code: Some("LimitExceededException".into()),
                     message: "too many".into(),
-                    retryable: true,
+                    retry: Retry::Busy,
                 })
             }
         })
         .await;
         assert_eq!(calls, 3, "retryable errors stop at max_attempts");
+    }
+
+    #[test]
+    fn the_default_settling_budget_is_minutes_as_iam_propagation_needs() {
+        // Guards issue 8.4: the shared retry gave up after 9–18 s, while IAM propagation
+        // takes minutes (the Terraform provider allows 2–5).
+        let p = WaitPolicy::default();
+        assert!(p.settling >= Duration::from_mins(2), "{:?}", p.settling);
+    }
+
+    #[tokio::test]
+    async fn settling_errors_are_retried_past_the_attempt_bound_until_the_budget() {
+        let address = Address::table("t");
+        let rec = Recorder::default();
+        let reporter = Reporter {
+            address: &address,
+            sink: &rec,
+        };
+        let propagating = || AwsError::Call {
+            op: "CreateFunction",
+            address: "f".into(),
+            code: Some("InvalidParameterValueException".into()),
+            message: "The role defined for the function cannot be assumed by Lambda.".into(),
+            retry: Retry::Settling,
+        };
+        // Ten propagation errors, then success: far beyond `max_attempts` (3).
+        let mut calls = 0;
+        let ok = retry(&fast(), reporter, || {
+            calls += 1;
+            let n = calls;
+            async move { if n <= 10 { Err(propagating()) } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!(ok.expect("succeeds once IAM has propagated"), 11);
+        // Never settling: gives up once the budget (300 ms) has passed, not before.
+        let start = std::time::Instant::now();
+        let err = retry(&fast(), reporter, || async { Err::<(), _>(propagating()) }).await;
+        assert!(err.is_err());
+        assert!(start.elapsed() >= Duration::from_millis(300));
     }
 }

@@ -333,3 +333,23 @@ fn mutated_stacks_never_panic_the_loader() {
         "mutations exercised both paths: {ok} loaded, {rejected} rejected"
     );
 }
+
+#[test]
+fn more_than_ten_managed_policies_on_a_role_are_rejected_at_the_eleventh() {
+    // Guards issue 8.11: IAM allows 10 managed policies per role; the 11th attach would
+    // fail halfway through an apply.
+    let arns: Vec<String> = (0..11)
+        .map(|i| format!("      - arn:aws:iam::aws:policy/P{i}"))
+        .collect();
+    let arns = arns.join("\n");
+    let text = format!(
+        "{HEADER}roles:\n  r:\n    name: r\n    trust: [lambda.amazonaws.com]\n    managed_policies:\n{arns}"
+    );
+    let out = errors(&text);
+    assert!(out.contains("attaches 11 managed policies"), "{out}");
+    assert!(out.contains("at most 10 per role"), "{out}");
+    assert!(
+        out.contains("stack.yaml:21:") && out.contains("- arn:aws:iam::aws:policy/P10"),
+        "points at the 11th: {out}"
+    );
+}

@@ -19,6 +19,9 @@ use crate::resources::refs::{self, Attr, Ref};
 use crate::resources::vpc_endpoint::{EndpointSpec, RouteTables, VpcChoice};
 use crate::resources::{Address, Kind};
 
+/// IAM's default quota of managed policies attached to one role.
+const MAX_MANAGED_POLICIES: usize = 10;
+
 /// Runtimes Lambda accepts for new functions (deprecated ones are refused by AWS).
 const RUNTIMES: &[&str] = &[
     "python3.9",
@@ -278,6 +281,17 @@ impl Validator {
                 );
             }
             managed_policies.insert(m.value.clone());
+        }
+        if let Some(extra) = r.managed_policies.get(MAX_MANAGED_POLICIES) {
+            self.error(
+                format!(
+                    "role `{}` attaches {} managed policies, and IAM allows at most {MAX_MANAGED_POLICIES} per role",
+                    r.name.value,
+                    r.managed_policies.len()
+                ),
+                loc(extra),
+                "remove some, or move their statements into an inline policy (a raised Service Quotas limit is not assumed)",
+            );
         }
         RoleSpec {
             name: r.name.value.clone(),

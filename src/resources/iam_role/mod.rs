@@ -80,6 +80,37 @@ pub fn flatten(c: &RoleConfig) -> Vec<Field> {
     fields
 }
 
+/// IAM's quota on the inline policies of one role, all together, in characters (IAM does
+/// not count whitespace).
+pub const INLINE_POLICY_QUOTA: usize = 10_240;
+
+/// Why these inline policies would exceed IAM's quota, if they would: a `PutRolePolicy`
+/// past it fails with `LimitExceeded` halfway through an apply, so the plan refuses first.
+/// References still unknown count as their `${…}` text, so the check is a lower bound.
+#[must_use]
+pub fn inline_quota_problem(policies: &BTreeMap<String, Value>) -> Option<String> {
+    let sizes: Vec<(usize, &str)> = policies
+        .iter()
+        .map(|(name, doc)| {
+            (
+                doc.to_string()
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .count(),
+                name.as_str(),
+            )
+        })
+        .collect();
+    let total: usize = sizes.iter().map(|(n, _)| n).sum();
+    (total > INLINE_POLICY_QUOTA).then(|| {
+        let each: Vec<String> = sizes.iter().map(|(n, name)| format!("`{name}` {n}")).collect();
+        format!(
+            "the inline policies total {total} characters ({}), and IAM allows {INLINE_POLICY_QUOTA} per role\n  help: merge statements (one statement can list several actions and resources), or move some into a managed policy",
+            each.join(", ")
+        )
+    })
+}
+
 /// What differs.
 #[must_use]
 pub fn diff(wanted: &RoleConfig, live: &RoleLive) -> Vec<FieldDiff> {
@@ -153,11 +184,13 @@ pub fn update_steps(
     {
         steps.push(RoleStep::DeletePolicy(name.clone()));
     }
-    for arn in wanted.managed_policies.difference(&have.managed_policies) {
-        steps.push(RoleStep::Attach(arn.clone()));
-    }
+    // Detach before attach: a role holds at most 10 managed policies, so swapping one on a
+    // full role only works in this order.
     for arn in have.managed_policies.difference(&wanted.managed_policies) {
         steps.push(RoleStep::Detach(arn.clone()));
+    }
+    for arn in wanted.managed_policies.difference(&have.managed_policies) {
+        steps.push(RoleStep::Attach(arn.clone()));
     }
     let (to_tag, untag) = super::tag_changes(&wanted.tags, &have.tags);
     if !to_tag.is_empty() {
@@ -236,9 +269,50 @@ mod tests {
             steps,
             vec![
                 RoleStep::DeletePolicy("dynamodb".into()),
-                RoleStep::Attach("arn:new".into()),
                 RoleStep::Detach("arn:aws:iam::aws:policy/AWSLambdaInvocation-DynamoDB".into()),
+                RoleStep::Attach("arn:new".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn swapping_a_managed_policy_on_a_full_role_detaches_first() {
+        // Guards issue 8.11: with 10 attached (IAM's quota), attaching the new one first
+        // fails with LimitExceeded.
+        let full: BTreeSet<String> = (0..10)
+            .map(|i| format!("arn:aws:iam::aws:policy/P{i}"))
+            .collect();
+        let mut have = config();
+        have.managed_policies.clone_from(&full);
+        let mut wanted = config();
+        wanted.managed_policies = full;
+        wanted.managed_policies.remove("arn:aws:iam::aws:policy/P0");
+        wanted
+            .managed_policies
+            .insert("arn:aws:iam::aws:policy/New".into());
+        assert_eq!(
+            update_steps(&wanted, &BTreeMap::new(), &live(have)),
+            vec![
+                RoleStep::Detach("arn:aws:iam::aws:policy/P0".into()),
+                RoleStep::Attach("arn:aws:iam::aws:policy/New".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn inline_policies_past_iams_quota_are_refused_at_plan_time() {
+        // Guards issue 8.11: IAM allows 10,240 characters of inline policy per role, all
+        // policies together, whitespace not counted.
+        let statement = |i: usize| serde_json::json!({"Effect": "Allow", "Action": "dynamodb:Query", "Resource": format!("arn:aws:dynamodb:ca-central-1:123456789012:table/t{i:04}")});
+        let doc = |n: usize| serde_json::json!({"Version": "2012-10-17", "Statement": (0..n).map(statement).collect::<Vec<_>>()});
+        let small = BTreeMap::from([("a".to_string(), doc(10)), ("b".to_string(), doc(10))]);
+        assert_eq!(inline_quota_problem(&small), None);
+        let big = BTreeMap::from([("a".to_string(), doc(60)), ("b".to_string(), doc(60))]);
+        let message = inline_quota_problem(&big).expect("over the quota");
+        assert!(message.contains("IAM allows 10240 per role"), "{message}");
+        assert!(
+            message.contains("`a` ") && message.contains("`b` "),
+            "{message}"
         );
     }
 

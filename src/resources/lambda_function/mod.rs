@@ -63,6 +63,8 @@ pub struct FunctionLive {
     pub owner: Option<String>,
     /// `Pending`, `Active`, `Failed`, …
     pub state: String,
+    /// Why Lambda put the function in its state (set for `Failed`).
+    pub state_reason: Option<String>,
 }
 
 /// The function's ARN.
@@ -118,11 +120,31 @@ pub fn flatten(c: &FunctionConfig) -> Vec<Field> {
 
 /// What differs. Secrets stay hidden on both sides: a live value is shown as sensitive
 /// when the stack marks the variable secret.
+///
+/// A function whose creation ended `Failed` accepts no fix in place (AWS: delete it and
+/// create it again), so its state is a replace-forcing field carrying AWS's reason. A
+/// failed *update* is not: the previous configuration stays live and the next update is
+/// accepted.
 #[must_use]
 pub fn diff(wanted: &FunctionConfig, live: &FunctionLive) -> Vec<FieldDiff> {
     let mut have = live.config.clone();
     have.secrets.clone_from(&wanted.secrets);
-    diff_fields(&flatten(wanted), &flatten(&have))
+    let mut diffs = diff_fields(&flatten(wanted), &flatten(&have));
+    if live.state == "Failed" {
+        diffs.insert(
+            0,
+            FieldDiff {
+                path: "state".into(),
+                old: Some(Val::Str(format!(
+                    "Failed: {}",
+                    live.state_reason.as_deref().unwrap_or("no reason given")
+                ))),
+                new: Some(Val::Str("Active".into())),
+                effect: Effect::ReplacesResource,
+            },
+        );
+    }
+    diffs
 }
 
 /// One call of an in-place function update.
@@ -205,6 +227,7 @@ mod tests {
             arn: "arn:f".into(),
             owner: Some("cruddur".into()),
             state: "Active".into(),
+            state_reason: None,
         }
     }
 
@@ -235,6 +258,36 @@ mod tests {
         assert_eq!(diffs.len(), 1);
         assert_eq!(diffs[0].old.as_ref().unwrap().to_string(), "(sensitive)");
         assert_eq!(diffs[0].new.as_ref().unwrap().to_string(), "(sensitive)");
+        assert_eq!(
+            update_steps(&wanted, &live(config())),
+            vec![FunctionStep::Configuration]
+        );
+    }
+
+    #[test]
+    fn a_function_whose_create_failed_is_replaced_with_awss_reason() {
+        let mut failed = live(config());
+        failed.state = "Failed".into();
+        failed.state_reason = Some("The subnet has no free IP addresses.".into());
+        let diffs = diff(&config(), &failed);
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert!(diffs[0].forces_replacement());
+        assert_eq!(
+            diffs[0].old,
+            Some(Val::Str(
+                "Failed: The subnet has no free IP addresses.".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_failed_update_is_not_a_replacement() {
+        // `LastUpdateStatus=Failed` leaves the function `Active` with the old configuration:
+        // it differs from the stack and is updated in place.
+        let mut wanted = config();
+        wanted.memory = 512;
+        let diffs = diff(&wanted, &live(config()));
+        assert!(!diffs.iter().any(FieldDiff::forces_replacement));
         assert_eq!(
             update_steps(&wanted, &live(config())),
             vec![FunctionStep::Configuration]

@@ -2,9 +2,11 @@
 //! keeping those whose source is the table's stream (ARNs compared, never names).
 //!
 //! Right after a role is created or changed, `CreateEventSourceMapping` can fail with
-//! "Cannot access stream …": IAM has not propagated yet; that error is retried. Deletion
-//! is asynchronous (`Deleting`); moto answers an unknown UUID with an empty success, which
-//! counts as gone.
+//! "Cannot access stream …": IAM has not propagated yet; that error is retried for the
+//! settling budget (minutes). Deletion is asynchronous (`Deleting`), and AWS refuses it
+//! with `ResourceInUseException` while the mapping is changing state: the delete waits for
+//! the mapping to settle and tries again. moto answers an unknown UUID with an empty
+//! success, which counts as gone.
 
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ use aws_sdk_lambda::types::{
 };
 
 use super::{MappingConfig, MappingLive, normalize_pattern};
-use crate::aws::{AwsError, Poll, WaitPolicy, retry, wait_until};
+use crate::aws::{AwsError, Poll, Retry, WaitPolicy, retry, wait_until};
 use crate::events::Reporter;
 
 /// How long a mapping may take to be created, updated or deleted.
@@ -171,14 +173,18 @@ pub async fn create(
         let req = req.clone();
         async move {
             req.send().await.map_err(|e| {
-                let propagating = matches!(
-                    e.as_service_error(),
+                let class = match e.as_service_error() {
+                    // IAM propagation of the role's stream permissions: minutes.
                     Some(CreateEventSourceMappingError::InvalidParameterValueException(x))
-                        if x.message().is_some_and(|m| m.contains("Cannot access stream"))
-                ) || e
-                    .as_service_error()
-                    .is_some_and(CreateEventSourceMappingError::is_too_many_requests_exception);
-                AwsError::call("CreateEventSourceMapping", &c.function_arn, &e, propagating)
+                        if x.message()
+                            .is_some_and(|m| m.contains("Cannot access stream")) =>
+                    {
+                        Retry::Settling
+                    }
+                    Some(CreateEventSourceMappingError::TooManyRequestsException(_)) => Retry::Busy,
+                    _ => Retry::Never,
+                };
+                AwsError::classified("CreateEventSourceMapping", &c.function_arn, &e, class)
             })
         }
     })
@@ -216,28 +222,48 @@ pub async fn update(api: MappingApi<'_>, uuid: &str, c: &MappingConfig) -> Resul
     wait_state(api, uuid, "updating").await
 }
 
-/// Deletes the mapping and waits until Lambda no longer knows it.
+/// Deletes the mapping and waits until Lambda no longer knows it. AWS refuses the delete
+/// while the mapping is changing state (`Creating`, `Enabling`, `Updating`, …): wait for it
+/// to settle, then try again, within the settling budget.
 pub async fn delete(api: MappingApi<'_>, uuid: &str) -> Result<(), AwsError> {
-    match api
-        .client
-        .delete_event_source_mapping()
-        .uuid(uuid)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(aws_sdk_lambda::operation::delete_event_source_mapping::DeleteEventSourceMappingError::is_resource_not_found_exception) =>
+    let sent = retry(api.wait, api.reporter, || async {
+        match api
+            .client
+            .delete_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
         {
-            return Ok(());
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_lambda::operation::delete_event_source_mapping::DeleteEventSourceMappingError::is_resource_not_found_exception) =>
+            {
+                Ok(false)
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_lambda::operation::delete_event_source_mapping::DeleteEventSourceMappingError::is_resource_in_use_exception) =>
+            {
+                wait_state(api, uuid, "waiting for the mapping to settle").await?;
+                Err(AwsError::classified(
+                    "DeleteEventSourceMapping",
+                    uuid,
+                    &e,
+                    Retry::Settling,
+                ))
+            }
+            Err(e) => {
+                let busy = e
+                    .as_service_error()
+                    .is_some_and(aws_sdk_lambda::operation::delete_event_source_mapping::DeleteEventSourceMappingError::is_too_many_requests_exception);
+                Err(AwsError::call("DeleteEventSourceMapping", uuid, &e, busy))
+            }
         }
-        Err(e) => {
-            let busy = e.as_service_error().is_some_and(|s| {
-                s.is_resource_in_use_exception() || s.is_too_many_requests_exception()
-            });
-            return Err(AwsError::call("DeleteEventSourceMapping", uuid, &e, busy));
-        }
+    })
+    .await?;
+    if !sent {
+        return Ok(());
     }
     wait_until(
         api.wait,

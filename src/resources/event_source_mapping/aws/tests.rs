@@ -37,6 +37,7 @@ async fn create_retries_cannot_access_stream_then_waits_for_enabled() {
         max_delay: Duration::from_millis(2),
         report_every: Duration::ZERO,
         max_attempts: 4,
+        settling: Duration::from_millis(200),
     };
     let api = MappingApi {
         client: &client,
@@ -67,5 +68,78 @@ async fn create_retries_cannot_access_stream_then_waits_for_enabled() {
         events
             .iter()
             .any(|e| matches!(e, Event::Waiting { state, .. } if state == "Creating"))
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_mapping_that_is_changing_state_waits_for_it_and_retries() {
+    // Guards issue 8.7: AWS refuses DeleteEventSourceMapping with ResourceInUseException
+    // while the mapping is `Updating`/`Enabling`/…; the error was marked retryable but never
+    // retried. Now: wait for the mapping to settle, delete again, wait until it is gone.
+    use aws_sdk_lambda::operation::delete_event_source_mapping::{
+        DeleteEventSourceMappingError, DeleteEventSourceMappingOutput,
+    };
+    use aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingError;
+    use aws_sdk_lambda::types::error::{ResourceInUseException, ResourceNotFoundException};
+    let get = |state: &'static str| {
+        mock!(Client::get_event_source_mapping).then_output(move || {
+            GetEventSourceMappingOutput::builder()
+                .uuid("u-1")
+                .state(state)
+                .build()
+        })
+    };
+    let rules = [
+        mock!(Client::delete_event_source_mapping).then_error(|| {
+            DeleteEventSourceMappingError::ResourceInUseException(
+                ResourceInUseException::builder()
+                    .message("Cannot delete the event source mapping because it is in use.")
+                    .build(),
+            )
+        }),
+        get("Updating"),
+        get("Enabled"),
+        mock!(Client::delete_event_source_mapping)
+            .match_requests(|r| r.uuid() == Some("u-1"))
+            .then_output(|| {
+                DeleteEventSourceMappingOutput::builder()
+                    .state("Deleting")
+                    .build()
+            }),
+        get("Deleting"),
+        mock!(Client::get_event_source_mapping).then_error(|| {
+            GetEventSourceMappingError::ResourceNotFoundException(
+                ResourceNotFoundException::builder().build(),
+            )
+        }),
+    ];
+    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
+    let address = Address::new(crate::resources::Kind::EventSourceMapping, "m");
+    let recorder = Recorder::default();
+    let policy = WaitPolicy {
+        first_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        report_every: Duration::ZERO,
+        max_attempts: 4,
+        settling: Duration::from_secs(5),
+    };
+    let api = MappingApi {
+        client: &client,
+        wait: &policy,
+        reporter: Reporter {
+            address: &address,
+            sink: &recorder,
+        },
+    };
+    delete(api, "u-1").await.expect("deleted once settled");
+    assert!(
+        rules.iter().all(|r| r.num_calls() == 1),
+        "every call once, in order"
+    );
+    assert!(
+        recorder
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::Waiting { state, .. } if state == "Updating"))
     );
 }

@@ -1,5 +1,10 @@
 //! IAM roles through the SDK. IAM returns policy documents URL-encoded; they are decoded
 //! here so the pure diff compares JSON.
+//!
+//! `DeleteRole` fails with `DeleteConflict` while the role still has policies, is in an
+//! instance profile, or was detached from a policy moments ago (IAM is eventually
+//! consistent): delete removes all three causes first and retries the conflict for the
+//! settling budget.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,7 +14,7 @@ use futures::future::try_join_all;
 use serde_json::Value;
 
 use super::{RoleConfig, RoleLive, RoleStep};
-use crate::aws::{AwsError, WaitPolicy, retry};
+use crate::aws::{AwsError, Retry, WaitPolicy, retry};
 use crate::events::Reporter;
 use crate::resources::{OWNER_TAG, policy};
 
@@ -97,12 +102,31 @@ pub async fn read(
     }))
 }
 
-/// The names of the role's inline policies (none when the role does not exist).
-async fn policy_names(api: RoleApi<'_>, name: &str) -> Result<Vec<String>, AwsError> {
-    let mut names = Vec::new();
+/// Follows IAM's `Marker` pagination: `page(marker)` answers one page's items and the
+/// next marker, or `None` when the role does not exist (then there is nothing to list).
+async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, AwsError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<(Vec<T>, Option<String>)>, AwsError>>,
+{
+    let mut out = Vec::new();
     let mut marker = None;
     loop {
-        let out = match api
+        let Some((items, next)) = page(marker).await? else {
+            return Ok(out);
+        };
+        out.extend(items);
+        marker = next;
+        if marker.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// The names of the role's inline policies (none when the role does not exist).
+async fn policy_names(api: RoleApi<'_>, name: &str) -> Result<Vec<String>, AwsError> {
+    all_pages(|marker| async move {
+        match api
             .client
             .list_role_policies()
             .role_name(name)
@@ -110,24 +134,20 @@ async fn policy_names(api: RoleApi<'_>, name: &str) -> Result<Vec<String>, AwsEr
             .send()
             .await
         {
-            Ok(out) => out,
+            Ok(out) => Ok(Some((
+                out.policy_names().to_vec(),
+                out.marker().map(str::to_string).filter(|_| out.is_truncated()),
+            ))),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(aws_sdk_iam::operation::list_role_policies::ListRolePoliciesError::is_no_such_entity_exception) =>
             {
-                return Ok(names);
+                Ok(None)
             }
-            Err(e) => return Err(AwsError::call("ListRolePolicies", name, &e, false)),
-        };
-        names.extend(out.policy_names().iter().cloned());
-        marker = out
-            .marker()
-            .map(str::to_string)
-            .filter(|_| out.is_truncated());
-        if marker.is_none() {
-            return Ok(names);
+            Err(e) => Err(AwsError::call("ListRolePolicies", name, &e, false)),
         }
-    }
+    })
+    .await
 }
 
 /// The documents of the named inline policies that exist.
@@ -162,40 +182,35 @@ async fn get_policies(
     Ok(docs.into_iter().flatten().collect())
 }
 
+/// The ARNs of the managed policies attached to the role (none when it does not exist).
 async fn attachments(api: RoleApi<'_>, name: &str) -> Result<BTreeSet<String>, AwsError> {
-    let mut arns = BTreeSet::new();
-    let mut marker = None;
-    loop {
-        let out = api
+    let arns = all_pages(|marker| async move {
+        match api
             .client
             .list_attached_role_policies()
             .role_name(name)
             .set_marker(marker)
             .send()
-            .await;
-        let out = match out {
-            Ok(out) => out,
+            .await
+        {
+            Ok(out) => Ok(Some((
+                out.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string))
+                    .collect(),
+                out.marker().map(str::to_string).filter(|_| out.is_truncated()),
+            ))),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesError::is_no_such_entity_exception) =>
             {
-                return Ok(arns);
+                Ok(None)
             }
-            Err(e) => return Err(AwsError::call("ListAttachedRolePolicies", name, &e, false)),
-        };
-        arns.extend(
-            out.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_string)),
-        );
-        marker = out
-            .marker()
-            .map(str::to_string)
-            .filter(|_| out.is_truncated());
-        if marker.is_none() {
-            return Ok(arns);
+            Err(e) => Err(AwsError::call("ListAttachedRolePolicies", name, &e, false)),
         }
-    }
+    })
+    .await?;
+    Ok(arns.into_iter().collect())
 }
 
 async fn put_policy(
@@ -384,8 +399,39 @@ async fn detach(api: RoleApi<'_>, name: &str, arn: &str) -> Result<(), AwsError>
     }
 }
 
-/// Deletes the role: inline policies and attachments first (IAM refuses otherwise), read
-/// afresh so that nothing added out of band blocks the delete.
+/// The instance profiles the role is in (none when the role does not exist).
+async fn instance_profiles(api: RoleApi<'_>, name: &str) -> Result<Vec<String>, AwsError> {
+    all_pages(|marker| async move {
+        match api
+            .client
+            .list_instance_profiles_for_role()
+            .role_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some((
+                out.instance_profiles()
+                    .iter()
+                    .map(|p| p.instance_profile_name().to_string())
+                    .collect(),
+                out.marker().map(str::to_string).filter(|_| out.is_truncated()),
+            ))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_iam::operation::list_instance_profiles_for_role::ListInstanceProfilesForRoleError::is_no_such_entity_exception) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(AwsError::call("ListInstanceProfilesForRole", name, &e, false)),
+        }
+    })
+    .await
+}
+
+/// Deletes the role: inline policies, attachments and instance profile memberships first
+/// (IAM refuses otherwise), read afresh so that nothing added out of band blocks the
+/// delete. The instance profiles themselves are left: only the role is the stack's.
 pub async fn delete(api: RoleApi<'_>, name: &str) -> Result<(), AwsError> {
     let Some(live) = read(api, name, &[]).await? else {
         return Ok(());
@@ -396,20 +442,55 @@ pub async fn delete(api: RoleApi<'_>, name: &str) -> Result<(), AwsError> {
     for arn in &live.config.managed_policies {
         detach(api, name, arn).await?;
     }
-    match api.client.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error().is_some_and(
-                aws_sdk_iam::operation::delete_role::DeleteRoleError::is_no_such_entity_exception,
-            ) =>
+    for profile in instance_profiles(api, name).await? {
+        api.reporter.step(format!(
+            "removing the role from instance profile {profile:?}"
+        ));
+        match api
+            .client
+            .remove_role_from_instance_profile()
+            .instance_profile_name(&profile)
+            .role_name(name)
+            .send()
+            .await
         {
-            Ok(())
-        }
-        Err(e) => {
-            let busy = e.as_service_error().is_some_and(|s| {
-                s.is_delete_conflict_exception() || s.is_concurrent_modification_exception()
-            });
-            Err(AwsError::call("DeleteRole", name, &e, busy))
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_iam::operation::remove_role_from_instance_profile::RemoveRoleFromInstanceProfileError::is_no_such_entity_exception) => {}
+            Err(e) => {
+                return Err(AwsError::call(
+                    "RemoveRoleFromInstanceProfile",
+                    name,
+                    &e,
+                    false,
+                ));
+            }
         }
     }
+    retry(api.wait, api.reporter, || async {
+        match api.client.delete_role().role_name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_iam::operation::delete_role::DeleteRoleError::is_no_such_entity_exception,
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => {
+                // Right after the detaches above, IAM may still count the attachments.
+                let class = match e.as_service_error() {
+                    Some(s) if s.is_delete_conflict_exception() => Retry::Settling,
+                    Some(s) if s.is_concurrent_modification_exception() => Retry::Busy,
+                    _ => Retry::Never,
+                };
+                Err(AwsError::classified("DeleteRole", name, &e, class))
+            }
+        }
+    })
+    .await
 }
+
+#[cfg(test)]
+mod tests;

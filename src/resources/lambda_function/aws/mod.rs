@@ -3,26 +3,47 @@
 //! Lambda is asynchronous: a new function is `Pending` until `Active`, and an update leaves
 //! `LastUpdateStatus=InProgress` until `Successful`; the next call fails with
 //! `ResourceConflictException` meanwhile, so every write here waits for the function to
-//! settle. Right after a role is created, IAM may not have propagated it yet and
-//! `CreateFunction` fails with "cannot be assumed by Lambda": that one error is retried.
+//! settle. Only `Pending` and `InProgress` block: after a failed update
+//! (`LastUpdateStatus=Failed`) the previous configuration stays live and the next update is
+//! accepted. Right after a role or policy is created, IAM may not have propagated it yet
+//! and `CreateFunction` / `UpdateFunctionConfiguration` fail with one of the messages in
+//! `PROPAGATION`: those are retried for minutes, not seconds.
+//!
+//! A function in a VPC leaves network interfaces behind that Lambda removes, with the
+//! function's own role, minutes after `DeleteFunction`: deleting waits until they are gone,
+//! so that the role is not deleted under them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
+use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError;
+use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, VpcConfig,
 };
 
 use super::{FunctionConfig, FunctionLive, FunctionStep, VpcPlacement};
-use crate::aws::{AwsError, Poll, WaitPolicy, retry, wait_until};
+use crate::aws::{AwsError, Poll, Retry, WaitPolicy, retry, wait_until};
 use crate::events::Reporter;
 use crate::resources::OWNER_TAG;
 
 /// How long a function may stay `Pending` or `InProgress`.
 const FUNCTION_TIMEOUT: Duration = Duration::from_mins(15);
+/// How long Lambda may take to release a deleted VPC function's network interfaces
+/// (20–60 minutes are commonly reported).
+const ENI_TIMEOUT: Duration = Duration::from_hours(1);
+
+/// What Lambda says (as `InvalidParameterValueException`) while IAM has not propagated a
+/// new role or policy, or EC2 is still catching up: the same modeled type also covers real
+/// mistakes, so the documented messages narrow it (the Terraform provider's list).
+const PROPAGATION: [&str; 3] = [
+    "cannot be assumed by Lambda",
+    "does not have permissions to call",
+    "throttled by EC2",
+];
 
 /// The SDK clients and policies one function operation needs.
 #[derive(Clone, Copy)]
@@ -31,10 +52,34 @@ pub struct FunctionApi<'a> {
     pub client: &'a Client,
     /// `CloudWatch` Logs client (log groups).
     pub logs: &'a aws_sdk_cloudwatchlogs::Client,
+    /// EC2 client (a VPC function's network interfaces).
+    pub ec2: &'a aws_sdk_ec2::Client,
     /// Polling and retry policy.
     pub wait: &'a WaitPolicy,
     /// Progress reporting.
     pub reporter: Reporter<'a>,
+}
+
+/// The retry class of a failed create or update, from its modeled type: IAM propagation
+/// (an `InvalidParameterValueException` with one of the `PROPAGATION` messages) settles
+/// within minutes; throttling and a concurrent update within seconds.
+macro_rules! write_error {
+    ($error:ident, $op:literal, $name:expr, $e:expr) => {{
+        let e = $e;
+        let class = match e.as_service_error() {
+            Some($error::InvalidParameterValueException(x))
+                if x.message()
+                    .is_some_and(|m| PROPAGATION.iter().any(|p| m.contains(p))) =>
+            {
+                Retry::Settling
+            }
+            Some($error::TooManyRequestsException(_) | $error::ResourceConflictException(_)) => {
+                Retry::Busy
+            }
+            _ => Retry::Never,
+        };
+        AwsError::classified($op, $name, e, class)
+    }};
 }
 
 /// Reads the function named `name`.
@@ -52,6 +97,20 @@ pub async fn read(api: FunctionApi<'_>, name: &str) -> Result<Option<FunctionLiv
     let Some(c) = out.configuration() else {
         return Ok(None);
     };
+    // Without `lambda:ListTags` AWS returns the function with no tags and a `TagsError`;
+    // reading that as "no ownership tag" would call our own function not ours.
+    if let Some(err) = out.tags_error() {
+        return Err(AwsError::Unexpected {
+            op: "GetFunction",
+            address: name.to_string(),
+            message: format!(
+                "Lambda could not return the function's tags ({}: {}), so its ownership cannot be proven\n  help: allow `lambda:ListTags` on `{}` for these credentials",
+                err.error_code(),
+                err.message(),
+                c.function_arn().unwrap_or(name)
+            ),
+        });
+    }
     let mut tags: BTreeMap<String, String> = out
         .tags()
         .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -94,11 +153,28 @@ pub async fn read(api: FunctionApi<'_>, name: &str) -> Result<Option<FunctionLiv
         arn: c.function_arn().unwrap_or_default().to_string(),
         owner,
         state: c.state().map_or("Active", State::as_str).to_string(),
+        state_reason: c.state_reason().map(str::to_string),
     }))
 }
 
-/// Waits until the function is `Active` and its last update `Successful`.
-async fn settle(api: FunctionApi<'_>, name: &str, what: &str) -> Result<(), AwsError> {
+/// What a wait for a function to settle is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    /// Before a write: wait only while something blocks it (`Pending`, `InProgress`). A
+    /// failed previous update blocks nothing: its configuration was rolled back.
+    Before,
+    /// After a write of ours: the same wait, and a `Failed` outcome is this write's error.
+    After,
+}
+
+/// Waits until the function is neither `Pending` nor updating; after a write of ours, a
+/// `Failed` state or update is an error with AWS's reason.
+async fn settle(
+    api: FunctionApi<'_>,
+    name: &str,
+    what: &str,
+    mode: Settle,
+) -> Result<(), AwsError> {
     wait_until(api.wait, api.reporter, what, FUNCTION_TIMEOUT, || async {
         let c = api
             .client
@@ -107,22 +183,22 @@ async fn settle(api: FunctionApi<'_>, name: &str, what: &str) -> Result<(), AwsE
             .send()
             .await
             .map_err(|e| AwsError::call("GetFunctionConfiguration", name, &e, false))?;
+        let failed = |reason: Option<&str>| AwsError::Unexpected {
+            op: "GetFunctionConfiguration",
+            address: name.to_string(),
+            message: format!(
+                "Lambda reports the change failed: {}",
+                reason.unwrap_or("no reason given")
+            ),
+        };
         match (c.state(), c.last_update_status()) {
-            (Some(State::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => {
-                Err(AwsError::Unexpected {
-                    op: "GetFunctionConfiguration",
-                    address: name.to_string(),
-                    message: format!(
-                        "the function failed: {}",
-                        c.state_reason()
-                            .or(c.last_update_status_reason())
-                            .unwrap_or("no reason given")
-                    ),
-                })
-            }
             (Some(State::Pending), _) => Ok(Poll::Pending("Pending".into())),
             (_, Some(LastUpdateStatus::InProgress)) => {
                 Ok(Poll::Pending("update InProgress".into()))
+            }
+            (Some(State::Failed), _) if mode == Settle::After => Err(failed(c.state_reason())),
+            (_, Some(LastUpdateStatus::Failed)) if mode == Settle::After => {
+                Err(failed(c.last_update_status_reason()))
             }
             _ => Ok(Poll::Ready(())),
         }
@@ -188,22 +264,13 @@ pub async fn create(
     let out = retry(api.wait, api.reporter, || {
         let req = req.clone();
         async move {
-            req.send().await.map_err(|e| {
-                // IAM propagation: the error type alone is too broad (it also covers real
-                // mistakes), so the documented message narrows it.
-                let propagating = matches!(
-                    e.as_service_error(),
-                    Some(CreateFunctionError::InvalidParameterValueException(x))
-                        if x.message().is_some_and(|m| m.contains("cannot be assumed by Lambda"))
-                ) || e
-                    .as_service_error()
-                    .is_some_and(CreateFunctionError::is_too_many_requests_exception);
-                AwsError::call("CreateFunction", name, &e, propagating)
-            })
+            req.send()
+                .await
+                .map_err(|e| write_error!(CreateFunctionError, "CreateFunction", name, &e))
         }
     })
     .await?;
-    settle(api, name, "creating").await?;
+    settle(api, name, "creating", Settle::After).await?;
     Ok(out.function_arn.unwrap_or_default())
 }
 
@@ -220,7 +287,7 @@ pub async fn update(
         match step {
             FunctionStep::Code => {
                 api.reporter.step("uploading new code");
-                settle(api, name, "waiting for the previous update").await?;
+                settle(api, name, "waiting for the previous update", Settle::Before).await?;
                 let req = api
                     .client
                     .update_function_code()
@@ -231,22 +298,16 @@ pub async fn update(
                     let req = req.clone();
                     async move {
                         req.send().await.map_err(|e| {
-                            if e.as_service_error()
-                                .is_some_and(aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError::is_resource_conflict_exception)
-                            {
-                                AwsError::call("UpdateFunctionCode", name, &e, true)
-                            } else {
-                                AwsError::call("UpdateFunctionCode", name, &e, false)
-                            }
+                            write_error!(UpdateFunctionCodeError, "UpdateFunctionCode", name, &e)
                         })
                     }
                 })
                 .await?;
-                settle(api, name, "updating code").await?;
+                settle(api, name, "updating code", Settle::After).await?;
             }
             FunctionStep::Configuration => {
                 api.reporter.step("updating configuration");
-                settle(api, name, "waiting for the previous update").await?;
+                settle(api, name, "waiting for the previous update", Settle::Before).await?;
                 let req = api
                     .client
                     .update_function_configuration()
@@ -263,18 +324,17 @@ pub async fn update(
                     let req = req.clone();
                     async move {
                         req.send().await.map_err(|e| {
-                            if e.as_service_error()
-                                .is_some_and(aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError::is_resource_conflict_exception)
-                            {
-                                AwsError::call("UpdateFunctionConfiguration", name, &e, true)
-                            } else {
-                                AwsError::call("UpdateFunctionConfiguration", name, &e, false)
-                            }
+                            write_error!(
+                                UpdateFunctionConfigurationError,
+                                "UpdateFunctionConfiguration",
+                                name,
+                                &e
+                            )
                         })
                     }
                 })
                 .await?;
-                settle(api, name, "updating configuration").await?;
+                settle(api, name, "updating configuration", Settle::After).await?;
             }
             FunctionStep::Tag(tags) => {
                 api.client
@@ -301,29 +361,72 @@ pub async fn update(
     Ok(())
 }
 
-/// Deletes the function (its mappings are separate resources, deleted before it).
-pub async fn delete(api: FunctionApi<'_>, name: &str) -> Result<(), AwsError> {
-    match api
-        .client
-        .delete_function()
-        .function_name(name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(aws_sdk_lambda::operation::delete_function::DeleteFunctionError::is_resource_not_found_exception) =>
-        {
-            Ok(())
+/// Deletes the function (its mappings are separate resources, deleted before it). With
+/// `in_vpc`, waits until Lambda has released the function's network interfaces: Lambda
+/// removes them with the function's own role, so the role must outlive them.
+pub async fn delete(api: FunctionApi<'_>, name: &str, in_vpc: bool) -> Result<(), AwsError> {
+    let deleted = retry(api.wait, api.reporter, || async {
+        match api.client.delete_function().function_name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_lambda::operation::delete_function::DeleteFunctionError::is_resource_not_found_exception) =>
+            {
+                Ok(())
+            }
+            Err(e) => {
+                let busy = e.as_service_error().is_some_and(|s| {
+                    s.is_resource_conflict_exception() || s.is_too_many_requests_exception()
+                });
+                Err(AwsError::call("DeleteFunction", name, &e, busy))
+            }
         }
-        Err(e) => {
-            let busy = e.as_service_error().is_some_and(|s| {
-                s.is_resource_conflict_exception() || s.is_too_many_requests_exception()
-            });
-            Err(AwsError::call("DeleteFunction", name, &e, busy))
-        }
+    });
+    deleted.await?;
+    if in_vpc {
+        wait_for_interfaces(api, name).await?;
     }
+    Ok(())
+}
+
+/// The description Lambda gives a function's VPC network interfaces.
+#[must_use]
+pub fn interface_description(function: &str) -> String {
+    format!("AWS Lambda VPC ENI-{function}")
+}
+
+/// Waits, with progress, until no network interface of the function `name` is left.
+async fn wait_for_interfaces(api: FunctionApi<'_>, name: &str) -> Result<(), AwsError> {
+    let filter = aws_sdk_ec2::types::Filter::builder()
+        .name("description")
+        .values(format!("{}*", interface_description(name)))
+        .build();
+    wait_until(
+        api.wait,
+        api.reporter,
+        "Lambda releasing the function's VPC network interfaces (often 20-60 min)",
+        ENI_TIMEOUT,
+        || async {
+            let out = api
+                .ec2
+                .describe_network_interfaces()
+                .filters(filter.clone())
+                .send()
+                .await
+                .map_err(|e| AwsError::call("DescribeNetworkInterfaces", name, &e, false))?;
+            let left: Vec<&str> = out
+                .network_interfaces()
+                .iter()
+                .filter_map(|n| n.network_interface_id())
+                .collect();
+            Ok(if left.is_empty() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending(format!("{} left: {}", left.len(), left.join(", ")))
+            })
+        },
+    )
+    .await
 }
 
 /// Whether the log group `name` exists.
