@@ -123,17 +123,21 @@ async fn ensure_table(client: &Client) -> Result<(), AwsError> {
     }
     let deadline = Instant::now() + Duration::from_mins(2);
     loop {
-        let out = client
-            .describe_table()
-            .table_name(TABLE)
-            .send()
-            .await
-            .map_err(|e| AwsError::call("DescribeTable", TABLE, &e, false))?;
-        if out
-            .table()
-            .and_then(|t| t.table_status())
-            .is_some_and(|s| s.as_str() == "ACTIVE")
-        {
+        let active = match client.describe_table().table_name(TABLE).send().await {
+            Ok(out) => out
+                .table()
+                .and_then(|t| t.table_status())
+                .is_some_and(|s| s.as_str() == "ACTIVE"),
+            // Right after CreateTable, DescribeTable may not know the table yet: pending.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_dynamodb::operation::describe_table::DescribeTableError::is_resource_not_found_exception) =>
+            {
+                false
+            }
+            Err(e) => return Err(AwsError::call("DescribeTable", TABLE, &e, false)),
+        };
+        if active {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -322,5 +326,48 @@ mod tests {
         assert_eq!(parse_wait("2m").unwrap(), Duration::from_mins(2));
         assert!(parse_wait("soon").is_err());
         assert!(parse_wait("5h").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_lock_tables_first_use_waits_out_not_found_right_after_create() {
+        // Guards issue 8.10: DescribeTable right after CreateTable may answer
+        // ResourceNotFound; the first run in an account failed on it.
+        use aws_sdk_dynamodb::operation::create_table::CreateTableOutput;
+        use aws_sdk_dynamodb::operation::describe_table::{
+            DescribeTableError, DescribeTableOutput,
+        };
+        use aws_sdk_dynamodb::types::error::ResourceNotFoundException;
+        use aws_sdk_dynamodb::types::{TableDescription, TableStatus};
+        use aws_smithy_mocks::{RuleMode, mock};
+        let not_found = || {
+            DescribeTableError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("Requested resource not found: Table: cruddur-infra-locks not found")
+                    .build(),
+            )
+        };
+        let rules = [
+            mock!(Client::describe_table).then_error(not_found),
+            mock!(Client::create_table)
+                .match_requests(|r| r.table_name() == Some(TABLE))
+                .then_output(|| CreateTableOutput::builder().build()),
+            mock!(Client::describe_table).then_error(not_found),
+            mock!(Client::describe_table).then_output(|| {
+                DescribeTableOutput::builder()
+                    .table(
+                        TableDescription::builder()
+                            .table_name(TABLE)
+                            .table_status(TableStatus::Active)
+                            .build(),
+                    )
+                    .build()
+            }),
+        ];
+        let client =
+            crate::testing::mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+        ensure_table(&client)
+            .await
+            .expect("the lock table is ready");
+        assert!(rules.iter().all(|r| r.num_calls() == 1));
     }
 }

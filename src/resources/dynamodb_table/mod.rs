@@ -4,8 +4,9 @@
 //! AWS rules encoded here (see `AWS-RULES.md`): the key schema cannot change in place
 //! (replace the table); an index whose key or projection changes is deleted and created
 //! again; one index create or delete per `UpdateTable`, deletes first; a stream view type
-//! change is disable-then-enable; TTL moves from one attribute to another by disabling the
-//! old one first.
+//! change is disable-then-enable; TTL changes about once an hour per table, so moving it
+//! to another attribute takes two applies (disable now, enable in a later one) and no TTL
+//! step is planned while AWS is still `ENABLING`/`DISABLING`.
 
 pub mod aws;
 
@@ -215,6 +216,24 @@ pub enum TableState {
     Other(String),
 }
 
+/// A TTL change AWS is still carrying out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TtlTransition {
+    /// `ENABLING`.
+    Enabling,
+    /// `DISABLING`.
+    Disabling,
+}
+
+impl fmt::Display for TtlTransition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TtlTransition::Enabling => "ENABLING",
+            TtlTransition::Disabling => "DISABLING",
+        })
+    }
+}
+
 /// A table as AWS reports it, normalized into the same shape as the spec so that the two
 /// compare field by field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,9 +250,14 @@ pub struct TableLive {
     pub stream_arn: Option<String>,
     /// Approximate item count (refreshed by AWS about every six hours).
     pub item_count: i64,
+    /// A TTL change in progress, during which AWS accepts no other.
+    pub ttl_transition: Option<TtlTransition>,
 }
 
 const INDEX_REPLACED: &str = "delete, then create with a full backfill";
+
+/// How a TTL move is carried out, as plans explain it.
+const TTL_MOVE: &str = "two applies: this one disables TTL on the old attribute; AWS then refuses another TTL change for about an hour, so a later apply enables it on the new one";
 
 fn index_path(index: &str, field: &str) -> String {
     format!("global_secondary_index[{index:?}].{field}")
@@ -352,9 +376,7 @@ pub fn diff(spec: &TableSpec, live: &TableLive) -> Vec<FieldDiff> {
             d.effect = Effect::Note("disable, then enable: the stream gets a new ARN".into());
         }
         if d.path == "ttl_attribute" && d.old.is_some() && d.new.is_some() {
-            d.effect = Effect::Note(
-                "disable TTL on the old attribute, then enable it on the new one".into(),
-            );
+            d.effect = Effect::Note(TTL_MOVE.into());
         }
     }
     diffs
@@ -505,20 +527,7 @@ pub fn update_steps(spec: &TableSpec, live: &TableLive) -> Vec<TableStep> {
         }
         _ => {}
     }
-    if have.ttl_attribute != spec.ttl_attribute {
-        if let Some(old) = &have.ttl_attribute {
-            steps.push(TableStep::SetTtl {
-                attribute: old.clone(),
-                enabled: false,
-            });
-        }
-        if let Some(new) = &spec.ttl_attribute {
-            steps.push(TableStep::SetTtl {
-                attribute: new.clone(),
-                enabled: true,
-            });
-        }
-    }
+    steps.extend(ttl_step(spec, live));
     if have.point_in_time_recovery != spec.point_in_time_recovery {
         steps.push(TableStep::SetPointInTimeRecovery(
             spec.point_in_time_recovery,
@@ -532,6 +541,53 @@ pub fn update_steps(spec: &TableSpec, live: &TableLive) -> Vec<TableStep> {
         steps.push(TableStep::Untag(untag));
     }
     steps
+}
+
+/// The one TTL call this apply may make, if any. AWS allows about one TTL change per table
+/// per hour, and none while the previous one is `ENABLING`/`DISABLING`: a move to another
+/// attribute disables the old one now and leaves the enable to a later apply.
+fn ttl_step(spec: &TableSpec, live: &TableLive) -> Option<TableStep> {
+    let have = &live.config;
+    if have.ttl_attribute == spec.ttl_attribute || live.ttl_transition.is_some() {
+        return None;
+    }
+    match (&have.ttl_attribute, &spec.ttl_attribute) {
+        (Some(old), _) => Some(TableStep::SetTtl {
+            attribute: old.clone(),
+            enabled: false,
+        }),
+        (None, Some(new)) => Some(TableStep::SetTtl {
+            attribute: new.clone(),
+            enabled: true,
+        }),
+        (None, None) => None,
+    }
+}
+
+/// What the reader must know about a TTL change this apply cannot finish, if any.
+#[must_use]
+pub fn ttl_note(spec: &TableSpec, live: &TableLive) -> Option<String> {
+    let have = &live.config;
+    if have.ttl_attribute == spec.ttl_attribute {
+        return None;
+    }
+    let wanted = spec
+        .ttl_attribute
+        .as_deref()
+        .map_or_else(|| "off".to_string(), |a| format!("on `{a}`"));
+    if let Some(transition) = live.ttl_transition {
+        return Some(format!(
+            "TTL of `{}` is still {transition}; AWS accepts no other TTL change until it finishes (up to an hour), so TTL {wanted} waits for a later apply",
+            spec.name
+        ));
+    }
+    match (&have.ttl_attribute, &spec.ttl_attribute) {
+        (Some(old), Some(new)) => Some(format!(
+            "TTL of `{}` moves from `{old}` to `{new}` in two applies: this one disables it; AWS allows about one TTL change per hour, so run `apply` again about an hour after this one to enable it on `{new}`",
+            spec.name
+        )),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

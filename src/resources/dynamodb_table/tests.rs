@@ -48,6 +48,7 @@ pub(crate) fn live(config: TableSpec) -> TableLive {
         owner: Some("cruddur".into()),
         state: TableState::Active,
         item_count: 0,
+        ttl_transition: None,
     }
 }
 
@@ -255,24 +256,53 @@ fn turning_the_stream_off_is_a_single_disable() {
 }
 
 #[test]
-fn ttl_moves_by_disabling_the_old_attribute_first() {
+fn a_ttl_move_disables_now_and_leaves_the_enable_to_a_later_apply() {
+    // Guards issue 8.3: AWS allows about one TTL change per hour; disabling and enabling
+    // in one apply stopped halfway with TTL off and failed re-plans for an hour.
     let mut wanted = seed();
     wanted.ttl_attribute = Some("expires_at".into());
     let mut have = seed();
     have.ttl_attribute = Some("ttl".into());
+    let l = live(have);
     assert_eq!(
-        update_steps(&wanted, &live(have)),
-        vec![
-            TableStep::SetTtl {
-                attribute: "ttl".into(),
-                enabled: false
-            },
-            TableStep::SetTtl {
-                attribute: "expires_at".into(),
-                enabled: true
-            },
-        ]
+        update_steps(&wanted, &l),
+        vec![TableStep::SetTtl {
+            attribute: "ttl".into(),
+            enabled: false
+        }]
     );
+    let note = ttl_note(&wanted, &l).expect("the reader is told");
+    assert!(note.contains("two applies"), "{note}");
+    assert!(note.contains("about an hour"), "{note}");
+    let d = diff(&wanted, &l);
+    assert!(
+        matches!(&d[0].effect, Effect::Note(n) if n.contains("later apply")),
+        "{d:?}"
+    );
+    // The later apply, once AWS reports TTL disabled: one enable.
+    let mut off = seed();
+    off.ttl_attribute = None;
+    assert_eq!(
+        update_steps(&wanted, &live(off)),
+        vec![TableStep::SetTtl {
+            attribute: "expires_at".into(),
+            enabled: true
+        }]
+    );
+}
+
+#[test]
+fn no_ttl_step_while_aws_is_enabling_or_disabling() {
+    // Guards issue 8.3: AWS refuses any TTL change during a transition.
+    let mut wanted = seed();
+    wanted.ttl_attribute = Some("expires_at".into());
+    for transition in [TtlTransition::Enabling, TtlTransition::Disabling] {
+        let mut l = live(seed());
+        l.ttl_transition = Some(transition);
+        assert_eq!(update_steps(&wanted, &l), vec![], "{transition}");
+        let note = ttl_note(&wanted, &l).expect("explained");
+        assert!(note.contains(&transition.to_string()), "{note}");
+    }
 }
 
 #[test]

@@ -4,6 +4,12 @@
 //!
 //! Every `UpdateTable` is preceded by a wait for `ACTIVE`: AWS accepts no other update
 //! while a table or one of its indexes is changing.
+//!
+//! What AWS does that the emulator hides, handled here: tagging is asynchronous (a second
+//! tagging call meanwhile is `LimitExceededException`, so each is retried and then
+//! confirmed with `ListTagsOfResource`, which may answer `ResourceNotFound` for a table
+//! still `CREATING`); point-in-time recovery is unavailable for a while after
+//! `CreateTable`; TTL changes about once an hour; a `DELETING` table still holds its name.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -21,9 +27,9 @@ use aws_sdk_dynamodb::types::{
 
 use super::{
     Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, TableLive, TableSpec,
-    TableState, TableStep, Throughput,
+    TableState, TableStep, Throughput, TtlTransition,
 };
-use crate::aws::{AwsError, Poll, WaitPolicy, retry, wait_until};
+use crate::aws::{AwsError, Poll, Retry, WaitPolicy, retry, retry_within, wait_until};
 use crate::events::Reporter;
 use crate::resources::OWNER_TAG;
 
@@ -261,34 +267,82 @@ async fn describe(api: TableApi<'_>, name: &str) -> Result<Option<TableDescripti
     }
 }
 
-async fn tags(
+async fn list_tags(
     api: TableApi<'_>,
     arn: &str,
     name: &str,
-) -> Result<BTreeMap<String, String>, AwsError> {
+) -> Result<Option<BTreeMap<String, String>>, AwsError> {
     let mut tags = BTreeMap::new();
     let mut token = None;
     // ListTagsOfResource pages (moto at 10 tags); a key listed twice keeps its last value.
     loop {
-        let out = api
+        let out = match api
             .client
             .list_tags_of_resource()
             .resource_arn(arn)
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| AwsError::call("ListTagsOfResource", name, &e, false))?;
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_dynamodb::operation::list_tags_of_resource::ListTagsOfResourceError::is_resource_not_found_exception) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(AwsError::call("ListTagsOfResource", name, &e, false)),
+        };
         for t in out.tags() {
             tags.insert(t.key().to_string(), t.value().to_string());
         }
         token = out.next_token;
         if token.is_none() {
-            return Ok(tags);
+            return Ok(Some(tags));
         }
     }
 }
 
-async fn ttl(api: TableApi<'_>, name: &str) -> Result<Option<String>, AwsError> {
+/// The table's tags. A table still `CREATING` may answer `ResourceNotFound` for a while:
+/// that is not an error, and not "no owner" either, so the read waits (within the settling
+/// budget) until the tags can be read.
+async fn tags(
+    api: TableApi<'_>,
+    arn: &str,
+    name: &str,
+    creating: bool,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    if !creating {
+        return list_tags(api, arn, name)
+            .await?
+            .ok_or_else(|| AwsError::Unexpected {
+                op: "ListTagsOfResource",
+                address: name.to_string(),
+                message:
+                    "the table was described but its tags were not found; run the command again"
+                        .into(),
+            });
+    }
+    wait_until(
+        api.wait,
+        api.reporter,
+        "reading the tags of a table still being created",
+        api.wait.settling,
+        || async {
+            Ok(match list_tags(api, arn, name).await? {
+                Some(tags) => Poll::Ready(tags),
+                None => Poll::Pending("CREATING, tags not readable yet".into()),
+            })
+        },
+    )
+    .await
+}
+
+/// The TTL attribute while TTL is on (or turning on), and the transition in progress.
+async fn ttl(
+    api: TableApi<'_>,
+    name: &str,
+) -> Result<(Option<String>, Option<TtlTransition>), AwsError> {
     let out = api
         .client
         .describe_time_to_live()
@@ -307,17 +361,23 @@ async fn ttl(api: TableApi<'_>, name: &str) -> Result<Option<String>, AwsError> 
                         == Some("ResourceNotFound")
             }) =>
         {
-            return Ok(None);
+            return Ok((None, None));
         }
         Err(e) => return Err(AwsError::call("DescribeTimeToLive", name, &e, false)),
     };
-    Ok(out.time_to_live_description.and_then(|d| {
-        let on = matches!(
-            d.time_to_live_status(),
-            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
-        );
-        d.attribute_name.filter(|_| on)
-    }))
+    let Some(d) = out.time_to_live_description else {
+        return Ok((None, None));
+    };
+    let transition = match d.time_to_live_status() {
+        Some(TimeToLiveStatus::Enabling) => Some(TtlTransition::Enabling),
+        Some(TimeToLiveStatus::Disabling) => Some(TtlTransition::Disabling),
+        _ => None,
+    };
+    let on = matches!(
+        d.time_to_live_status(),
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    );
+    Ok((d.attribute_name.filter(|_| on), transition))
 }
 
 async fn pitr(api: TableApi<'_>, name: &str) -> Result<bool, AwsError> {
@@ -347,33 +407,38 @@ async fn pitr(api: TableApi<'_>, name: &str) -> Result<bool, AwsError> {
         == Some(PointInTimeRecoveryStatus::Enabled))
 }
 
-/// Reads the table named `name`, or `None` when it does not exist (or is being deleted).
+/// Reads the table named `name`, or `None` when it does not exist. A `DELETING` table is
+/// returned in that state, without tags or settings: it still holds its name, so a create
+/// must wait for it to go.
 pub async fn read(api: TableApi<'_>, name: &str) -> Result<Option<TableLive>, AwsError> {
     // TTL and backups are keyed by name: asked together with the description, they cost
     // no round trip of their own. Tags need the ARN the description returns.
-    let (desc, ttl_attribute, pitr_on) =
+    let (desc, (ttl_attribute, ttl_transition), pitr_on) =
         tokio::try_join!(describe(api, name), ttl(api, name), pitr(api, name))?;
     let Some(desc) = desc else {
         return Ok(None);
     };
     let (mut config, state, stream_arn) = normalize(&desc);
-    if state == TableState::Deleting {
-        return Ok(None);
-    }
     let arn = desc.table_arn().unwrap_or_default().to_string();
-    let mut tags = tags(api, &arn, name).await?;
-    let owner = tags.remove(OWNER_TAG);
+    let mut live = TableLive {
+        config: config.clone(),
+        owner: None,
+        arn: arn.clone(),
+        state: state.clone(),
+        stream_arn,
+        item_count: desc.item_count().unwrap_or(0),
+        ttl_transition,
+    };
+    if state == TableState::Deleting {
+        return Ok(Some(live));
+    }
+    let mut tags = tags(api, &arn, name, state == TableState::Creating).await?;
+    live.owner = tags.remove(OWNER_TAG);
     config.tags = tags;
     config.ttl_attribute = ttl_attribute;
     config.point_in_time_recovery = pitr_on;
-    Ok(Some(TableLive {
-        config,
-        owner,
-        arn,
-        state,
-        stream_arn,
-        item_count: desc.item_count().unwrap_or(0),
-    }))
+    live.config = config;
+    Ok(Some(live))
 }
 
 /// Waits until the table and every index are `ACTIVE` (and `index`, when given, exists or,
@@ -518,6 +583,7 @@ pub async fn create(
         state,
         stream_arn,
         item_count: 0,
+        ttl_transition: None,
     })
 }
 
@@ -549,12 +615,35 @@ async fn set_ttl(
                     let busy = e.as_service_error().is_some_and(|s| {
                         s.is_resource_in_use_exception() || s.is_limit_exceeded_exception()
                     });
-                    AwsError::call(OP, name, &e, busy)
+                    ttl_refused(AwsError::call(OP, name, &e, busy))
                 })
         }
     })
     .await?;
     Ok(())
+}
+
+/// AWS answers a TTL change within about an hour of the previous one with a plain
+/// `ValidationException`: say what it means and when to try again.
+fn ttl_refused(err: AwsError) -> AwsError {
+    match err {
+        AwsError::Call {
+            op,
+            address,
+            code: Some(code),
+            message,
+            retry,
+        } if code == "ValidationException" => AwsError::Call {
+            op,
+            address,
+            message: format!(
+                "{message}\n  help: AWS allows about one TTL change per table per hour; if TTL changed within the last hour, run `apply` again after that"
+            ),
+            code: Some(code),
+            retry,
+        },
+        other => other,
+    }
 }
 
 async fn set_pitr(api: TableApi<'_>, name: &str, enabled: bool) -> Result<(), AwsError> {
@@ -566,7 +655,9 @@ async fn set_pitr(api: TableApi<'_>, name: &str, enabled: bool) -> Result<(), Aw
             .point_in_time_recovery_enabled(enabled)
             .build(),
     )?;
-    retry(api.wait, api.reporter, || {
+    // Right after CreateTable, backups stay unavailable for a while: the Terraform provider
+    // waits up to 20 minutes; four settling budgets (20 minutes by default) match it.
+    retry_within(api.wait, api.reporter, api.wait.settling * 4, || {
         let spec = spec.clone();
         async move {
             api.client
@@ -576,11 +667,15 @@ async fn set_pitr(api: TableApi<'_>, name: &str, enabled: bool) -> Result<(), Aw
                 .send()
                 .await
                 .map_err(|e| {
-                    // Right after CreateTable, backups are still being set up for a while.
-                    let busy = e
+                    let settling = e
                         .as_service_error()
                         .is_some_and(aws_sdk_dynamodb::operation::update_continuous_backups::UpdateContinuousBackupsError::is_continuous_backups_unavailable_exception);
-                    AwsError::call(OP, name, &e, busy)
+                    AwsError::classified(
+                        OP,
+                        name,
+                        &e,
+                        if settling { Retry::Settling } else { Retry::Never },
+                    )
                 })
         }
     })
@@ -755,6 +850,7 @@ pub async fn update(
                 set_pitr(api, name, *on).await?;
             }
             TableStep::Tag(tags) => {
+                api.reporter.step("tagging");
                 let mut req = api.client.tag_resource().resource_arn(arn);
                 for (k, v) in tags {
                     req = req.tags(built(
@@ -763,23 +859,95 @@ pub async fn update(
                         Tag::builder().key(k).value(v).build(),
                     )?);
                 }
-                req.send()
-                    .await
-                    .map_err(|e| AwsError::call("TagResource", name, &e, false))?;
+                retry(api.wait, api.reporter, || {
+                    let req = req.clone();
+                    async move {
+                        req.send().await.map_err(|e| {
+                            let busy = e.as_service_error().is_some_and(|s| {
+                                s.is_limit_exceeded_exception() || s.is_resource_in_use_exception()
+                            });
+                            tagging_error("TagResource", name, &e, busy)
+                        })
+                    }
+                })
+                .await?;
+                confirm_tags(api, arn, name, |have| {
+                    tags.iter().all(|(k, v)| have.get(k) == Some(v))
+                })
+                .await?;
             }
             TableStep::Untag(keys) => {
+                api.reporter.step("untagging");
                 let keys: BTreeSet<&String> = keys.iter().collect();
-                api.client
+                let req = api
+                    .client
                     .untag_resource()
                     .resource_arn(arn)
-                    .set_tag_keys(Some(keys.into_iter().cloned().collect()))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::call("UntagResource", name, &e, false))?;
+                    .set_tag_keys(Some(keys.iter().map(|k| (*k).clone()).collect()));
+                retry(api.wait, api.reporter, || {
+                    let req = req.clone();
+                    async move {
+                        req.send().await.map_err(|e| {
+                            let busy = e.as_service_error().is_some_and(|s| {
+                                s.is_limit_exceeded_exception() || s.is_resource_in_use_exception()
+                            });
+                            tagging_error("UntagResource", name, &e, busy)
+                        })
+                    }
+                })
+                .await?;
+                confirm_tags(api, arn, name, |have| {
+                    keys.iter().all(|k| !have.contains_key(*k))
+                })
+                .await?;
             }
         }
     }
     Ok(())
+}
+
+/// A tagging call's error: `busy` (`LimitExceededException`, `ResourceInUseException`)
+/// means another tagging call on the table is still running (tagging is asynchronous),
+/// which settles within seconds to minutes.
+fn tagging_error<E, R>(
+    op: &'static str,
+    name: &str,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    busy: bool,
+) -> AwsError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    AwsError::classified(
+        op,
+        name,
+        e,
+        if busy { Retry::Settling } else { Retry::Never },
+    )
+}
+
+/// Waits until `ListTagsOfResource` shows what a tagging call asked for: the call only
+/// starts an asynchronous change.
+async fn confirm_tags(
+    api: TableApi<'_>,
+    arn: &str,
+    name: &str,
+    done: impl Fn(&BTreeMap<String, String>) -> bool,
+) -> Result<(), AwsError> {
+    wait_until(
+        api.wait,
+        api.reporter,
+        "confirming the tags",
+        api.wait.settling,
+        || async {
+            Ok(match list_tags(api, arn, name).await? {
+                Some(have) if done(&have) => Poll::Ready(()),
+                _ => Poll::Pending("tagging in progress".into()),
+            })
+        },
+    )
+    .await
 }
 
 /// Deletes the table (waiting out an update in progress) and waits until AWS no longer
@@ -809,6 +977,12 @@ pub async fn delete(api: TableApi<'_>, name: &str) -> Result<(), AwsError> {
     if !result {
         return Ok(());
     }
+    wait_gone(api, name).await
+}
+
+/// Waits until AWS no longer lists the table: a `DELETING` table still holds its name, so
+/// a table of the same name can only be created after this.
+pub async fn wait_gone(api: TableApi<'_>, name: &str) -> Result<(), AwsError> {
     wait_until(
         api.wait,
         api.reporter,
@@ -829,18 +1003,42 @@ pub async fn delete(api: TableApi<'_>, name: &str) -> Result<(), AwsError> {
 }
 
 /// Whether the table holds at least one item. `ItemCount` is refreshed only every six
-/// hours or so; a one-item scan is exact.
+/// hours or so, and one eventually consistent Scan page can be empty while items exist (a
+/// page stops at its size limit, and may have read only deleted items): this scans with
+/// consistent reads and follows `LastEvaluatedKey` until it finds an item or the end.
 pub async fn has_items(api: TableApi<'_>, name: &str) -> Result<bool, AwsError> {
-    let out = api
-        .client
-        .scan()
-        .table_name(name)
-        .limit(1)
-        .select(aws_sdk_dynamodb::types::Select::Count)
-        .send()
-        .await
-        .map_err(|e| AwsError::call("Scan", name, &e, false))?;
-    Ok(out.count() > 0)
+    let mut start = None;
+    loop {
+        let out = retry(api.wait, api.reporter, || {
+            let start = start.clone();
+            async move {
+                api.client
+                    .scan()
+                    .table_name(name)
+                    .consistent_read(true)
+                    .limit(1)
+                    .select(aws_sdk_dynamodb::types::Select::Count)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let busy = e.as_service_error().is_some_and(|s| {
+                            s.is_provisioned_throughput_exceeded_exception()
+                                || s.is_request_limit_exceeded()
+                        });
+                        AwsError::call("Scan", name, &e, busy)
+                    })
+            }
+        })
+        .await?;
+        if out.count() > 0 {
+            return Ok(true);
+        }
+        match out.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(false),
+        }
+    }
 }
 
 /// Takes an on-demand backup and returns its ARN.

@@ -40,6 +40,7 @@ fn fast() -> WaitPolicy {
         max_delay: Duration::from_millis(2),
         report_every: Duration::ZERO,
         max_attempts: 4,
+        settling: Duration::from_millis(200),
     }
 }
 
@@ -545,4 +546,220 @@ async fn deleting_a_table_that_is_already_gone_succeeds() {
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&delete_rule]);
     let (result, _) = with_api(&client, async |api| delete(api, NAME).await).await;
     result.expect("already gone is success");
+}
+
+#[tokio::test]
+async fn has_items_scans_with_consistent_reads_and_follows_last_evaluated_key() {
+    // Guards issue 8.1: one eventually consistent Scan page decided, and a page can be
+    // empty while items exist further on.
+    use aws_sdk_dynamodb::operation::scan::ScanOutput;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let key =
+        || std::collections::HashMap::from([("pk".to_string(), AttributeValue::S("a".into()))]);
+    let rules = [
+        mock!(Client::scan)
+            .match_requests(|r| {
+                r.consistent_read() == Some(true) && r.exclusive_start_key().is_none()
+            })
+            .then_output(move || {
+                ScanOutput::builder()
+                    .count(0)
+                    .set_last_evaluated_key(Some(key()))
+                    .build()
+            }),
+        mock!(Client::scan)
+            .match_requests(|r| {
+                r.consistent_read() == Some(true) && r.exclusive_start_key().is_some()
+            })
+            .then_output(|| ScanOutput::builder().count(1).build()),
+    ];
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+    let (full, _) = with_api(&client, async |api| has_items(api, NAME).await).await;
+    assert!(full.expect("scanned"), "the item on the second page counts");
+    assert!(rules.iter().all(|r| r.num_calls() == 1));
+    // An empty table: one page, no key, no items.
+    let empty = mock!(Client::scan).then_output(|| ScanOutput::builder().count(0).build());
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&empty]);
+    let (full, _) = with_api(&client, async |api| has_items(api, NAME).await).await;
+    assert!(!full.expect("scanned"));
+}
+
+#[tokio::test]
+async fn pitr_right_after_create_is_retried_past_the_attempt_bound() {
+    // Guards issue 8.5: ContinuousBackupsUnavailableException lasts minutes after
+    // CreateTable; a few busy retries gave up in seconds.
+    use aws_sdk_dynamodb::operation::update_continuous_backups::{
+        UpdateContinuousBackupsError, UpdateContinuousBackupsOutput,
+    };
+    use aws_sdk_dynamodb::types::error::ContinuousBackupsUnavailableException;
+    let unavailable = mock!(Client::update_continuous_backups)
+        .sequence()
+        .error(|| {
+            UpdateContinuousBackupsError::ContinuousBackupsUnavailableException(
+                ContinuousBackupsUnavailableException::builder()
+                    .message("Backups are being enabled for the table: cruddur-messages. Please retry later")
+                    .build(),
+            )
+        })
+        .times(6)
+        .output(|| UpdateContinuousBackupsOutput::builder().build())
+        .build();
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&unavailable]);
+    let (result, _) = with_api(&client, async |api| set_pitr(api, NAME, true).await).await;
+    result.expect("enabled once backups were available");
+    // Six errors, more than `max_attempts` (4): the settling budget, not the attempt count.
+    assert_eq!(unavailable.num_calls(), 7);
+}
+
+#[tokio::test]
+async fn tagging_retries_a_running_tagging_call_and_confirms_with_list_tags() {
+    // Guards issue 8.6: TagResource is asynchronous; another tagging call meanwhile is
+    // LimitExceededException, and the tags show up in ListTagsOfResource only later.
+    use aws_sdk_dynamodb::operation::tag_resource::{TagResourceError, TagResourceOutput};
+    use aws_sdk_dynamodb::operation::untag_resource::UntagResourceOutput;
+    let tags = |pairs: &[(&str, &str)]| {
+        let mut out = ListTagsOfResourceOutput::builder();
+        for (k, v) in pairs {
+            out = out.tags(Tag::builder().key(*k).value(*v).build().unwrap());
+        }
+        out.build()
+    };
+    let rules = [
+        mock!(Client::tag_resource).then_error(|| {
+            TagResourceError::LimitExceededException(
+                LimitExceededException::builder()
+                    .message(
+                        "Subscriber limit exceeded: Only 1 tagging operation is allowed at a time",
+                    )
+                    .build(),
+            )
+        }),
+        mock!(Client::tag_resource)
+            .match_requests(|r| r.resource_arn() == Some(ARN))
+            .then_output(|| TagResourceOutput::builder().build()),
+        mock!(Client::list_tags_of_resource).then_output(move || tags(&[("team", "old")])),
+        mock!(Client::list_tags_of_resource)
+            .then_output(move || tags(&[("app", "cruddur"), ("team", "old")])),
+        mock!(Client::untag_resource).then_output(|| UntagResourceOutput::builder().build()),
+        mock!(Client::list_tags_of_resource)
+            .then_output(move || tags(&[("app", "cruddur"), ("team", "old")])),
+        mock!(Client::list_tags_of_resource).then_output(move || tags(&[("app", "cruddur")])),
+    ];
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+    let steps = [
+        TableStep::Tag(std::collections::BTreeMap::from([(
+            "app".into(),
+            "cruddur".into(),
+        )])),
+        TableStep::Untag(vec!["team".into()]),
+    ];
+    let (result, _) = with_api(&client, async |api| update(api, NAME, ARN, &steps).await).await;
+    result.expect("tagged and untagged, each confirmed");
+    assert!(
+        rules.iter().all(|r| r.num_calls() == 1),
+        "every call once, in order"
+    );
+}
+
+#[tokio::test]
+async fn list_tags_not_found_on_a_creating_table_is_pending_not_an_owner_less_table() {
+    // Guards issue 8.6: a table still CREATING may answer ListTagsOfResource with
+    // ResourceNotFound; that is neither an error nor a table without an owner.
+    use aws_sdk_dynamodb::operation::list_tags_of_resource::ListTagsOfResourceError;
+    let describe = mock!(Client::describe_table).then_output(|| {
+        described(
+            TableStatus::Creating,
+            &[("message-group-sk-index", IndexStatus::Creating)],
+        )
+    });
+    let ttl = mock!(Client::describe_time_to_live)
+        .then_output(|| DescribeTimeToLiveOutput::builder().build());
+    let backups = mock!(Client::describe_continuous_backups)
+        .then_output(|| DescribeContinuousBackupsOutput::builder().build());
+    let tags = mock!(Client::list_tags_of_resource)
+        .sequence()
+        .error(|| {
+            ListTagsOfResourceError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("Requested resource not found")
+                    .build(),
+            )
+        })
+        .times(2)
+        .output(|| {
+            ListTagsOfResourceOutput::builder()
+                .tags(
+                    Tag::builder()
+                        .key("cruddur-infra:stack")
+                        .value("cruddur")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        })
+        .build();
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&describe, &ttl, &backups, &tags]
+    );
+    let (live, _) = with_api(&client, async |api| read(api, NAME).await).await;
+    let live = live.expect("not an error").expect("the table exists");
+    assert_eq!(live.owner.as_deref(), Some("cruddur"));
+    assert_eq!(tags.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn a_deleting_table_is_read_as_deleting_and_a_create_waits_until_it_is_gone() {
+    // Guards issue 8.10: a DELETING table read as absent, so the plan created it and
+    // CreateTable failed on the name it still holds.
+    let deleting = || described(TableStatus::Deleting, &[]);
+    let describe = mock!(Client::describe_table).then_output(deleting);
+    let ttl = mock!(Client::describe_time_to_live)
+        .then_output(|| DescribeTimeToLiveOutput::builder().build());
+    let backups = mock!(Client::describe_continuous_backups)
+        .then_output(|| DescribeContinuousBackupsOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&describe, &ttl, &backups]
+    );
+    let (live, _) = with_api(&client, async |api| read(api, NAME).await).await;
+    assert_eq!(live.unwrap().expect("listed").state, TableState::Deleting);
+    let rules = [
+        mock!(Client::describe_table).then_output(deleting),
+        mock!(Client::describe_table).then_error(not_found),
+    ];
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+    let (gone, events) = with_api(&client, async |api| wait_gone(api, NAME).await).await;
+    gone.expect("gone");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Waiting { state, .. } if state == "DELETING"))
+    );
+}
+
+#[tokio::test]
+async fn a_ttl_change_refused_within_the_hour_says_when_to_try_again() {
+    // Guards issue 8.3: the second TTL change within about an hour is a plain
+    // ValidationException; it is not retried, and the error says what it means.
+    let refused = mock!(Client::update_time_to_live).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            StatusCode::try_from(400).unwrap(),
+            SdkBody::from(r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"Time to live has been modified multiple times within a fixed interval"}"#),
+        )
+    });
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&refused]);
+    let (result, _) = with_api(&client, async |api| {
+        set_ttl(api, NAME, "expires_at", true).await
+    })
+    .await;
+    let err = result.expect_err("refused");
+    assert_eq!(refused.num_calls(), 1, "never retried");
+    assert!(
+        err.to_string()
+            .contains("about one TTL change per table per hour"),
+        "{err}"
+    );
 }
