@@ -121,6 +121,11 @@ async fn run(
             };
             let live = match op {
                 TableOp::Create(spec) => Some(table_aws::create(api, spec, stack).await?),
+                TableOp::CreateAfterDeletion(spec) => {
+                    reporter.step("waiting for the table of this name being deleted to go");
+                    table_aws::wait_gone(api, name).await?;
+                    Some(table_aws::create(api, spec, stack).await?)
+                }
                 TableOp::Update { arn, steps } => {
                     table_aws::update(api, name, arn, steps).await?;
                     table_aws::read(api, name).await?
@@ -168,6 +173,7 @@ async fn run(
             let api = FunctionApi {
                 client: &aws.lambda,
                 logs: &aws.logs,
+                ec2: &aws.ec2,
                 wait: &aws.wait,
                 reporter,
             };
@@ -187,18 +193,19 @@ async fn run(
                         .await
                 }
                 FunctionOp::Replace { config, zip } => {
-                    function_aws::delete(api, name).await?;
+                    function_aws::delete(api, name, false).await?;
                     function_aws::create(api, &out.function(address, config)?, zip, stack)
                         .await
                         .map(drop)
                 }
-                FunctionOp::Delete => function_aws::delete(api, name).await,
+                FunctionOp::Delete { in_vpc } => function_aws::delete(api, name, *in_vpc).await,
             }
         }
         Operation::LogGroupDelete => {
             let api = FunctionApi {
                 client: &aws.lambda,
                 logs: &aws.logs,
+                ec2: &aws.ec2,
                 wait: &aws.wait,
                 reporter,
             };
@@ -280,10 +287,12 @@ async fn run(
                 let api = FunctionApi {
                     client: &aws.lambda,
                     logs: &aws.logs,
+                    ec2: &aws.ec2,
                     wait: &aws.wait,
                     reporter,
                 };
-                function_aws::delete(api, name).await?;
+                // Its configuration was not read: check for network interfaces in any case.
+                function_aws::delete(api, name, true).await?;
                 function_aws::delete_log_group(
                     api,
                     &crate::resources::lambda_function::log_group_name(name),

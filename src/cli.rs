@@ -59,7 +59,7 @@ pub enum Command {
     /// Converge AWS to the stack file, after showing the plan and asking for `yes`.
     Apply(ConfirmArgs),
     /// Delete everything the stack owns, after showing the plan and asking for `yes`.
-    Destroy(DestroyArgs),
+    Destroy(ConfirmArgs),
     /// Take over an existing resource made outside the tool: show what differs, then tag it
     /// as owned by this stack.
     Adopt(AdoptArgs),
@@ -88,20 +88,13 @@ pub struct ConfirmArgs {
     /// Allow replacing or deleting tables that hold items.
     #[arg(long)]
     pub allow_data_loss: bool,
+    /// Take an on-demand `DynamoDB` backup of each table the run deletes (destroyed,
+    /// replaced, or no longer declared) before deleting it, and print its ARN.
+    #[arg(long)]
+    pub backup: bool,
     /// Wait this long for another run's lock (`90s`, `2m`); default: fail at once.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::lock::parse_wait)]
     pub lock_timeout: std::time::Duration,
-}
-
-/// Arguments of `destroy`.
-#[derive(Debug, Args)]
-pub struct DestroyArgs {
-    /// What `apply` takes too.
-    #[command(flatten)]
-    pub confirm: ConfirmArgs,
-    /// Take an on-demand `DynamoDB` backup of each table first, and print its ARN.
-    #[arg(long)]
-    pub backup: bool,
 }
 
 /// Arguments of `adopt`.

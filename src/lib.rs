@@ -16,6 +16,8 @@ pub mod refresh;
 pub mod render;
 pub mod resources;
 pub mod stack;
+#[cfg(test)]
+mod testing;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -46,16 +48,12 @@ pub fn run(cli: &Cli) -> ExitCode {
             Command::Plan(args) => commands::plan::run(&cli.global, args)
                 .await
                 .map(|pending| pending == Pending::Some && args.detailed_exitcode),
-            Command::Apply(args) => {
-                commands::apply::run(&cli.global, args, plan::Mode::Converge, false)
-                    .await
-                    .map(|()| false)
-            }
-            Command::Destroy(args) => {
-                commands::apply::run(&cli.global, &args.confirm, plan::Mode::Destroy, args.backup)
-                    .await
-                    .map(|()| false)
-            }
+            Command::Apply(args) => commands::apply::run(&cli.global, args, plan::Mode::Converge)
+                .await
+                .map(|()| false),
+            Command::Destroy(args) => commands::apply::run(&cli.global, args, plan::Mode::Destroy)
+                .await
+                .map(|()| false),
             Command::Adopt(args) => commands::adopt::run(&cli.global, args)
                 .await
                 .map(|()| false),

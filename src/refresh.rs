@@ -12,6 +12,8 @@ use futures::future::try_join_all;
 use crate::aws::{Aws, AwsError};
 use crate::events::{EventSink, Reporter};
 use crate::plan::{LiveState, Mode, Orphan};
+use crate::resources::dynamodb_table::TableLive;
+use crate::resources::dynamodb_table::TableState;
 use crate::resources::dynamodb_table::aws::{self as table_aws, TableApi};
 use crate::resources::event_source_mapping::aws::{self as mapping_aws, MappingApi};
 use crate::resources::iam_role::aws::{self as role_aws, RoleApi};
@@ -150,6 +152,7 @@ pub async fn refresh(
         let api = FunctionApi {
             client: &aws.lambda,
             logs: &aws.logs,
+            ec2: &aws.ec2,
             wait: &aws.wait,
             reporter: Reporter {
                 address: &f.address,
@@ -198,7 +201,7 @@ pub async fn refresh(
         functions,
         mappings,
         network(aws, stack, &aws.region, sink),
-        orphans(aws, stack)
+        orphans(aws, stack, sink)
     )?;
     let mut state = LiveState {
         tables: tables.into_iter().collect(),
@@ -223,13 +226,74 @@ pub async fn refresh(
         state.endpoints.insert(e.address.clone(), found);
     }
     state.vpcs = vpcs;
-    state.orphans = orphans;
+    (state.orphans, state.orphan_tables) = orphans;
     Ok((state, account))
 }
 
 /// Resources tagged as owned by `stack` that it no longer declares, found with one
-/// Resource Groups Tagging API query (IAM roles are global and not covered by it).
-pub async fn orphans(aws: &Aws, stack: &Stack) -> Result<Vec<Orphan>, AwsError> {
+/// Resource Groups Tagging API query (IAM roles are global and not covered by it), each
+/// read back: the Tagging API is eventually consistent and lists deleted resources for a
+/// while, and a stray that does not exist is nothing to delete. Orphaned tables come with
+/// their live state (items, deletion protection) for the plan's safety checks.
+pub async fn orphans(
+    aws: &Aws,
+    stack: &Stack,
+    sink: &dyn EventSink,
+) -> Result<(Vec<Orphan>, BTreeMap<String, TableLive>), AwsError> {
+    let listed = listed_orphans(aws, stack).await?;
+    let checked = try_join_all(listed.into_iter().map(|orphan| async move {
+        let _permit = aws.reads.acquire().await;
+        match &orphan {
+            Orphan::Table(name) => {
+                let address = Address::table(name);
+                let api = TableApi {
+                    client: &aws.dynamodb,
+                    wait: &aws.wait,
+                    reporter: Reporter {
+                        address: &address,
+                        sink,
+                    },
+                };
+                let live = table_aws::read(api, name).await?.filter(|l| {
+                    l.state != TableState::Deleting && l.owner.as_deref() == Some(&stack.name)
+                });
+                Ok::<_, AwsError>(live.map(|l| (orphan, Some(l))))
+            }
+            Orphan::Function(name) => {
+                let address = Address::new(crate::resources::Kind::Function, name);
+                let api = FunctionApi {
+                    client: &aws.lambda,
+                    logs: &aws.logs,
+                    ec2: &aws.ec2,
+                    wait: &aws.wait,
+                    reporter: Reporter {
+                        address: &address,
+                        sink,
+                    },
+                };
+                let live = function_aws::read(api, name)
+                    .await?
+                    .filter(|l| l.owner.as_deref() == Some(&stack.name));
+                Ok(live.map(|_| (orphan, None)))
+            }
+            // Endpoints were checked with DescribeVpcEndpoints already.
+            Orphan::Endpoint(_) => Ok(Some((orphan, None))),
+        }
+    }))
+    .await?;
+    let mut found = Vec::new();
+    let mut tables = BTreeMap::new();
+    for (orphan, table) in checked.into_iter().flatten() {
+        if let (Orphan::Table(name), Some(live)) = (&orphan, table) {
+            tables.insert(name.clone(), live);
+        }
+        found.push(orphan);
+    }
+    Ok((found, tables))
+}
+
+/// What the Tagging API lists as owned by `stack` but not declared.
+async fn listed_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<Orphan>, AwsError> {
     let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
         .key(OWNER_TAG)
         .values(&stack.name)

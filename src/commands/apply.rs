@@ -8,21 +8,22 @@ use futures::future::try_join_all;
 use super::{CommandError, Session, StderrEvents, confirm, confirm_name, open, refresh};
 use crate::cli::{ConfirmArgs, GlobalArgs};
 use crate::events::Reporter;
-use crate::plan::{self, Action, Mode, Operation, Plan};
+use crate::plan::{self, Mode, Plan};
 use crate::render::human;
 use crate::resources::dynamodb_table::aws::{self as table_aws, TableApi};
 
-/// Tables the plan deletes or replaces that hold items.
+/// Tables the plan deletes that hold items, by address and name: replaced, destroyed, or
+/// no longer declared (renamed) alike.
 async fn tables_with_items(
     session: &Session,
     plan: &Plan,
 ) -> Result<Vec<(String, String)>, CommandError> {
     let sink = StderrEvents(session.err);
-    let losing = plan.changes.iter().filter(|c| {
-        matches!(c.operation, Operation::Table(_))
-            && matches!(c.action, Action::Delete | Action::Replace { .. })
-    });
-    let probes = try_join_all(losing.map(|c| {
+    let losing = plan
+        .changes
+        .iter()
+        .filter_map(|c| c.deleted_table().map(|name| (c, name)));
+    let probes = try_join_all(losing.map(|(c, name)| {
         let sink = &sink;
         async move {
             let api = TableApi {
@@ -35,8 +36,8 @@ async fn tables_with_items(
             };
             Ok::<_, crate::aws::AwsError>((
                 c.address.to_string(),
-                c.name.clone(),
-                table_aws::has_items(api, &c.name).await?,
+                name.to_string(),
+                table_aws::has_items(api, name).await?,
             ))
         }
     }))
@@ -48,13 +49,8 @@ async fn tables_with_items(
         .collect())
 }
 
-/// Runs `apply` (`Mode::Converge`) or `destroy` (`Mode::Destroy`, with `backup`).
-pub async fn run(
-    global: &GlobalArgs,
-    args: &ConfirmArgs,
-    mode: Mode,
-    backup: bool,
-) -> Result<(), CommandError> {
+/// Runs `apply` (`Mode::Converge`) or `destroy` (`Mode::Destroy`).
+pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<(), CommandError> {
     let mut session = open(global, &args.env).await?;
     let live = refresh(&mut session, mode).await?;
     let mut out = io::stdout().lock();
@@ -69,13 +65,8 @@ pub async fn run(
     if !full.is_empty() && !args.allow_data_loss {
         let list: Vec<String> = full.iter().map(|(a, n)| format!("{a} (`{n}`)")).collect();
         return Err(CommandError::Refused(format!(
-            "this plan deletes tables that hold items: {}; nothing was changed\n  help: re-run with --allow-data-loss to accept losing them{}",
+            "this plan deletes tables that hold items: {}; nothing was changed\n  help: re-run with --allow-data-loss to accept losing them (add --backup to keep a copy first)",
             list.join(", "),
-            if mode == Mode::Destroy {
-                " (add --backup to keep a copy first)"
-            } else {
-                ""
-            }
         )));
     }
     match mode {
@@ -94,7 +85,7 @@ pub async fn run(
     )
     .await
     .map_err(|e| CommandError::Refused(e.to_string()))?;
-    let result = locked(&mut session, &plan, mode, backup, &mut out).await;
+    let result = locked(&mut session, &plan, mode, args.backup, &mut out).await;
     lock.release().await;
     result
 }
@@ -124,10 +115,10 @@ async fn locked(
     }
     let sink = StderrEvents(session.err);
     if backup {
-        for c in plan
+        for (c, name) in plan
             .changes
             .iter()
-            .filter(|c| matches!(c.operation, Operation::Table(_)) && c.action == Action::Delete)
+            .filter_map(|c| c.deleted_table().map(|name| (c, name)))
         {
             let api = TableApi {
                 client: &session.aws.dynamodb,
@@ -143,8 +134,8 @@ async fn locked(
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs())
             );
-            let arn = table_aws::backup(api, &c.name, &label).await?;
-            writeln!(out, "Backup of `{}`: {arn}", c.name)?;
+            let arn = table_aws::backup(api, name, &label).await?;
+            writeln!(out, "Backup of `{name}`: {arn}")?;
         }
     }
     writeln!(out)?;

@@ -8,7 +8,7 @@ use super::{
     Plan, PlanError, RoleOp, Subject, TableOp, choose,
 };
 use crate::plan::Action;
-use crate::resources::dynamodb_table::{self, TableSpec, TableStep};
+use crate::resources::dynamodb_table::{self, TableSpec, TableState, TableStep};
 use crate::resources::event_source_mapping::{self as mapping, MappingConfig, MappingSpec};
 use crate::resources::iam_role::{self, RoleConfig, RoleSpec};
 use crate::resources::lambda_function::{
@@ -116,7 +116,12 @@ impl Planner<'_> {
             .tables
             .get(&t.address)
             .ok_or_else(|| PlanError::NotRefreshed(t.address.clone()))?;
-        let live = state.as_ref();
+        // A table being deleted is gone as far as the plan is concerned, except that it
+        // still holds its name: a create must wait for it to go.
+        let deleting = state
+            .as_ref()
+            .is_some_and(|l| l.state == TableState::Deleting);
+        let live = state.as_ref().filter(|_| !deleting);
         let diffs = match (self.mode, live) {
             (Mode::Converge, Some(l)) => dynamodb_table::diff(&t.spec, l),
             (Mode::Converge, None) => additions(dynamodb_table::creation_fields(&t.spec)),
@@ -150,6 +155,18 @@ impl Planner<'_> {
                 .insert(Ref::Attribute(t.address.clone(), Attr::StreamArn), arn);
         }
         let Some(action) = action else { return Ok(()) };
+        if action == Action::Update
+            && let Some(l) = live
+            && let Some(note) = dynamodb_table::ttl_note(&t.spec, l)
+        {
+            self.notes.push(format!("{}: {note}", t.address));
+        }
+        if action == Action::Create && deleting {
+            self.notes.push(format!(
+                "{}: `{}` is still being deleted; apply waits until it is gone, then creates it",
+                t.address, t.spec.name
+            ));
+        }
         if matches!(action, Action::Delete | Action::Replace { .. })
             && let Some(l) = live
             && l.item_count > 0
@@ -160,6 +177,7 @@ impl Planner<'_> {
             ));
         }
         let op = match (&action, live) {
+            (Action::Create, _) if deleting => TableOp::CreateAfterDeletion(t.spec.clone()),
             (Action::Create, _) => TableOp::Create(t.spec.clone()),
             (Action::Update, Some(l)) => TableOp::Update {
                 arn: l.arn.clone(),
@@ -208,6 +226,14 @@ impl Planner<'_> {
             tags: r.spec.tags.clone(),
         };
         let wanted = config(resolved);
+        if self.mode == Mode::Converge
+            && let Some(message) = iam_role::inline_quota_problem(&wanted.policies)
+        {
+            return Err(PlanError::Quota {
+                address: r.address.clone(),
+                message,
+            });
+        }
         let diffs = match (self.mode, live) {
             (Mode::Converge, Some(l)) => iam_role::diff(&wanted, l),
             (Mode::Converge, None) => additions(iam_role::flatten(&wanted)),
@@ -383,7 +409,9 @@ impl Planner<'_> {
                     config: config(templates),
                     zip,
                 },
-                _ => FunctionOp::Delete,
+                _ => FunctionOp::Delete {
+                    in_vpc: live.is_some_and(|l| l.config.vpc.is_some()),
+                },
             };
             let mut deps = vec![f.spec.role.clone()];
             deps.extend(waits_for(&missing));
@@ -698,6 +726,24 @@ pub(super) fn plan_all(
             "{address}: owned by stack `{}` but no longer declared in the stack file",
             stack.name
         ));
+        if let super::Orphan::Table(n) = orphan
+            && let Some(l) = live.orphan_tables.get(n)
+        {
+            if l.config.deletion_protection {
+                p.errors.push(PlanError::DeletionProtected {
+                    address: address.clone(),
+                    name: n.clone(),
+                    action: Action::Delete,
+                });
+                continue;
+            }
+            if l.item_count > 0 {
+                p.notes.push(format!(
+                    "{address}: deleting `{n}` loses its items (about {} by AWS's count, refreshed every ~6 hours)",
+                    l.item_count
+                ));
+            }
+        }
         p.push(
             &address,
             name,

@@ -58,8 +58,11 @@ pub struct LiveState {
     pub vpcs: BTreeMap<String, VpcFacts>,
     /// Deployment packages by function address.
     pub artifacts: BTreeMap<Address, Artifact>,
-    /// Resources tagged as owned by this stack that it no longer declares.
+    /// Resources tagged as owned by this stack that it no longer declares (each checked to
+    /// exist: the Tagging API lists deleted resources for a while).
     pub orphans: Vec<Orphan>,
+    /// The live state of each table in `orphans`, by name.
+    pub orphan_tables: BTreeMap<String, TableLive>,
 }
 
 /// One resource's planned change.
@@ -77,6 +80,28 @@ pub struct Change {
     pub operation: Operation,
     /// Addresses that must be applied first (destroy: deleted after).
     pub depends_on: Vec<Address>,
+}
+
+impl Change {
+    /// The AWS name of the table this change deletes, if it deletes one: a replacement, a
+    /// deletion, or a table no longer declared (a rename is one). Every one of them goes
+    /// through the same data-loss guard and the same `--backup`.
+    #[must_use]
+    pub fn deleted_table(&self) -> Option<&str> {
+        match &self.operation {
+            Operation::Table(TableOp::Replace(_) | TableOp::Delete) => Some(&self.name),
+            Operation::Orphan(Orphan::Table(name)) => Some(name),
+            Operation::Table(
+                TableOp::Create(_) | TableOp::CreateAfterDeletion(_) | TableOp::Update { .. },
+            )
+            | Operation::Orphan(Orphan::Function(_) | Orphan::Endpoint(_))
+            | Operation::Role(_)
+            | Operation::Function(_)
+            | Operation::LogGroupDelete
+            | Operation::Mapping(_)
+            | Operation::Endpoint(_) => None,
+        }
+    }
 }
 
 /// Whether a plan converges the stack or destroys it.
@@ -154,6 +179,13 @@ pub enum PlanError {
         /// What is missing and how to fix it.
         message: String,
     },
+    /// The change would exceed an AWS quota that apply would only meet halfway.
+    Quota {
+        /// The address.
+        address: Address,
+        /// Which quota, by how much, and how to fix it.
+        message: String,
+    },
     /// Refresh did not read a declared resource (a bug, never expected).
     NotRefreshed(Address),
 }
@@ -187,7 +219,9 @@ impl fmt::Display for PlanError {
                     "replaced"
                 }
             ),
-            PlanError::Missing { address, message } => write!(f, "{address}: {message}"),
+            PlanError::Missing { address, message } | PlanError::Quota { address, message } => {
+                write!(f, "{address}: {message}")
+            }
             PlanError::NotRefreshed(address) => {
                 write!(f, "{address}: live state was not read (this is a bug)")
             }

@@ -12,6 +12,9 @@ use crate::resources::vpc_endpoint::{EndpointConfig, EndpointUpdate};
 pub enum TableOp {
     /// Create it.
     Create(TableSpec),
+    /// Wait until the table of the same name that AWS is still deleting is gone (it holds
+    /// the name until then), then create it.
+    CreateAfterDeletion(TableSpec),
     /// Run these steps in order on the table with this ARN.
     Update {
         /// The table ARN (for tag calls).
@@ -67,8 +70,12 @@ pub enum FunctionOp {
         /// The zip.
         zip: Vec<u8>,
     },
-    /// Delete it.
-    Delete,
+    /// Delete it; for a function in a VPC, wait until Lambda has released its network
+    /// interfaces (the role it depends on is deleted after, and Lambda needs it for that).
+    Delete {
+        /// Whether the function is in a VPC.
+        in_vpc: bool,
+    },
 }
 
 /// What apply must do to one stream mapping.

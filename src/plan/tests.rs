@@ -368,6 +368,7 @@ fn seed_stack_applies_in_waves_and_destroys_in_reverse() {
                 arn: "arn:f".into(),
                 owner: Some("cruddur".into()),
                 state: "Active".into(),
+                state_reason: None,
             }),
         );
     });
@@ -391,4 +392,96 @@ fn seed_stack_applies_in_waves_and_destroys_in_reverse() {
         position("function.messaging_stream") <= position("table.messages"),
         "{waves:?}"
     );
+}
+
+#[test]
+fn a_deleting_table_plans_a_create_that_waits_for_the_old_one_to_go() {
+    // Guards issue 8.10: a DELETING table read as absent, so apply sent CreateTable while
+    // the name was still taken.
+    let mut going = live(seed());
+    going.state = TableState::Deleting;
+    going.owner = None;
+    let plan = plan(
+        &stack_with(seed()),
+        &state(Some(going)),
+        &ctx(),
+        Mode::Converge,
+    )
+    .unwrap();
+    assert_eq!(plan.counts(), (1, 0, 0));
+    assert_eq!(
+        plan.changes[0].operation,
+        Operation::Table(TableOp::CreateAfterDeletion(seed()))
+    );
+    assert!(
+        plan.notes.iter().any(|n| n.contains("still being deleted")),
+        "{:?}",
+        plan.notes
+    );
+}
+
+#[test]
+fn every_way_of_deleting_a_table_is_seen_by_the_data_loss_guard() {
+    // Guards issue 8.1: the guard and `--backup` looked only at replacements and declared
+    // deletions; a table no longer declared (a rename) slipped through.
+    let mut renamed = seed();
+    renamed.name = "cruddur-messages-v2".into();
+    let mut live_state = state(None);
+    live_state.orphans = vec![Orphan::Table("cruddur-messages".into())];
+    let mut old = live(seed());
+    old.item_count = 3;
+    live_state
+        .orphan_tables
+        .insert("cruddur-messages".into(), old.clone());
+    let renaming = plan(&stack_with(renamed), &live_state, &ctx(), Mode::Converge).unwrap();
+    let deleted: Vec<&str> = renaming
+        .changes
+        .iter()
+        .filter_map(Change::deleted_table)
+        .collect();
+    assert_eq!(deleted, ["cruddur-messages"]);
+    assert!(
+        renaming.notes.iter().any(|n| n.contains("loses its items")),
+        "{:?}",
+        renaming.notes
+    );
+    // A replacement and a destroy are seen too.
+    let mut rekeyed = seed();
+    rekeyed.key.range = None;
+    rekeyed.attributes.remove("sk");
+    rekeyed.indexes.clear();
+    let replaced = plan_for(&rekeyed, Some(live(seed())), Mode::Converge);
+    assert_eq!(
+        replaced
+            .changes
+            .iter()
+            .filter_map(Change::deleted_table)
+            .collect::<Vec<_>>(),
+        ["cruddur-messages"]
+    );
+    let destroyed = plan_for(&seed(), Some(live(seed())), Mode::Destroy);
+    assert_eq!(
+        destroyed
+            .changes
+            .iter()
+            .filter_map(Change::deleted_table)
+            .collect::<Vec<_>>(),
+        ["cruddur-messages"]
+    );
+    // A protected stray is refused like a protected declared table.
+    old.config.deletion_protection = true;
+    live_state
+        .orphan_tables
+        .insert("cruddur-messages".into(), old);
+    let mut renamed = seed();
+    renamed.name = "cruddur-messages-v2".into();
+    let errors = plan(&stack_with(renamed), &live_state, &ctx(), Mode::Converge).unwrap_err();
+    assert!(
+        matches!(&errors[..], [PlanError::DeletionProtected { .. }]),
+        "{errors:?}"
+    );
+}
+
+fn plan_for(spec: &TableSpec, table: Option<TableLive>, mode: Mode) -> Plan {
+    plan(&stack_with(spec.clone()), &state(table), &ctx(), mode).unwrap()
 }

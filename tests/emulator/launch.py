@@ -1,6 +1,7 @@
 """Test-only launcher for the moto emulator.
 
-Patches one moto behaviour that differs from AWS (endpoint deletion, below), starts
+Patches moto where it differs from AWS or needs what this machine lacks (endpoint
+deletion, and stream records handed to its Docker-only Lambda runner; both below), starts
 moto's threaded server on 127.0.0.1 on a free port chosen by the OS, prints
 `ready <port>` once it accepts connections, and exits when its parent (the test binary)
 exits, so no emulator outlives a test run. The user's own emulator on 4566 is never used.
@@ -13,6 +14,7 @@ import time
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
 from moto.server import ThreadedMotoServer  # noqa: E402
+from moto.awslambda.models import LambdaBackend  # noqa: E402
 from moto.ec2.models.vpcs import VPCBackend  # noqa: E402
 
 
@@ -37,6 +39,17 @@ def _delete_vpc_endpoints(self, vpce_ids=None):
 
 
 VPCBackend.delete_vpc_endpoints = _delete_vpc_endpoints
+
+
+def _send_dynamodb_items(self, function_arn, items, source):  # noqa: ARG001
+    """With a stream mapping in place, moto hands every table write to its Lambda runner,
+    which needs Docker (absent here) and stalls the write that triggered it. AWS invokes
+    the function asynchronously and never holds up the write: drop the hand-off (functions
+    are not run here; the handler is tested on its own, see EMULATOR.md)."""
+    return ""
+
+
+LambdaBackend.send_dynamodb_items = _send_dynamodb_items
 
 
 def main() -> None:

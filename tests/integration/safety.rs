@@ -285,3 +285,177 @@ fn resources_the_stack_owns_but_no_longer_declares_are_planned_for_deletion() {
     assert_eq!(run(&["plan", "--detailed-exitcode"]).code, 0);
     assert_eq!(run(&["destroy", "--yes"]).code, 0);
 }
+
+/// Puts one item into `table` straight through the SDK.
+fn put_one(table: &str) {
+    block_on(async {
+        dynamodb()
+            .put_item()
+            .table_name(table)
+            .item("pk", AttributeValue::S("MSG#1".into()))
+            .item("sk", AttributeValue::S("2026-11-22".into()))
+            .send()
+            .await
+            .unwrap()
+    });
+}
+
+/// The backup ARN a run printed for `table`, checked to exist and to be of that table.
+fn backup_of(stdout: &str, table: &str) {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("Backup of `{table}`: arn:aws:dynamodb:")))
+        .unwrap_or_else(|| panic!("backup ARN of {table} printed: {stdout}"));
+    let arn = line.rsplit(' ').next().unwrap();
+    let backup = block_on(async { dynamodb().describe_backup().backup_arn(arn).send().await })
+        .expect("the backup exists");
+    let details = backup
+        .backup_description()
+        .and_then(|d| d.source_table_details());
+    assert_eq!(
+        details.map(aws_sdk_dynamodb::types::SourceTableDetails::table_name),
+        Some(table)
+    );
+}
+
+#[test]
+fn renaming_a_table_with_items_is_refused_unless_data_loss_is_allowed_and_backup_keeps_it() {
+    // Guards issue 8.1: renaming the table made the old one a "no longer declared" stray,
+    // which apply deleted with its items without asking.
+    let copy = crate::seed::seed_copy("it-rename");
+    let url = emulator().url.clone();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint-url", url.as_str()]);
+        crate::harness::Run::new(&copy.stack, &all).run()
+    };
+    assert_eq!(run(&["apply", "prod", "--yes"]).code, 0);
+    put_one("it-rename-messages");
+    let text = std::fs::read_to_string(&copy.stack).unwrap();
+    std::fs::write(
+        &copy.stack,
+        text.replace(
+            "name: it-rename-messages\n",
+            "name: it-rename-messages-v2\n",
+        ),
+    )
+    .unwrap();
+    let refused = run(&["apply", "prod", "--yes"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains(
+            "deletes tables that hold items: table.it-rename-messages (`it-rename-messages`)"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("--allow-data-loss"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        block_on(describe("it-rename-messages")).is_some(),
+        "the old table is still there"
+    );
+    assert!(
+        block_on(describe("it-rename-messages-v2")).is_none(),
+        "nothing was changed: the new table was not created either"
+    );
+    let done = run(&["apply", "prod", "--yes", "--allow-data-loss", "--backup"]);
+    assert_eq!(done.code, 0, "{done:?}");
+    backup_of(&done.stdout, "it-rename-messages");
+    assert!(block_on(describe("it-rename-messages")).is_none());
+    assert!(block_on(describe("it-rename-messages-v2")).is_some());
+    assert_eq!(run(&["plan", "prod", "--detailed-exitcode"]).code, 0);
+    assert_eq!(run(&["destroy", "prod", "--yes"]).code, 0);
+}
+
+#[test]
+fn removing_a_table_with_items_from_the_file_is_refused_unless_data_loss_is_allowed() {
+    // Guards issue 8.1: a table removed from the file goes through the same guard and the
+    // same backup as one destroyed or replaced.
+    let two = format!(
+        "{}  archive:\n    name: it-removed-archive\n{ON_DEMAND}",
+        one_table_stack("removed", "it-removed-messages", ON_DEMAND)
+    );
+    let file = StackFile::new(&two);
+    assert_eq!(file.run(&["apply", "--yes"]).code, 0);
+    put_one("it-removed-archive");
+    file.rewrite(&one_table_stack(
+        "removed",
+        "it-removed-messages",
+        ON_DEMAND,
+    ));
+    let plan = file.run(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains("table.it-removed-archive: deleting `it-removed-archive` loses its items")
+            || plan.stdout.contains("no longer declared"),
+        "{}",
+        plan.stdout
+    );
+    let refused = file.run(&["apply", "--yes"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("`it-removed-archive`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("--allow-data-loss"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        block_on(describe("it-removed-archive")).is_some(),
+        "nothing was deleted"
+    );
+    let done = file.run(&["apply", "--yes", "--allow-data-loss", "--backup"]);
+    assert_eq!(done.code, 0, "{done:?}");
+    backup_of(&done.stdout, "it-removed-archive");
+    assert!(block_on(describe("it-removed-archive")).is_none());
+    assert_eq!(file.run(&["plan", "--detailed-exitcode"]).code, 0);
+    assert_eq!(file.run(&["destroy", "--yes"]).code, 0);
+}
+
+#[test]
+fn a_stray_the_tagging_api_still_lists_after_it_was_deleted_is_not_planned() {
+    // Guards issue 8.10: the Resource Groups Tagging API lists deleted resources for a
+    // while; a listed stray that does not exist is nothing to delete. The proxy plays
+    // AWS's stale listing (moto's is always current).
+    let proxy = start_proxy(crate::harness::passthrough(&emulator().url));
+    let file = StackFile::new(&one_table_stack("stale", "it-stale-messages", ON_DEMAND));
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint-url", proxy.url.as_str()]);
+        crate::harness::Run::new(&file.path, &all).run()
+    };
+    assert_eq!(run(&["apply", "--yes"]).code, 0);
+    proxy.stale_tagged.lock().unwrap().extend([
+        (
+            "arn:aws:dynamodb:ca-central-1:123456789012:table/it-stale-gone".to_string(),
+            "stale".to_string(),
+        ),
+        (
+            "arn:aws:lambda:ca-central-1:123456789012:function:it-stale-gone-fn".to_string(),
+            "stale".to_string(),
+        ),
+    ]);
+    let plan = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        !plan.stdout.contains("no longer declared"),
+        "{}",
+        plan.stdout
+    );
+    let listed = proxy
+        .stats
+        .lock()
+        .unwrap()
+        .clean()
+        .filter(|c| c.op == "GetResources")
+        .count();
+    assert!(listed >= 1, "the stale listing was served");
+    assert_eq!(run(&["destroy", "--yes"]).code, 0);
+}

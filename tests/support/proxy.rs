@@ -4,8 +4,9 @@
 //! `X-Amz-Target`, `Action=` or the Lambda REST path), counts reads and writes, adds
 //! latency, and injects faults in each protocol's own shape: throttling, 500, 503, reset
 //! connections, and lost responses (the write reaches the emulator, the client sees a
-//! 500). It listens on 127.0.0.1 only; its randomness is seeded so a failure can be
-//! replayed.
+//! 500). It can also play AWS's eventual consistency where moto is always current: the
+//! Resource Groups Tagging API listing resources that were deleted. It listens on
+//! 127.0.0.1 only; its randomness is seeded so a failure can be replayed.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -106,6 +107,28 @@ pub struct Proxy {
     pub stats: Arc<Mutex<Stats>>,
     /// Live configuration (tests change fault rates between runs).
     pub config: Arc<Mutex<ProxyConfig>>,
+    /// Resources (ARN, owning stack) that `GetResources` keeps listing, as AWS's Tagging
+    /// API does for a while after they are deleted.
+    pub stale_tagged: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+/// Adds the stale entries to a `GetResources` answer.
+fn with_stale(body: &Bytes, stale: &[(String, String)]) -> Bytes {
+    let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.clone();
+    };
+    if let Some(list) = doc
+        .get_mut("ResourceTagMappingList")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for (arn, stack) in stale {
+            list.push(serde_json::json!({
+                "ResourceARN": arn,
+                "Tags": [{"Key": "cruddur-infra:stack", "Value": stack}],
+            }));
+        }
+    }
+    Bytes::from(doc.to_string())
 }
 
 fn is_read(op: &str) -> bool {
@@ -193,23 +216,34 @@ pub async fn start(config: ProxyConfig) -> Proxy {
         .expect("bind proxy");
     let url = format!("http://{}", listener.local_addr().expect("proxy address"));
     let stats = Arc::new(Mutex::new(Stats::default()));
+    let stale_tagged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let rng = Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed)));
     let config = Arc::new(Mutex::new(config));
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
-    let (st, cf) = (stats.clone(), config.clone());
+    let (st, cf, sl) = (stats.clone(), config.clone(), stale_tagged.clone());
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (stats, config, rng, client) =
-                (st.clone(), cf.clone(), rng.clone(), client.clone());
+            let (stats, config, stale, rng, client) = (
+                st.clone(),
+                cf.clone(),
+                sl.clone(),
+                rng.clone(),
+                client.clone(),
+            );
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<Incoming>| {
-                    let (stats, config, rng, client) =
-                        (stats.clone(), config.clone(), rng.clone(), client.clone());
-                    async move { handle(req, &stats, &config, &rng, &client).await }
+                    let (stats, config, stale, rng, client) = (
+                        stats.clone(),
+                        config.clone(),
+                        stale.clone(),
+                        rng.clone(),
+                        client.clone(),
+                    );
+                    async move { handle(req, &stats, &config, &stale, &rng, &client).await }
                 });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -217,13 +251,19 @@ pub async fn start(config: ProxyConfig) -> Proxy {
             });
         }
     });
-    Proxy { url, stats, config }
+    Proxy {
+        url,
+        stats,
+        config,
+        stale_tagged,
+    }
 }
 
 async fn handle(
     req: Request<Incoming>,
     stats: &Mutex<Stats>,
     config: &Mutex<ProxyConfig>,
+    stale: &Mutex<Vec<(String, String)>>,
     rng: &Mutex<fastrand::Rng>,
     client: &Client<HttpConnector, Full<Bytes>>,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
@@ -292,5 +332,13 @@ async fn handle(
     }
     record(None);
     let _: Option<Infallible> = None;
+    let stale = stale.lock().map(|s| s.clone()).unwrap_or_default();
+    let abody = if op == "GetResources" && !stale.is_empty() {
+        with_stale(&abody, &stale)
+    } else {
+        abody
+    };
+    let mut aparts = aparts;
+    aparts.headers.remove("content-length");
     Ok(Response::from_parts(aparts, Full::new(abody)))
 }
