@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ProvisionedThroughputDescription, ScalarAttributeType, StreamSpecification,
     StreamViewType, TableDescription, TableStatus, Tag, TimeToLiveDescription, TimeToLiveStatus,
 };
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{RuleMode, mock};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 
@@ -30,6 +30,7 @@ use super::*;
 use crate::events::{Event, Recorder};
 use crate::resources::Address;
 use crate::resources::dynamodb_table::tests::seed;
+use crate::testing::mock_sdk_client;
 
 const NAME: &str = "cruddur-messages";
 const ARN: &str = "arn:aws:dynamodb:ca-central-1:123456789012:table/cruddur-messages";
@@ -158,7 +159,7 @@ async fn a_missing_table_reads_as_none_from_the_modeled_error() {
             TableNotFoundException::builder().build(),
         )
     });
-    let client = mock_client!(
+    let client = mock_sdk_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
         [&describe, &ttl, &backups]
@@ -219,7 +220,7 @@ async fn read_normalizes_pages_tags_and_splits_out_the_owner() {
             )
             .build()
     });
-    let client = mock_client!(
+    let client = mock_sdk_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
         [&describe, &page1, &page2, &ttl, &backups]
@@ -287,7 +288,7 @@ async fn create_sends_the_owner_tag_and_waits_from_creating_to_active() {
         .then_output(|| DescribeTimeToLiveOutput::builder().build());
     let backups = mock!(Client::describe_continuous_backups)
         .then_output(|| DescribeContinuousBackupsOutput::builder().build());
-    let client = mock_client!(
+    let client = mock_sdk_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
         [&create_rule, &describe, &tags, &ttl, &backups]
@@ -337,7 +338,7 @@ async fn create_retries_the_account_table_limit_with_backoff() {
         .then_output(|| DescribeTimeToLiveOutput::builder().build());
     let backups = mock!(Client::describe_continuous_backups)
         .then_output(|| DescribeContinuousBackupsOutput::builder().build());
-    let client = mock_client!(
+    let client = mock_sdk_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
         [&create_rule, &describe, &tags, &ttl, &backups]
@@ -391,7 +392,7 @@ async fn index_replacement_is_delete_wait_gone_then_create_wait_active() {
             .then_output(|| described(TableStatus::Active, &[(idx, IndexStatus::Creating)])),
         mock!(Client::describe_table).then_output(active),
     ];
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
     let (result, events) =
         with_api(&client, async |api| update(api, NAME, ARN, &steps).await).await;
     result.expect("index replaced");
@@ -443,7 +444,7 @@ async fn stream_view_change_disables_without_a_view_type_then_enables() {
             .then_output(|| UpdateTableOutput::builder().build()),
         mock!(Client::describe_table).then_output(active),
     ];
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
     let steps = [
         TableStep::DisableStream,
         TableStep::EnableStream(StreamView::NewAndOldImages),
@@ -472,7 +473,7 @@ async fn update_waits_for_a_busy_table_before_sending() {
             .then_output(|| UpdateTableOutput::builder().build()),
         mock!(Client::describe_table).then_output(active),
     ];
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
     let steps = [TableStep::Update {
         billing: Some(Billing::Provisioned(Throughput { read: 7, write: 5 })),
         index_throughput: vec![],
@@ -500,7 +501,7 @@ async fn validation_errors_are_reported_with_operation_and_never_retried() {
             )
         }),
     ];
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
     let steps = [TableStep::DisableStream];
     let (result, _) = with_api(&client, async |api| update(api, NAME, ARN, &steps).await).await;
     let err = result.expect_err("validation error surfaces");
@@ -530,7 +531,7 @@ async fn delete_waits_out_a_busy_table_and_then_until_it_is_gone() {
         mock!(Client::describe_table).then_output(|| described(TableStatus::Deleting, &[])),
         mock!(Client::describe_table).then_error(not_found),
     ];
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
     let (result, events) = with_api(&client, async |api| delete(api, NAME).await).await;
     result.expect("deleted");
     assert!(rules.iter().all(|r| r.num_calls() == 1));
@@ -543,7 +544,7 @@ async fn deleting_a_table_that_is_already_gone_succeeds() {
     let delete_rule = mock!(Client::delete_table).then_error(|| {
         DeleteTableError::ResourceNotFoundException(ResourceNotFoundException::builder().build())
     });
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&delete_rule]);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&delete_rule]);
     let (result, _) = with_api(&client, async |api| delete(api, NAME).await).await;
     result.expect("already gone is success");
 }
@@ -573,13 +574,13 @@ async fn has_items_scans_with_consistent_reads_and_follows_last_evaluated_key() 
             })
             .then_output(|| ScanOutput::builder().count(1).build()),
     ];
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
     let (full, _) = with_api(&client, async |api| has_items(api, NAME).await).await;
     assert!(full.expect("scanned"), "the item on the second page counts");
     assert!(rules.iter().all(|r| r.num_calls() == 1));
     // An empty table: one page, no key, no items.
     let empty = mock!(Client::scan).then_output(|| ScanOutput::builder().count(0).build());
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&empty]);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&empty]);
     let (full, _) = with_api(&client, async |api| has_items(api, NAME).await).await;
     assert!(!full.expect("scanned"));
 }
@@ -604,7 +605,7 @@ async fn pitr_right_after_create_is_retried_past_the_attempt_bound() {
         .times(6)
         .output(|| UpdateContinuousBackupsOutput::builder().build())
         .build();
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&unavailable]);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&unavailable]);
     let (result, _) = with_api(&client, async |api| set_pitr(api, NAME, true).await).await;
     result.expect("enabled once backups were available");
     // Six errors, more than `max_attempts` (4): the settling budget, not the attempt count.
@@ -645,7 +646,7 @@ async fn tagging_retries_a_running_tagging_call_and_confirms_with_list_tags() {
             .then_output(move || tags(&[("app", "cruddur"), ("team", "old")])),
         mock!(Client::list_tags_of_resource).then_output(move || tags(&[("app", "cruddur")])),
     ];
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
     let steps = [
         TableStep::Tag(std::collections::BTreeMap::from([(
             "app".into(),
@@ -698,7 +699,7 @@ async fn list_tags_not_found_on_a_creating_table_is_pending_not_an_owner_less_ta
                 .build()
         })
         .build();
-    let client = mock_client!(
+    let client = mock_sdk_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
         [&describe, &ttl, &backups, &tags]
@@ -719,7 +720,7 @@ async fn a_deleting_table_is_read_as_deleting_and_a_create_waits_until_it_is_gon
         .then_output(|| DescribeTimeToLiveOutput::builder().build());
     let backups = mock!(Client::describe_continuous_backups)
         .then_output(|| DescribeContinuousBackupsOutput::builder().build());
-    let client = mock_client!(
+    let client = mock_sdk_client!(
         aws_sdk_dynamodb,
         RuleMode::MatchAny,
         [&describe, &ttl, &backups]
@@ -730,7 +731,7 @@ async fn a_deleting_table_is_read_as_deleting_and_a_create_waits_until_it_is_gon
         mock!(Client::describe_table).then_output(deleting),
         mock!(Client::describe_table).then_error(not_found),
     ];
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, &rules);
     let (gone, events) = with_api(&client, async |api| wait_gone(api, NAME).await).await;
     gone.expect("gone");
     assert!(
@@ -750,7 +751,7 @@ async fn a_ttl_change_refused_within_the_hour_says_when_to_try_again() {
             SdkBody::from(r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"Time to live has been modified multiple times within a fixed interval"}"#),
         )
     });
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&refused]);
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&refused]);
     let (result, _) = with_api(&client, async |api| {
         set_ttl(api, NAME, "expires_at", true).await
     })

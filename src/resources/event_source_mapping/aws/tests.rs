@@ -7,11 +7,12 @@ use std::time::Duration;
 use aws_sdk_lambda::operation::create_event_source_mapping::CreateEventSourceMappingOutput;
 use aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingOutput;
 use aws_sdk_lambda::types::error::InvalidParameterValueException;
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{RuleMode, mock};
 
 use super::*;
 use crate::events::{Event, Recorder};
 use crate::resources::Address;
+use crate::testing::mock_sdk_client;
 
 #[tokio::test]
 async fn create_retries_cannot_access_stream_then_waits_for_enabled() {
@@ -29,7 +30,7 @@ async fn create_retries_cannot_access_stream_then_waits_for_enabled() {
         mock!(Client::get_event_source_mapping).then_output(|| GetEventSourceMappingOutput::builder().uuid("u-1").state("Creating").build()),
         mock!(Client::get_event_source_mapping).then_output(|| GetEventSourceMappingOutput::builder().uuid("u-1").state("Enabled").build()),
     ];
-    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
     let address = Address::new(crate::resources::Kind::EventSourceMapping, "m");
     let recorder = Recorder::default();
     let policy = WaitPolicy {
@@ -113,7 +114,7 @@ async fn deleting_a_mapping_that_is_changing_state_waits_for_it_and_retries() {
             )
         }),
     ];
-    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
     let address = Address::new(crate::resources::Kind::EventSourceMapping, "m");
     let recorder = Recorder::default();
     let policy = WaitPolicy {

@@ -11,7 +11,7 @@ use aws_sdk_lambda::operation::update_function_configuration::{
     UpdateFunctionConfigurationError, UpdateFunctionConfigurationOutput,
 };
 use aws_sdk_lambda::types::error::{InvalidParameterValueException, ResourceConflictException};
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{RuleMode, mock};
 
 use super::*;
 use crate::events::{Event, Recorder};
@@ -116,7 +116,7 @@ async fn create_retries_while_iam_propagates_the_new_role_then_waits_for_active(
         mock!(Client::get_function_configuration)
             .then_output(|| state(State::Active, LastUpdateStatus::Successful)),
     ];
-    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
     let (result, events) = with_api(&client, async |api| {
         create(api, &config(), b"zip", "cruddur").await
     })
@@ -142,7 +142,7 @@ async fn other_invalid_parameters_are_not_retried() {
                 .build(),
         )
     });
-    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&bad]);
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, [&bad]);
     let (result, _) = with_api(&client, async |api| {
         create(api, &config(), b"zip", "cruddur").await
     })
@@ -183,7 +183,7 @@ async fn code_then_configuration_each_wait_for_the_update_to_finish() {
         mock!(Client::get_function_configuration)
             .then_output(|| state(State::Active, LastUpdateStatus::Successful)),
     ];
-    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
     let mut c = config();
     c.memory = 256;
     let steps = [FunctionStep::Code, FunctionStep::Configuration];
@@ -214,7 +214,7 @@ async fn a_failed_function_is_reported_with_its_reason() {
                 .build()
         }),
     ];
-    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
     let (result, _) = with_api(&client, async |api| {
         create(api, &config(), b"zip", "cruddur").await
     })
@@ -247,7 +247,7 @@ async fn an_update_after_a_failed_update_proceeds_and_a_failed_update_of_ours_is
                 .build()
         }),
     ];
-    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
     let (result, events) = with_api(&client, async |api| {
         update(
             api,
@@ -310,7 +310,7 @@ async fn iam_propagation_messages_are_retried_on_update_past_the_attempt_bound()
         mock!(Client::get_function_configuration)
             .then_output(|| state(State::Active, LastUpdateStatus::Successful)),
     );
-    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
     let (result, _) = with_api(&client, async |api| {
         update(
             api,
@@ -347,7 +347,7 @@ async fn a_tags_error_is_an_error_naming_lambda_list_tags_never_not_owned() {
             )
             .build()
     });
-    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&rule]);
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, [&rule]);
     let (result, _) = with_api(&client, async |api| {
         read(api, "cruddur-messaging-stream").await
     })
@@ -390,7 +390,7 @@ async fn deleting_a_vpc_function_waits_until_its_network_interfaces_are_gone() {
         mock!(aws_sdk_ec2::Client::describe_network_interfaces).then_output(move || eni(1)),
         mock!(aws_sdk_ec2::Client::describe_network_interfaces).then_output(move || eni(0)),
     ];
-    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, &lambda_rules);
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &lambda_rules);
     let ec2 = mock_sdk_client!(aws_sdk_ec2, RuleMode::Sequential, &ec2_rules);
     let (result, events) = with_ec2(&client, &ec2, async |api| {
         delete(api, "cruddur-messaging-stream", true).await
