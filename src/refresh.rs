@@ -19,7 +19,8 @@ use crate::resources::event_source_mapping::aws::{self as mapping_aws, MappingAp
 use crate::resources::iam_role::aws::{self as role_aws, RoleApi};
 use crate::resources::lambda_function::aws::{self as function_aws, FunctionApi};
 use crate::resources::lambda_function::{Selection, log_group_name};
-use crate::resources::vpc_endpoint::aws::{self as endpoint_aws, EndpointApi, VpcFacts};
+use crate::resources::vpc_endpoint::VpcFacts;
+use crate::resources::vpc_endpoint::aws::{self as endpoint_aws, EndpointApi};
 use crate::resources::vpc_endpoint::{EndpointLive, VpcChoice, service_name};
 use crate::resources::{Address, OWNER_TAG};
 use crate::stack::Stack;

@@ -25,7 +25,7 @@ use crate::resources::iam_role::RoleLive;
 use crate::resources::lambda_function::FunctionLive;
 use crate::resources::refs::Known;
 use crate::resources::vpc_endpoint::EndpointLive;
-use crate::resources::vpc_endpoint::aws::VpcFacts;
+use crate::resources::vpc_endpoint::VpcFacts;
 use crate::resources::{Address, FieldDiff};
 use crate::stack::Stack;
 

@@ -242,7 +242,7 @@ fn seed_stack_plan(mode: Mode, live: impl FnOnce(&Stack, &mut LiveState)) -> Pla
     }
     state.vpcs.insert(
         "default".into(),
-        crate::resources::vpc_endpoint::aws::VpcFacts {
+        crate::resources::vpc_endpoint::VpcFacts {
             vpc_id: "vpc-1".into(),
             main_route_table: Some("rtb-main".into()),
             route_tables: ["rtb-main".to_string()].into(),

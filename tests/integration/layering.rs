@@ -1,9 +1,32 @@
-//! The architecture rule: the pure layers never name the AWS SDK or tokio, so planning
-//! cannot talk to AWS.
+//! The architecture rule: the pure layers (`stack/`, `plan/`, `render/` and each resource
+//! kind's pure module) never name the AWS SDK, smithy, tokio or a kind's `aws` module, and
+//! declare no async functions, so planning cannot talk to AWS.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+/// What a pure module may not name, with why.
+const FORBIDDEN: [(&str, &str); 5] = [
+    ("aws_sdk", "an AWS SDK crate"),
+    ("aws_smithy", "a smithy runtime crate"),
+    ("tokio", "the async runtime"),
+    ("::aws::", "a resource kind's I/O module"),
+    ("async fn", "an async function"),
+];
+
+/// Every forbidden name in `text`, with its line number.
+fn violations(text: &str) -> Vec<(usize, &'static str)> {
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        for (name, _) in FORBIDDEN {
+            if line.contains(name) {
+                found.push((n + 1, name));
+            }
+        }
+    }
+    found
+}
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read src") {
         let path = entry.expect("entry").path();
         if path.is_dir() {
@@ -23,21 +46,30 @@ fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 }
 
 #[test]
-fn pure_layers_never_name_the_sdk_or_tokio() {
+fn the_layering_check_catches_a_bad_pure_module() {
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/layering/bad_pure_module.rs.txt");
+    let text = std::fs::read_to_string(&bad).expect("read the fixture");
+    let names: Vec<&str> = violations(&text).into_iter().map(|(_, n)| n).collect();
+    for (name, what) in FORBIDDEN {
+        assert!(names.contains(&name), "missed {what} (`{name}`): {names:?}");
+    }
+}
+
+#[test]
+fn pure_layers_never_name_the_sdk_tokio_or_an_aws_module() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     for layer in ["stack", "plan", "render", "resources"] {
         sources(&src.join(layer), &mut files);
     }
     assert!(files.len() >= 10, "found the pure layers' files: {files:?}");
+    let mut problems = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read");
-        for forbidden in ["aws_sdk", "aws_smithy", "tokio", "async fn"] {
-            assert!(
-                !text.contains(forbidden),
-                "{} names `{forbidden}`",
-                file.display()
-            );
+        for (line, name) in violations(&text) {
+            problems.push(format!("{}:{line} names `{name}`", file.display()));
         }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -147,6 +147,14 @@ async fn wait_state(api: MappingApi<'_>, uuid: &str, what: &str) -> Result<(), A
     .await
 }
 
+/// Whether an `InvalidParameterValueException` from `CreateEventSourceMapping` means IAM
+/// has not yet propagated the role's stream permissions ("Cannot access stream … Please
+/// ensure the role can perform the `GetRecords`, …"). AWS signals this only in the message.
+#[must_use]
+pub fn is_stream_access_propagation(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.contains("Cannot access stream"))
+}
+
 /// Creates the mapping from `source` (the resolved stream ARN), retrying while IAM
 /// propagates the role's stream permissions; waits until it is enabled.
 pub async fn create(
@@ -176,8 +184,7 @@ pub async fn create(
                 let class = match e.as_service_error() {
                     // IAM propagation of the role's stream permissions: minutes.
                     Some(CreateEventSourceMappingError::InvalidParameterValueException(x))
-                        if x.message()
-                            .is_some_and(|m| m.contains("Cannot access stream")) =>
+                        if is_stream_access_propagation(x.message()) =>
                     {
                         Retry::Settling
                     }

@@ -6,8 +6,8 @@
 //! settle. Only `Pending` and `InProgress` block: after a failed update
 //! (`LastUpdateStatus=Failed`) the previous configuration stays live and the next update is
 //! accepted. Right after a role or policy is created, IAM may not have propagated it yet
-//! and `CreateFunction` / `UpdateFunctionConfiguration` fail with one of the messages in
-//! `PROPAGATION`: those are retried for minutes, not seconds.
+//! and `CreateFunction` / `UpdateFunctionConfiguration` fail with a message that
+//! `is_iam_propagation` recognises: those are retried for minutes, not seconds.
 //!
 //! A function in a VPC leaves network interfaces behind that Lambda removes, with the
 //! function's own role, minutes after `DeleteFunction`: deleting waits until they are gone,
@@ -36,14 +36,20 @@ const FUNCTION_TIMEOUT: Duration = Duration::from_mins(15);
 /// (20–60 minutes are commonly reported).
 const ENI_TIMEOUT: Duration = Duration::from_hours(1);
 
-/// What Lambda says (as `InvalidParameterValueException`) while IAM has not propagated a
-/// new role or policy, or EC2 is still catching up: the same modeled type also covers real
-/// mistakes, so the documented messages narrow it (the Terraform provider's list).
-const PROPAGATION: [&str; 3] = [
-    "cannot be assumed by Lambda",
-    "does not have permissions to call",
-    "throttled by EC2",
-];
+/// Whether an `InvalidParameterValueException` from `CreateFunction` or
+/// `UpdateFunctionConfiguration` means IAM has not yet propagated a new role or policy (or
+/// EC2 is still catching up). AWS signals this only in the message; the same modeled type
+/// also covers real mistakes, so the documented messages narrow it (the Terraform
+/// provider's list).
+#[must_use]
+pub fn is_iam_propagation(message: Option<&str>) -> bool {
+    const PROPAGATION: [&str; 3] = [
+        "cannot be assumed by Lambda",
+        "does not have permissions to call",
+        "throttled by EC2",
+    ];
+    message.is_some_and(|m| PROPAGATION.iter().any(|p| m.contains(p)))
+}
 
 /// The SDK clients and policies one function operation needs.
 #[derive(Clone, Copy)]
@@ -61,16 +67,13 @@ pub struct FunctionApi<'a> {
 }
 
 /// The retry class of a failed create or update, from its modeled type: IAM propagation
-/// (an `InvalidParameterValueException` with one of the `PROPAGATION` messages) settles
+/// (an `InvalidParameterValueException` that `is_iam_propagation`) settles
 /// within minutes; throttling and a concurrent update within seconds.
 macro_rules! write_error {
     ($error:ident, $op:literal, $name:expr, $e:expr) => {{
         let e = $e;
         let class = match e.as_service_error() {
-            Some($error::InvalidParameterValueException(x))
-                if x.message()
-                    .is_some_and(|m| PROPAGATION.iter().any(|p| m.contains(p))) =>
-            {
+            Some($error::InvalidParameterValueException(x)) if is_iam_propagation(x.message()) => {
                 Retry::Settling
             }
             Some($error::TooManyRequestsException(_) | $error::ResourceConflictException(_)) => {

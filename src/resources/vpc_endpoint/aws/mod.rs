@@ -5,13 +5,13 @@
 //! into its enum: states are compared as lowercase text. Deleted endpoints stay listed with
 //! state `deleted` for a while and are ignored.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
 
-use super::{EndpointConfig, EndpointLive, EndpointUpdate};
+use super::{EndpointConfig, EndpointLive, EndpointUpdate, VpcFacts};
 use crate::aws::{AwsError, Poll, WaitPolicy, wait_until};
 use crate::events::Reporter;
 use crate::resources::{OWNER_TAG, policy};
@@ -32,21 +32,6 @@ pub struct EndpointApi<'a> {
 
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
-}
-
-/// Facts about a VPC that selections (`default`, `main`, `all`) resolve against.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VpcFacts {
-    /// The VPC id.
-    pub vpc_id: String,
-    /// The main route table.
-    pub main_route_table: Option<String>,
-    /// Every route table.
-    pub route_tables: BTreeSet<String>,
-    /// Default subnets (one per availability zone).
-    pub default_subnets: BTreeSet<String>,
-    /// The `default` security group.
-    pub default_security_group: Option<String>,
 }
 
 /// The id of the region's default VPC, if it has one.
