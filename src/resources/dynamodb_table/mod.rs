@@ -273,6 +273,19 @@ fn key_text(attributes: &BTreeMap<String, ScalarType>, part: Option<&str>) -> Op
 /// go through this one function, so equal configurations flatten to equal lists.
 #[must_use]
 pub fn flatten(spec: &TableSpec) -> Vec<Field> {
+    // Exhaustive on purpose: a new field fails to compile here until it is shown and compared.
+    let TableSpec {
+        name: _,
+        attributes: _,
+        key: _,
+        billing: _,
+        indexes: _,
+        stream: _,
+        deletion_protection: _,
+        ttl_attribute: _,
+        point_in_time_recovery: _,
+        tags: _,
+    } = spec;
     let attrs = &spec.attributes;
     let mut fields =
         vec![Field::new("name", Val::Str(spec.name.clone())).with_effect(Effect::ReplacesResource)];
@@ -447,6 +460,19 @@ fn index_rebuilt(
 /// Call only when the key schema is unchanged: a key change replaces the table.
 #[must_use]
 pub fn update_steps(spec: &TableSpec, live: &TableLive) -> Vec<TableStep> {
+    // Exhaustive on purpose: a new field fails to compile here until it is applied (or, like the name and key, replaced).
+    let TableSpec {
+        name: _,
+        attributes: _,
+        key: _,
+        billing: _,
+        indexes: _,
+        stream: _,
+        deletion_protection: _,
+        ttl_attribute: _,
+        point_in_time_recovery: _,
+        tags: _,
+    } = spec;
     let have = &live.config;
     let mut steps = Vec::new();
     let live_index = |name: &str| have.indexes.iter().find(|i| i.name == name);

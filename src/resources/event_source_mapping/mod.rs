@@ -48,6 +48,18 @@ pub struct MappingLive {
 /// The mapping's fields as plans show them.
 #[must_use]
 pub fn flatten(c: &MappingConfig) -> Vec<Field> {
+    // Exhaustive on purpose: a new field fails to compile here until it is shown and compared.
+    let MappingConfig {
+        event_source_arn: _,
+        function_arn: _,
+        batch_size: _,
+        starting_position: _,
+        enabled: _,
+        filter_patterns: _,
+        maximum_retry_attempts: _,
+        bisect_batch_on_function_error: _,
+        maximum_batching_window_seconds: _,
+    } = c;
     vec![
         Field::new(
             "event_source_arn",

@@ -54,6 +54,17 @@ pub fn arn(account: &str, path: &str, name: &str) -> String {
 /// The role's fields as plans show them.
 #[must_use]
 pub fn flatten(c: &RoleConfig) -> Vec<Field> {
+    // Exhaustive on purpose: a new field fails to compile here until it is shown and compared.
+    let RoleConfig {
+        name: _,
+        path: _,
+        trust: _,
+        description: _,
+        max_session_seconds: _,
+        policies: _,
+        managed_policies: _,
+        tags: _,
+    } = c;
     let mut fields = vec![
         Field::new("name", Val::Str(c.name.clone())).with_effect(Effect::ReplacesResource),
         Field::new("path", Val::Str(c.path.clone())).with_effect(Effect::ReplacesResource),
@@ -152,6 +163,17 @@ pub fn update_steps(
     templates: &BTreeMap<String, Value>,
     live: &RoleLive,
 ) -> Vec<RoleStep> {
+    // Exhaustive on purpose: a new field fails to compile here until it is applied (or, like the name and path, replaced).
+    let RoleConfig {
+        name: _,
+        path: _,
+        trust: _,
+        description: _,
+        max_session_seconds: _,
+        policies: _,
+        managed_policies: _,
+        tags: _,
+    } = wanted;
     let have = &live.config;
     let mut steps = Vec::new();
     if policy::normalize(&wanted.trust) != policy::normalize(&have.trust) {
@@ -347,4 +369,84 @@ pub struct RoleSpec {
     pub managed_policies: BTreeSet<String>,
     /// User tags.
     pub tags: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod properties {
+    //! For generated pairs of a wanted and a live role of the same name and path, the diff
+    //! is empty exactly when the update steps are empty.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn doc(actions: &[&str]) -> Value {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]})
+    }
+
+    fn role() -> impl Strategy<Value = RoleConfig> {
+        (
+            prop::sample::select(vec!["lambda.amazonaws.com", "dax.amazonaws.com"]),
+            prop::sample::select(vec!["", "reads the stream"]),
+            prop::sample::select(vec![3600, 7200]),
+            prop::collection::btree_map(
+                prop::sample::select(vec!["dynamodb", "logs"]),
+                prop::sample::select(vec![
+                    vec!["dynamodb:Query"],
+                    vec!["dynamodb:Query", "dynamodb:PutItem"],
+                ]),
+                0..3,
+            ),
+            prop::collection::btree_set(
+                prop::sample::select(vec![
+                    "arn:aws:iam::aws:policy/A",
+                    "arn:aws:iam::aws:policy/B",
+                ]),
+                0..3,
+            ),
+            prop::collection::btree_map(
+                prop::sample::select(vec!["app", "team"]),
+                prop::sample::select(vec!["1", "2"]),
+                0..3,
+            ),
+        )
+            .prop_map(|(service, description, session, policies, managed, tags)| {
+                RoleConfig {
+                    name: "r".into(),
+                    path: "/".into(),
+                    trust: policy::trust_document(&[service.to_string()]),
+                    description: description.into(),
+                    max_session_seconds: session,
+                    policies: policies
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), doc(&v)))
+                        .collect(),
+                    managed_policies: managed.into_iter().map(String::from).collect(),
+                    tags: tags
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn the_diff_is_empty_exactly_when_the_update_steps_are(have in role(), other in role(), k in 0..7u8) {
+            // One field at a time from `other`, so a field compared but never applied shows.
+            let mut wanted = have.clone();
+            match k {
+                1 => wanted.trust.clone_from(&other.trust),
+                2 => wanted.description.clone_from(&other.description),
+                3 => wanted.max_session_seconds = other.max_session_seconds,
+                4 => wanted.policies.clone_from(&other.policies),
+                5 => wanted.managed_policies.clone_from(&other.managed_policies),
+                6 => wanted.tags.clone_from(&other.tags),
+                _ => {}
+            }
+            let live = RoleLive { config: have, arn: "arn:r".into(), owner: Some("s".into()) };
+            let steps = update_steps(&wanted, &BTreeMap::new(), &live);
+            prop_assert_eq!(diff(&wanted, &live).is_empty(), steps.is_empty(), "{:?}", steps);
+        }
+    }
 }

@@ -83,6 +83,22 @@ pub fn log_group_name(function: &str) -> String {
 /// `(sensitive)`.
 #[must_use]
 pub fn flatten(c: &FunctionConfig) -> Vec<Field> {
+    // Exhaustive on purpose: a new field fails to compile here until it is shown and compared.
+    let FunctionConfig {
+        name: _,
+        runtime: _,
+        handler: _,
+        role: _,
+        memory: _,
+        timeout: _,
+        description: _,
+        architecture: _,
+        environment: _,
+        secrets: _,
+        vpc: _,
+        code_sha256: _,
+        tags: _,
+    } = c;
     let mut fields = vec![
         Field::new("name", Val::Str(c.name.clone())).with_effect(Effect::ReplacesResource),
         Field::new("runtime", Val::Str(c.runtime.clone())),
@@ -164,6 +180,22 @@ pub enum FunctionStep {
 /// for `LastUpdateStatus=Successful`), then tags.
 #[must_use]
 pub fn update_steps(wanted: &FunctionConfig, live: &FunctionLive) -> Vec<FunctionStep> {
+    // Exhaustive on purpose: a new field fails to compile here until it is applied (or, like the name, replaced; secrets only change how values show).
+    let FunctionConfig {
+        name: _,
+        runtime: _,
+        handler: _,
+        role: _,
+        memory: _,
+        timeout: _,
+        description: _,
+        architecture: _,
+        environment: _,
+        secrets: _,
+        vpc: _,
+        code_sha256: _,
+        tags: _,
+    } = wanted;
     let have = &live.config;
     let mut steps = Vec::new();
     if wanted.code_sha256 != have.code_sha256 || wanted.architecture != have.architecture {
@@ -351,4 +383,90 @@ pub struct FunctionSpec {
     pub keep_logs: bool,
     /// User tags.
     pub tags: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod properties {
+    //! For generated pairs of a wanted and a live function of the same name, the diff is
+    //! empty exactly when the update steps are empty.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn function() -> impl Strategy<Value = FunctionConfig> {
+        let pick = |v: Vec<&'static str>| prop::sample::select(v).prop_map(String::from);
+        (
+            (
+                pick(vec!["python3.12", "python3.13"]),
+                pick(vec!["a.handler", "b.handler"]),
+                pick(vec!["arn:r1", "arn:r2"]),
+            ),
+            (
+                prop::sample::select(vec![128, 256]),
+                prop::sample::select(vec![3, 10]),
+                pick(vec!["", "d"]),
+            ),
+            (pick(vec!["x86_64", "arm64"]), pick(vec!["sha-a", "sha-b"])),
+            prop::collection::btree_map(pick(vec!["TABLE", "TOKEN"]), pick(vec!["1", "2"]), 0..3),
+            prop::option::of((
+                prop::collection::btree_set(pick(vec!["subnet-1", "subnet-2"]), 1..3),
+                prop::collection::btree_set(pick(vec!["sg-1", "sg-2"]), 1..3),
+            )),
+            prop::collection::btree_map(pick(vec!["app", "team"]), pick(vec!["1", "2"]), 0..3),
+        )
+            .prop_map(
+                |(
+                    (runtime, handler, role),
+                    (memory, timeout, description),
+                    (architecture, code_sha256),
+                    environment,
+                    vpc,
+                    tags,
+                )| FunctionConfig {
+                    name: "f".into(),
+                    runtime,
+                    handler,
+                    role,
+                    memory,
+                    timeout,
+                    description,
+                    architecture,
+                    environment,
+                    secrets: BTreeSet::from(["TOKEN".to_string()]),
+                    vpc: vpc.map(|(subnets, security_groups)| VpcPlacement {
+                        subnets,
+                        security_groups,
+                    }),
+                    code_sha256,
+                    tags,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn the_diff_is_empty_exactly_when_the_update_steps_are(have in function(), other in function(), k in 0..13u8) {
+            // One field at a time from `other`, so a field compared but never applied shows.
+            let mut wanted = have.clone();
+            match k {
+                1 => wanted.runtime.clone_from(&other.runtime),
+                2 => wanted.handler.clone_from(&other.handler),
+                3 => wanted.role.clone_from(&other.role),
+                4 => wanted.memory = other.memory,
+                5 => wanted.timeout = other.timeout,
+                6 => wanted.description.clone_from(&other.description),
+                7 => wanted.architecture.clone_from(&other.architecture),
+                8 => wanted.environment.clone_from(&other.environment),
+                9 => wanted.vpc.clone_from(&other.vpc),
+                10 => wanted.code_sha256.clone_from(&other.code_sha256),
+                11 => wanted.tags.clone_from(&other.tags),
+                12 => wanted.secrets = BTreeSet::new(),
+                _ => {}
+            }
+            let live = FunctionLive { config: have, arn: "arn:f".into(), owner: None, state: "Active".into(), state_reason: None };
+            let steps = update_steps(&wanted, &live);
+            prop_assert_eq!(diff(&wanted, &live).is_empty(), steps.is_empty(), "{:?}", steps);
+        }
+    }
 }

@@ -57,6 +57,14 @@ pub fn service_name(service: &str, region: &str) -> String {
 /// The endpoint's fields as plans show them.
 #[must_use]
 pub fn flatten(c: &EndpointConfig) -> Vec<Field> {
+    // Exhaustive on purpose: a new field fails to compile here until it is shown and compared.
+    let EndpointConfig {
+        vpc_id: _,
+        service_name: _,
+        route_tables: _,
+        policy: _,
+        tags: _,
+    } = c;
     let policy = c.policy.clone().unwrap_or_else(default_policy);
     let mut fields = vec![
         Field::new("vpc_id", Val::Str(c.vpc_id.clone())).with_effect(Effect::ReplacesResource),
@@ -98,6 +106,14 @@ pub struct EndpointUpdate {
 /// The update that turns `live` into `wanted`.
 #[must_use]
 pub fn update(wanted: &EndpointConfig, live: &EndpointLive) -> EndpointUpdate {
+    // Exhaustive on purpose: a new field fails to compile here until it is applied (or, like the VPC and service, replaced).
+    let EndpointConfig {
+        vpc_id: _,
+        service_name: _,
+        route_tables: _,
+        policy: _,
+        tags: _,
+    } = wanted;
     let have = &live.config;
     let norm = |p: &Option<Value>| policy::normalize(&p.clone().unwrap_or_else(default_policy));
     let (tag, untag) = super::tag_changes(&wanted.tags, &have.tags);
@@ -220,4 +236,48 @@ pub struct EndpointSpec {
     pub policy: Option<Value>,
     /// Tags including `Name`.
     pub tags: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod properties {
+    //! For generated pairs of a wanted and a live endpoint in the same VPC for the same
+    //! service, the diff is empty exactly when the in-place update is empty.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn endpoint() -> impl Strategy<Value = EndpointConfig> {
+        let pick = |v: Vec<&'static str>| prop::sample::select(v).prop_map(String::from);
+        (
+            prop::collection::btree_set(pick(vec!["rtb-1", "rtb-2", "rtb-3"]), 0..4),
+            prop::option::of(prop::sample::select(vec!["*", "dynamodb:Query"])),
+            prop::collection::btree_map(pick(vec!["Name", "app"]), pick(vec!["1", "2"]), 0..3),
+        )
+            .prop_map(|(route_tables, action, tags)| EndpointConfig {
+                vpc_id: "vpc-1".into(),
+                service_name: "com.amazonaws.ca-central-1.dynamodb".into(),
+                route_tables,
+                // `*` spelled out is AWS's default policy: it must compare equal to none.
+                policy: action.map(|a| serde_json::json!({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": a, "Resource": "*"}]})),
+                tags,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn the_diff_is_empty_exactly_when_the_update_is(have in endpoint(), other in endpoint(), k in 0..4u8) {
+            // One field at a time from `other`, so a field compared but never applied shows.
+            let mut wanted = have.clone();
+            match k {
+                1 => wanted.route_tables.clone_from(&other.route_tables),
+                2 => wanted.policy.clone_from(&other.policy),
+                3 => wanted.tags.clone_from(&other.tags),
+                _ => {}
+            }
+            let live = EndpointLive { id: "vpce-1".into(), config: have, owner: None, state: "available".into() };
+            let update = update(&wanted, &live);
+            prop_assert_eq!(diff(&wanted, &live).is_empty(), update == EndpointUpdate::default(), "{:?}", update);
+        }
+    }
 }

@@ -203,6 +203,19 @@ pub async fn create(
 
 /// Updates the mapping in place and waits for it to settle.
 pub async fn update(api: MappingApi<'_>, uuid: &str, c: &MappingConfig) -> Result<(), AwsError> {
+    // Exhaustive on purpose: a new field fails to compile here until it is sent (or, like the
+    // source and starting position, replaced).
+    let MappingConfig {
+        event_source_arn: _,
+        function_arn: _,
+        batch_size: _,
+        starting_position: _,
+        enabled: _,
+        filter_patterns: _,
+        maximum_retry_attempts: _,
+        bisect_batch_on_function_error: _,
+        maximum_batching_window_seconds: _,
+    } = c;
     let req = api
         .client
         .update_event_source_mapping()
