@@ -10,20 +10,20 @@ use futures::FutureExt;
 use futures::future::{LocalBoxFuture, Shared, join_all};
 use serde_json::Value;
 
-use crate::aws::{Aws, AwsError};
+use crate::aws::{Api, Aws, AwsError};
 use crate::events::{Event, EventSink, Reporter};
 use crate::plan::{
     Change, EndpointOp, FunctionOp, MappingOp, Mode, Operation, Plan, RoleOp, TableOp, order,
 };
 use crate::resources::Address;
-use crate::resources::dynamodb_table::aws::{self as table_aws, TableApi};
-use crate::resources::event_source_mapping::aws::{self as mapping_aws, MappingApi};
+use crate::resources::dynamodb_table::aws::{self as table_aws};
+use crate::resources::event_source_mapping::aws::{self as mapping_aws};
 use crate::resources::iam_role::RoleConfig;
-use crate::resources::iam_role::aws::{self as role_aws, RoleApi};
+use crate::resources::iam_role::aws::{self as role_aws};
 use crate::resources::lambda_function::FunctionConfig;
-use crate::resources::lambda_function::aws::{self as function_aws, FunctionApi};
+use crate::resources::lambda_function::aws::{self as function_aws};
 use crate::resources::refs::{self, Attr, Known, Ref};
-use crate::resources::vpc_endpoint::aws::{self as endpoint_aws, EndpointApi};
+use crate::resources::vpc_endpoint::aws::{self as endpoint_aws};
 
 /// Changes in flight at once. `DynamoDB` allows about 10 tables changing per account, and
 /// the table calls retry `LimitExceededException` beyond that.
@@ -114,11 +114,7 @@ async fn run(
     let address = &change.address;
     match &change.operation {
         Operation::Table(op) => {
-            let api = TableApi {
-                client: &aws.dynamodb,
-                wait: &aws.wait,
-                reporter,
-            };
+            let api = Api { aws, reporter };
             let live = match op {
                 TableOp::Create(spec) => Some(table_aws::create(api, spec, stack).await?),
                 TableOp::CreateAfterDeletion(spec) => {
@@ -148,11 +144,7 @@ async fn run(
             Ok(())
         }
         Operation::Role(op) => {
-            let api = RoleApi {
-                client: &aws.iam,
-                wait: &aws.wait,
-                reporter,
-            };
+            let api = Api { aws, reporter };
             match op {
                 RoleOp::Create(c) => role_aws::create(api, &out.role(address, c)?, stack)
                     .await
@@ -170,13 +162,7 @@ async fn run(
             }
         }
         Operation::Function(op) => {
-            let api = FunctionApi {
-                client: &aws.lambda,
-                logs: &aws.logs,
-                ec2: &aws.ec2,
-                wait: &aws.wait,
-                reporter,
-            };
+            let api = Api { aws, reporter };
             match op {
                 FunctionOp::Create { config, zip } => {
                     function_aws::create(api, &out.function(address, config)?, zip, stack)
@@ -202,21 +188,11 @@ async fn run(
             }
         }
         Operation::LogGroupDelete => {
-            let api = FunctionApi {
-                client: &aws.lambda,
-                logs: &aws.logs,
-                ec2: &aws.ec2,
-                wait: &aws.wait,
-                reporter,
-            };
+            let api = Api { aws, reporter };
             function_aws::delete_log_group(api, name).await
         }
         Operation::Mapping(op) => {
-            let api = MappingApi {
-                client: &aws.lambda,
-                wait: &aws.wait,
-                reporter,
-            };
+            let api = Api { aws, reporter };
             match op {
                 MappingOp::Create {
                     config,
@@ -264,33 +240,15 @@ async fn run(
         }
         Operation::Orphan(orphan) => match orphan {
             crate::plan::Orphan::Table(name) => {
-                table_aws::delete(
-                    TableApi {
-                        client: &aws.dynamodb,
-                        wait: &aws.wait,
-                        reporter,
-                    },
-                    name,
-                )
-                .await
+                table_aws::delete(Api { aws, reporter }, name).await
             }
             crate::plan::Orphan::Function(name) => {
                 // A function's mappings outlive it; its log group costs money forever.
-                let mapping_api = MappingApi {
-                    client: &aws.lambda,
-                    wait: &aws.wait,
-                    reporter,
-                };
+                let mapping_api = Api { aws, reporter };
                 for m in mapping_aws::read(mapping_api, name, None).await? {
                     mapping_aws::delete(mapping_api, &m.uuid).await?;
                 }
-                let api = FunctionApi {
-                    client: &aws.lambda,
-                    logs: &aws.logs,
-                    ec2: &aws.ec2,
-                    wait: &aws.wait,
-                    reporter,
-                };
+                let api = Api { aws, reporter };
                 // Its configuration was not read: check for network interfaces in any case.
                 function_aws::delete(api, name, true).await?;
                 function_aws::delete_log_group(
@@ -300,23 +258,11 @@ async fn run(
                 .await
             }
             crate::plan::Orphan::Endpoint(id) => {
-                endpoint_aws::delete(
-                    EndpointApi {
-                        client: &aws.ec2,
-                        wait: &aws.wait,
-                        reporter,
-                    },
-                    id,
-                )
-                .await
+                endpoint_aws::delete(Api { aws, reporter }, id).await
             }
         },
         Operation::Endpoint(op) => {
-            let api = EndpointApi {
-                client: &aws.ec2,
-                wait: &aws.wait,
-                reporter,
-            };
+            let api = Api { aws, reporter };
             // A stable token: a create retried after a lost answer returns the same endpoint.
             let token = format!("cruddur-infra-{stack}-{}", address.name);
             match op {

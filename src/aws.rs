@@ -108,6 +108,37 @@ pub struct Aws {
     pub reads: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
+/// What one resource's AWS calls need: the clients, the wait and retry policy (in
+/// `aws`), and where to report progress. Every kind's `aws` module takes this one type.
+#[derive(Clone, Copy)]
+pub struct Api<'a> {
+    /// The clients and policies.
+    pub aws: &'a Aws,
+    /// Progress reporting for this resource.
+    pub reporter: Reporter<'a>,
+}
+
+impl<'a> Api<'a> {
+    /// The API for the resource at `address`, reporting to `sink`.
+    #[must_use]
+    pub fn new(
+        aws: &'a Aws,
+        address: &'a crate::resources::Address,
+        sink: &'a dyn crate::events::EventSink,
+    ) -> Self {
+        Self {
+            aws,
+            reporter: Reporter { address, sink },
+        }
+    }
+
+    /// The polling and retry policy.
+    #[must_use]
+    pub fn wait(self) -> &'a WaitPolicy {
+        &self.aws.wait
+    }
+}
+
 /// A failure talking to AWS.
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {

@@ -9,21 +9,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::try_join_all;
 
-use crate::aws::{Aws, AwsError};
-use crate::events::{EventSink, Reporter};
+use crate::aws::{Api, Aws, AwsError};
+use crate::events::EventSink;
 use crate::plan::{LiveState, Mode, Orphan};
 use crate::resources::dynamodb_table::TableLive;
 use crate::resources::dynamodb_table::TableState;
-use crate::resources::dynamodb_table::aws::{self as table_aws, TableApi};
-use crate::resources::event_source_mapping::aws::{self as mapping_aws, MappingApi};
-use crate::resources::iam_role::aws::{self as role_aws, RoleApi};
-use crate::resources::lambda_function::aws::{self as function_aws, FunctionApi};
+use crate::resources::dynamodb_table::aws::{self as table_aws};
+use crate::resources::event_source_mapping::aws::{self as mapping_aws};
+use crate::resources::iam_role::aws::{self as role_aws};
+use crate::resources::lambda_function::aws::{self as function_aws};
 use crate::resources::lambda_function::{Selection, log_group_name};
 use crate::resources::vpc_endpoint::VpcFacts;
-use crate::resources::vpc_endpoint::aws::{self as endpoint_aws, EndpointApi};
+use crate::resources::vpc_endpoint::aws::{self as endpoint_aws};
 use crate::resources::vpc_endpoint::{EndpointLive, VpcChoice, service_name};
 use crate::resources::{Address, OWNER_TAG};
-use crate::stack::Stack;
+use crate::stack::{Declared, Stack};
 
 /// The VPC key (`default` or an id) of a declared endpoint.
 fn vpc_key(choice: &VpcChoice) -> String {
@@ -74,14 +74,7 @@ async fn network(
     };
     let endpoints = try_join_all(services.into_iter().map(|service| async move {
         let address = Address::new(crate::resources::Kind::VpcEndpoint, &service);
-        let api = EndpointApi {
-            client: &aws.ec2,
-            wait: &aws.wait,
-            reporter: Reporter {
-                address: &address,
-                sink,
-            },
-        };
+        let api = Api::new(aws, &address, sink);
         Ok::<_, AwsError>((service.clone(), endpoint_aws::read(api, &service).await?))
     }));
     let (default_vpc, endpoints) = tokio::try_join!(default_vpc, endpoints)?;
@@ -109,6 +102,29 @@ async fn network(
     ))
 }
 
+/// Reads every declared resource of one kind with `read`, concurrently, each holding a
+/// `--parallelism` permit, and pairs each answer with its address.
+async fn read_all<'s, S, L, F, Fut>(
+    aws: &'s Aws,
+    sink: &'s dyn EventSink,
+    declared: &'s [Declared<S>],
+    read: F,
+) -> Result<Vec<(Address, L)>, AwsError>
+where
+    F: Fn(Api<'s>, &'s Declared<S>) -> Fut,
+    Fut: std::future::Future<Output = Result<L, AwsError>>,
+{
+    try_join_all(declared.iter().map(|d| {
+        let read = &read;
+        async move {
+            let _permit = aws.reads.acquire().await;
+            let live = read(Api::new(aws, &d.address, sink), d).await?;
+            Ok((d.address.clone(), live))
+        }
+    }))
+    .await
+}
+
 /// Reads the live state of every resource `stack` declares and the account id. Log groups
 /// are only read for `destroy`, the only command that acts on them.
 pub async fn refresh(
@@ -117,69 +133,23 @@ pub async fn refresh(
     mode: Mode,
     sink: &dyn EventSink,
 ) -> Result<(LiveState, String), AwsError> {
-    let tables = try_join_all(stack.tables.iter().map(|t| async move {
-        // `--parallelism`: a permit per resource read.
-        let _permit = aws.reads.acquire().await;
-        let api = TableApi {
-            client: &aws.dynamodb,
-            wait: &aws.wait,
-            reporter: Reporter {
-                address: &t.address,
-                sink,
-            },
-        };
-        Ok::<_, AwsError>((t.address.clone(), table_aws::read(api, &t.spec.name).await?))
-    }));
-    let roles = try_join_all(stack.roles.iter().map(|r| async move {
-        // `--parallelism`: a permit per resource read.
-        let _permit = aws.reads.acquire().await;
-        let api = RoleApi {
-            client: &aws.iam,
-            wait: &aws.wait,
-            reporter: Reporter {
-                address: &r.address,
-                sink,
-            },
-        };
+    let tables = read_all(aws, sink, &stack.tables, |api, t| {
+        table_aws::read(api, &t.spec.name)
+    });
+    let roles = read_all(aws, sink, &stack.roles, |api, r| async move {
         let declared: Vec<String> = r.spec.policies.keys().cloned().collect();
-        Ok::<_, AwsError>((
-            r.address.clone(),
-            role_aws::read(api, &r.spec.name, &declared).await?,
-        ))
-    }));
-    let functions = try_join_all(stack.functions.iter().map(|f| async move {
-        // `--parallelism`: a permit per resource read.
-        let _permit = aws.reads.acquire().await;
-        let api = FunctionApi {
-            client: &aws.lambda,
-            logs: &aws.logs,
-            ec2: &aws.ec2,
-            wait: &aws.wait,
-            reporter: Reporter {
-                address: &f.address,
-                sink,
-            },
-        };
-        let (live, logs) = tokio::try_join!(function_aws::read(api, &f.spec.name), async {
+        role_aws::read(api, &r.spec.name, &declared).await
+    });
+    let functions = read_all(aws, sink, &stack.functions, |api, f| async move {
+        tokio::try_join!(function_aws::read(api, &f.spec.name), async {
             if mode == Mode::Destroy {
                 function_aws::log_group_exists(api, &log_group_name(&f.spec.name)).await
             } else {
                 Ok(false)
             }
-        })?;
-        Ok::<_, AwsError>((f.address.clone(), live, logs))
-    }));
-    let mappings = try_join_all(stack.mappings.iter().map(|m| async move {
-        // `--parallelism`: a permit per resource read.
-        let _permit = aws.reads.acquire().await;
-        let api = MappingApi {
-            client: &aws.lambda,
-            wait: &aws.wait,
-            reporter: Reporter {
-                address: &m.address,
-                sink,
-            },
-        };
+        })
+    });
+    let mappings = read_all(aws, sink, &stack.mappings, |api, m| async move {
         let function = stack
             .functions
             .iter()
@@ -190,11 +160,8 @@ pub async fn refresh(
             .iter()
             .find(|t| t.address == m.spec.table)
             .map_or("", |t| t.spec.name.as_str());
-        Ok::<_, AwsError>((
-            m.address.clone(),
-            mapping_aws::read(api, function, Some(table)).await?,
-        ))
-    }));
+        mapping_aws::read(api, function, Some(table)).await
+    });
     let (account, tables, roles, functions, mappings, (vpcs, by_service), orphans) = tokio::try_join!(
         aws.account_id(),
         tables,
@@ -209,7 +176,7 @@ pub async fn refresh(
         roles: roles.into_iter().collect(),
         ..LiveState::default()
     };
-    for (address, live, logs) in functions {
+    for (address, (live, logs)) in functions {
         state.log_groups.insert(address.clone(), logs);
         state.functions.insert(address, live);
     }
@@ -247,14 +214,7 @@ pub async fn orphans(
         match &orphan {
             Orphan::Table(name) => {
                 let address = Address::table(name);
-                let api = TableApi {
-                    client: &aws.dynamodb,
-                    wait: &aws.wait,
-                    reporter: Reporter {
-                        address: &address,
-                        sink,
-                    },
-                };
+                let api = Api::new(aws, &address, sink);
                 let live = table_aws::read(api, name).await?.filter(|l| {
                     l.state != TableState::Deleting && l.owner.as_deref() == Some(&stack.name)
                 });
@@ -262,16 +222,7 @@ pub async fn orphans(
             }
             Orphan::Function(name) => {
                 let address = Address::new(crate::resources::Kind::Function, name);
-                let api = FunctionApi {
-                    client: &aws.lambda,
-                    logs: &aws.logs,
-                    ec2: &aws.ec2,
-                    wait: &aws.wait,
-                    reporter: Reporter {
-                        address: &address,
-                        sink,
-                    },
-                };
+                let api = Api::new(aws, &address, sink);
                 let live = function_aws::read(api, name)
                     .await?
                     .filter(|l| l.owner.as_deref() == Some(&stack.name));

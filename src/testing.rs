@@ -26,3 +26,27 @@ macro_rules! mock_sdk_client {
 }
 
 pub(crate) use mock_sdk_client;
+
+/// An `Aws` of scripted clients: `set` puts in the ones a test scripts; every other service
+/// has no rules, so any call to it fails the test.
+pub(crate) fn aws_of(
+    wait: crate::aws::WaitPolicy,
+    set: impl FnOnce(&mut crate::aws::Aws),
+) -> crate::aws::Aws {
+    use aws_smithy_mocks::RuleMode;
+    let none: [&aws_smithy_mocks::Rule; 0] = [];
+    let mut aws = crate::aws::Aws {
+        dynamodb: mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, none),
+        sts: mock_sdk_client!(aws_sdk_sts, RuleMode::Sequential, none),
+        iam: mock_sdk_client!(aws_sdk_iam, RuleMode::Sequential, none),
+        lambda: mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, none),
+        ec2: mock_sdk_client!(aws_sdk_ec2, RuleMode::Sequential, none),
+        logs: mock_sdk_client!(aws_sdk_cloudwatchlogs, RuleMode::Sequential, none),
+        tagging: mock_sdk_client!(aws_sdk_resourcegroupstagging, RuleMode::Sequential, none),
+        region: "ca-central-1".into(),
+        wait,
+        reads: std::sync::Arc::new(tokio::sync::Semaphore::new(16)),
+    };
+    set(&mut aws);
+    aws
+}

@@ -6,11 +6,11 @@ use std::io::{self, Write};
 use futures::future::try_join_all;
 
 use super::{CommandError, Session, StderrEvents, confirm, confirm_name, open, refresh};
+use crate::aws::Api;
 use crate::cli::{ConfirmArgs, GlobalArgs};
-use crate::events::Reporter;
 use crate::plan::{self, Mode, Plan};
 use crate::render::human;
-use crate::resources::dynamodb_table::aws::{self as table_aws, TableApi};
+use crate::resources::dynamodb_table::aws::{self as table_aws};
 
 /// Tables the plan deletes that hold items, by address and name: replaced, destroyed, or
 /// no longer declared (renamed) alike.
@@ -26,14 +26,7 @@ async fn tables_with_items(
     let probes = try_join_all(losing.map(|(c, name)| {
         let sink = &sink;
         async move {
-            let api = TableApi {
-                client: &session.aws.dynamodb,
-                wait: &session.aws.wait,
-                reporter: Reporter {
-                    address: &c.address,
-                    sink,
-                },
-            };
+            let api = Api::new(&session.aws, &c.address, sink);
             Ok::<_, crate::aws::AwsError>((
                 c.address.to_string(),
                 name.to_string(),
@@ -120,14 +113,7 @@ async fn locked(
             .iter()
             .filter_map(|c| c.deleted_table().map(|name| (c, name)))
         {
-            let api = TableApi {
-                client: &session.aws.dynamodb,
-                wait: &session.aws.wait,
-                reporter: Reporter {
-                    address: &c.address,
-                    sink: &sink,
-                },
-            };
+            let api = Api::new(&session.aws, &c.address, &sink);
             let label = format!(
                 "cruddur-infra-{}",
                 std::time::SystemTime::now()

@@ -14,7 +14,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::BuildError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
@@ -29,25 +28,13 @@ use super::{
     Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, TableLive, TableSpec,
     TableState, TableStep, Throughput, TtlTransition,
 };
-use crate::aws::{AwsError, Poll, Retry, WaitPolicy, retry, retry_within, wait_until};
-use crate::events::Reporter;
+use crate::aws::{Api, AwsError, Poll, Retry, retry, retry_within, wait_until};
 use crate::resources::OWNER_TAG;
 
 /// How long a table or stream change may take before the tool gives up.
 const TABLE_TIMEOUT: Duration = Duration::from_mins(20);
 /// Index backfills copy the whole table and can take hours on big tables.
 const INDEX_TIMEOUT: Duration = Duration::from_hours(3);
-
-/// The SDK client and policies one table operation needs.
-#[derive(Clone, Copy)]
-pub struct TableApi<'a> {
-    /// `DynamoDB` client.
-    pub client: &'a Client,
-    /// Polling and retry policy.
-    pub wait: &'a WaitPolicy,
-    /// Progress reporting for this resource.
-    pub reporter: Reporter<'a>,
-}
 
 fn built<T>(op: &'static str, name: &str, r: Result<T, BuildError>) -> Result<T, AwsError> {
     r.map_err(|e| AwsError::Unexpected {
@@ -254,8 +241,8 @@ pub fn normalize(desc: &TableDescription) -> (TableSpec, TableState, Option<Stri
     )
 }
 
-async fn describe(api: TableApi<'_>, name: &str) -> Result<Option<TableDescription>, AwsError> {
-    match api.client.describe_table().table_name(name).send().await {
+async fn describe(api: Api<'_>, name: &str) -> Result<Option<TableDescription>, AwsError> {
+    match api.aws.dynamodb.describe_table().table_name(name).send().await {
         Ok(out) => Ok(out.table),
         Err(e)
             if e.as_service_error()
@@ -268,7 +255,7 @@ async fn describe(api: TableApi<'_>, name: &str) -> Result<Option<TableDescripti
 }
 
 async fn list_tags(
-    api: TableApi<'_>,
+    api: Api<'_>,
     arn: &str,
     name: &str,
 ) -> Result<Option<BTreeMap<String, String>>, AwsError> {
@@ -277,7 +264,7 @@ async fn list_tags(
     // ListTagsOfResource pages (moto at 10 tags); a key listed twice keeps its last value.
     loop {
         let out = match api
-            .client
+            .aws.dynamodb
             .list_tags_of_resource()
             .resource_arn(arn)
             .set_next_token(token)
@@ -307,7 +294,7 @@ async fn list_tags(
 /// that is not an error, and not "no owner" either, so the read waits (within the settling
 /// budget) until the tags can be read.
 async fn tags(
-    api: TableApi<'_>,
+    api: Api<'_>,
     arn: &str,
     name: &str,
     creating: bool,
@@ -324,10 +311,10 @@ async fn tags(
             });
     }
     wait_until(
-        api.wait,
+        api.wait(),
         api.reporter,
         "reading the tags of a table still being created",
-        api.wait.settling,
+        api.wait().settling,
         || async {
             Ok(match list_tags(api, arn, name).await? {
                 Some(tags) => Poll::Ready(tags),
@@ -340,11 +327,12 @@ async fn tags(
 
 /// The TTL attribute while TTL is on (or turning on), and the transition in progress.
 async fn ttl(
-    api: TableApi<'_>,
+    api: Api<'_>,
     name: &str,
 ) -> Result<(Option<String>, Option<TtlTransition>), AwsError> {
     let out = api
-        .client
+        .aws
+        .dynamodb
         .describe_time_to_live()
         .table_name(name)
         .send()
@@ -380,9 +368,10 @@ async fn ttl(
     Ok((d.attribute_name.filter(|_| on), transition))
 }
 
-async fn pitr(api: TableApi<'_>, name: &str) -> Result<bool, AwsError> {
+async fn pitr(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
     let out = api
-        .client
+        .aws
+        .dynamodb
         .describe_continuous_backups()
         .table_name(name)
         .send()
@@ -410,7 +399,7 @@ async fn pitr(api: TableApi<'_>, name: &str) -> Result<bool, AwsError> {
 /// Reads the table named `name`, or `None` when it does not exist. A `DELETING` table is
 /// returned in that state, without tags or settings: it still holds its name, so a create
 /// must wait for it to go.
-pub async fn read(api: TableApi<'_>, name: &str) -> Result<Option<TableLive>, AwsError> {
+pub async fn read(api: Api<'_>, name: &str) -> Result<Option<TableLive>, AwsError> {
     // TTL and backups are keyed by name: asked together with the description, they cost
     // no round trip of their own. Tags need the ARN the description returns.
     let (desc, (ttl_attribute, ttl_transition), pitr_on) =
@@ -444,13 +433,13 @@ pub async fn read(api: TableApi<'_>, name: &str) -> Result<Option<TableLive>, Aw
 /// Waits until the table and every index are `ACTIVE` (and `index`, when given, exists or,
 /// with `gone`, does not), returning the description.
 async fn wait_active(
-    api: TableApi<'_>,
+    api: Api<'_>,
     name: &str,
     what: &str,
     timeout: Duration,
     index: Option<(&str, bool)>,
 ) -> Result<TableDescription, AwsError> {
-    wait_until(api.wait, api.reporter, what, timeout, || async {
+    wait_until(api.wait(), api.reporter, what, timeout, || async {
         let Some(desc) = describe(api, name).await? else {
             return Ok(Poll::Pending("not found".into()));
         };
@@ -496,15 +485,12 @@ async fn wait_active(
 /// Creates the table with everything `CreateTable` accepts in one call (the ownership tag
 /// included, so a crash cannot leave an untagged table), waits for `ACTIVE`, then turns on
 /// TTL and point-in-time recovery, which have calls of their own.
-pub async fn create(
-    api: TableApi<'_>,
-    spec: &TableSpec,
-    stack: &str,
-) -> Result<TableLive, AwsError> {
+pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<TableLive, AwsError> {
     const OP: &str = "CreateTable";
     let name = spec.name.as_str();
     let mut req = api
-        .client
+        .aws
+        .dynamodb
         .create_table()
         .table_name(name)
         .set_attribute_definitions(Some(attribute_definitions(OP, name, &spec.attributes)?))
@@ -543,7 +529,7 @@ pub async fn create(
     for (k, v) in &all_tags {
         req = req.tags(built(OP, name, Tag::builder().key(k).value(v).build())?);
     }
-    retry(api.wait, api.reporter, || {
+    retry(api.wait(), api.reporter, || {
         let req = req.clone();
         async move {
             req.send().await.map_err(|e| {
@@ -587,12 +573,7 @@ pub async fn create(
     })
 }
 
-async fn set_ttl(
-    api: TableApi<'_>,
-    name: &str,
-    attribute: &str,
-    enabled: bool,
-) -> Result<(), AwsError> {
+async fn set_ttl(api: Api<'_>, name: &str, attribute: &str, enabled: bool) -> Result<(), AwsError> {
     const OP: &str = "UpdateTimeToLive";
     let spec = built(
         OP,
@@ -602,10 +583,11 @@ async fn set_ttl(
             .enabled(enabled)
             .build(),
     )?;
-    retry(api.wait, api.reporter, || {
+    retry(api.wait(), api.reporter, || {
         let spec = spec.clone();
         async move {
-            api.client
+            api.aws
+                .dynamodb
                 .update_time_to_live()
                 .table_name(name)
                 .time_to_live_specification(spec)
@@ -646,7 +628,7 @@ fn ttl_refused(err: AwsError) -> AwsError {
     }
 }
 
-async fn set_pitr(api: TableApi<'_>, name: &str, enabled: bool) -> Result<(), AwsError> {
+async fn set_pitr(api: Api<'_>, name: &str, enabled: bool) -> Result<(), AwsError> {
     const OP: &str = "UpdateContinuousBackups";
     let spec = built(
         OP,
@@ -657,10 +639,10 @@ async fn set_pitr(api: TableApi<'_>, name: &str, enabled: bool) -> Result<(), Aw
     )?;
     // Right after CreateTable, backups stay unavailable for a while: the Terraform provider
     // waits up to 20 minutes; four settling budgets (20 minutes by default) match it.
-    retry_within(api.wait, api.reporter, api.wait.settling * 4, || {
+    retry_within(api.wait(), api.reporter, api.wait().settling * 4, || {
         let spec = spec.clone();
         async move {
-            api.client
+            api.aws.dynamodb
                 .update_continuous_backups()
                 .table_name(name)
                 .point_in_time_recovery_specification(spec)
@@ -686,11 +668,11 @@ async fn set_pitr(api: TableApi<'_>, name: &str, enabled: bool) -> Result<(), Aw
 /// Sends one `UpdateTable`, retrying while AWS reports the table busy or the account at its
 /// limit of concurrent table operations.
 async fn update_table(
-    api: TableApi<'_>,
+    api: Api<'_>,
     name: &str,
     req: aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder,
 ) -> Result<(), AwsError> {
-    retry(api.wait, api.reporter, || {
+    retry(api.wait(), api.reporter, || {
         let req = req.clone();
         async move {
             req.send().await.map(|_| ()).map_err(|e| {
@@ -707,14 +689,14 @@ async fn update_table(
 /// Runs the planned in-place steps in order, waiting for `ACTIVE` before each `UpdateTable`
 /// and for each index change to finish before the next.
 pub async fn update(
-    api: TableApi<'_>,
+    api: Api<'_>,
     name: &str,
     arn: &str,
     steps: &[TableStep],
 ) -> Result<(), AwsError> {
     const OP: &str = "UpdateTable";
     for step in steps {
-        let base = || api.client.update_table().table_name(name);
+        let base = || api.aws.dynamodb.update_table().table_name(name);
         match step {
             TableStep::DeleteIndex(index) => {
                 api.reporter.step(format!("deleting index {index:?}"));
@@ -851,7 +833,7 @@ pub async fn update(
             }
             TableStep::Tag(tags) => {
                 api.reporter.step("tagging");
-                let mut req = api.client.tag_resource().resource_arn(arn);
+                let mut req = api.aws.dynamodb.tag_resource().resource_arn(arn);
                 for (k, v) in tags {
                     req = req.tags(built(
                         "TagResource",
@@ -859,7 +841,7 @@ pub async fn update(
                         Tag::builder().key(k).value(v).build(),
                     )?);
                 }
-                retry(api.wait, api.reporter, || {
+                retry(api.wait(), api.reporter, || {
                     let req = req.clone();
                     async move {
                         req.send().await.map_err(|e| {
@@ -880,11 +862,12 @@ pub async fn update(
                 api.reporter.step("untagging");
                 let keys: BTreeSet<&String> = keys.iter().collect();
                 let req = api
-                    .client
+                    .aws
+                    .dynamodb
                     .untag_resource()
                     .resource_arn(arn)
                     .set_tag_keys(Some(keys.iter().map(|k| (*k).clone()).collect()));
-                retry(api.wait, api.reporter, || {
+                retry(api.wait(), api.reporter, || {
                     let req = req.clone();
                     async move {
                         req.send().await.map_err(|e| {
@@ -930,16 +913,16 @@ where
 /// Waits until `ListTagsOfResource` shows what a tagging call asked for: the call only
 /// starts an asynchronous change.
 async fn confirm_tags(
-    api: TableApi<'_>,
+    api: Api<'_>,
     arn: &str,
     name: &str,
     done: impl Fn(&BTreeMap<String, String>) -> bool,
 ) -> Result<(), AwsError> {
     wait_until(
-        api.wait,
+        api.wait(),
         api.reporter,
         "confirming the tags",
-        api.wait.settling,
+        api.wait().settling,
         || async {
             Ok(match list_tags(api, arn, name).await? {
                 Some(have) if done(&have) => Poll::Ready(()),
@@ -952,10 +935,10 @@ async fn confirm_tags(
 
 /// Deletes the table (waiting out an update in progress) and waits until AWS no longer
 /// lists it. A table that is already gone counts as deleted.
-pub async fn delete(api: TableApi<'_>, name: &str) -> Result<(), AwsError> {
+pub async fn delete(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     const OP: &str = "DeleteTable";
-    let result = retry(api.wait, api.reporter, || async {
-        match api.client.delete_table().table_name(name).send().await {
+    let result = retry(api.wait(), api.reporter, || async {
+        match api.aws.dynamodb.delete_table().table_name(name).send().await {
             Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
@@ -982,9 +965,9 @@ pub async fn delete(api: TableApi<'_>, name: &str) -> Result<(), AwsError> {
 
 /// Waits until AWS no longer lists the table: a `DELETING` table still holds its name, so
 /// a table of the same name can only be created after this.
-pub async fn wait_gone(api: TableApi<'_>, name: &str) -> Result<(), AwsError> {
+pub async fn wait_gone(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     wait_until(
-        api.wait,
+        api.wait(),
         api.reporter,
         "destroying",
         TABLE_TIMEOUT,
@@ -1006,13 +989,14 @@ pub async fn wait_gone(api: TableApi<'_>, name: &str) -> Result<(), AwsError> {
 /// hours or so, and one eventually consistent Scan page can be empty while items exist (a
 /// page stops at its size limit, and may have read only deleted items): this scans with
 /// consistent reads and follows `LastEvaluatedKey` until it finds an item or the end.
-pub async fn has_items(api: TableApi<'_>, name: &str) -> Result<bool, AwsError> {
+pub async fn has_items(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
     let mut start = None;
     loop {
-        let out = retry(api.wait, api.reporter, || {
+        let out = retry(api.wait(), api.reporter, || {
             let start = start.clone();
             async move {
-                api.client
+                api.aws
+                    .dynamodb
                     .scan()
                     .table_name(name)
                     .consistent_read(true)
@@ -1042,9 +1026,10 @@ pub async fn has_items(api: TableApi<'_>, name: &str) -> Result<bool, AwsError> 
 }
 
 /// Takes an on-demand backup and returns its ARN.
-pub async fn backup(api: TableApi<'_>, name: &str, label: &str) -> Result<String, AwsError> {
+pub async fn backup(api: Api<'_>, name: &str, label: &str) -> Result<String, AwsError> {
     let out = api
-        .client
+        .aws
+        .dynamodb
         .create_backup()
         .table_name(name)
         .backup_name(format!("{name}-{label}"))

@@ -27,6 +27,8 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 
 use super::*;
+use crate::aws::WaitPolicy;
+use crate::events::Reporter;
 use crate::events::{Event, Recorder};
 use crate::resources::Address;
 use crate::resources::dynamodb_table::tests::seed;
@@ -127,13 +129,12 @@ fn not_found() -> DescribeTableError {
 }
 
 /// Runs `f` with a table API on `client`, recording events.
-async fn with_api<T>(client: &Client, f: impl AsyncFnOnce(TableApi<'_>) -> T) -> (T, Vec<Event>) {
+async fn with_api<T>(client: &Client, f: impl AsyncFnOnce(Api<'_>) -> T) -> (T, Vec<Event>) {
     let address = Address::table("messages");
     let recorder = Recorder::default();
-    let policy = fast();
-    let api = TableApi {
-        client,
-        wait: &policy,
+    let aws = crate::testing::aws_of(fast(), |a| a.dynamodb = client.clone());
+    let api = Api {
+        aws: &aws,
         reporter: Reporter {
             address: &address,
             sink: &recorder,

@@ -10,29 +10,16 @@
 
 use std::time::Duration;
 
-use aws_sdk_lambda::Client;
 use aws_sdk_lambda::operation::create_event_source_mapping::CreateEventSourceMappingError;
 use aws_sdk_lambda::types::{
     EventSourceMappingConfiguration, EventSourcePosition, Filter, FilterCriteria,
 };
 
 use super::{MappingConfig, MappingLive, normalize_pattern};
-use crate::aws::{AwsError, Poll, Retry, WaitPolicy, retry, wait_until};
-use crate::events::Reporter;
+use crate::aws::{Api, AwsError, Poll, Retry, retry, wait_until};
 
 /// How long a mapping may take to be created, updated or deleted.
 const MAPPING_TIMEOUT: Duration = Duration::from_mins(10);
-
-/// The SDK client and policies one mapping operation needs.
-#[derive(Clone, Copy)]
-pub struct MappingApi<'a> {
-    /// Lambda client.
-    pub client: &'a Client,
-    /// Polling and retry policy.
-    pub wait: &'a WaitPolicy,
-    /// Progress reporting.
-    pub reporter: Reporter<'a>,
-}
 
 fn live(m: &EventSourceMappingConfiguration) -> MappingLive {
     MappingLive {
@@ -69,7 +56,7 @@ fn live(m: &EventSourceMappingConfiguration) -> MappingLive {
 /// function's mappings when `table` is `None`. Listed by the function's name, as created:
 /// moto compares `FunctionName` as plain text.
 pub async fn read(
-    api: MappingApi<'_>,
+    api: Api<'_>,
     function: &str,
     table: Option<&str>,
 ) -> Result<Vec<MappingLive>, AwsError> {
@@ -78,7 +65,7 @@ pub async fn read(
     let mut marker = None;
     loop {
         let page = match api
-            .client
+            .aws.lambda
             .list_event_source_mappings()
             .function_name(function)
             .set_marker(marker)
@@ -130,10 +117,11 @@ fn filters(c: &MappingConfig) -> FilterCriteria {
         .build()
 }
 
-async fn wait_state(api: MappingApi<'_>, uuid: &str, what: &str) -> Result<(), AwsError> {
-    wait_until(api.wait, api.reporter, what, MAPPING_TIMEOUT, || async {
+async fn wait_state(api: Api<'_>, uuid: &str, what: &str) -> Result<(), AwsError> {
+    wait_until(api.wait(), api.reporter, what, MAPPING_TIMEOUT, || async {
         let m = api
-            .client
+            .aws
+            .lambda
             .get_event_source_mapping()
             .uuid(uuid)
             .send()
@@ -157,13 +145,10 @@ pub fn is_stream_access_propagation(message: Option<&str>) -> bool {
 
 /// Creates the mapping from `source` (the resolved stream ARN), retrying while IAM
 /// propagates the role's stream permissions; waits until it is enabled.
-pub async fn create(
-    api: MappingApi<'_>,
-    c: &MappingConfig,
-    source: &str,
-) -> Result<String, AwsError> {
+pub async fn create(api: Api<'_>, c: &MappingConfig, source: &str) -> Result<String, AwsError> {
     let mut req = api
-        .client
+        .aws
+        .lambda
         .create_event_source_mapping()
         .event_source_arn(source)
         // By name, as `read` lists them (the ARN's last part).
@@ -177,7 +162,7 @@ pub async fn create(
     if !c.filter_patterns.is_empty() {
         req = req.filter_criteria(filters(c));
     }
-    let out = retry(api.wait, api.reporter, || {
+    let out = retry(api.wait(), api.reporter, || {
         let req = req.clone();
         async move {
             req.send().await.map_err(|e| {
@@ -202,7 +187,7 @@ pub async fn create(
 }
 
 /// Updates the mapping in place and waits for it to settle.
-pub async fn update(api: MappingApi<'_>, uuid: &str, c: &MappingConfig) -> Result<(), AwsError> {
+pub async fn update(api: Api<'_>, uuid: &str, c: &MappingConfig) -> Result<(), AwsError> {
     // Exhaustive on purpose: a new field fails to compile here until it is sent (or, like the
     // source and starting position, replaced).
     let MappingConfig {
@@ -217,7 +202,8 @@ pub async fn update(api: MappingApi<'_>, uuid: &str, c: &MappingConfig) -> Resul
         maximum_batching_window_seconds: _,
     } = c;
     let req = api
-        .client
+        .aws
+        .lambda
         .update_event_source_mapping()
         .uuid(uuid)
         .function_name(&c.function_arn)
@@ -227,7 +213,7 @@ pub async fn update(api: MappingApi<'_>, uuid: &str, c: &MappingConfig) -> Resul
         .maximum_retry_attempts(c.maximum_retry_attempts)
         .bisect_batch_on_function_error(c.bisect_batch_on_function_error)
         .maximum_batching_window_in_seconds(c.maximum_batching_window_seconds);
-    retry(api.wait, api.reporter, || {
+    retry(api.wait(), api.reporter, || {
         let req = req.clone();
         async move {
             req.send().await.map_err(|e| {
@@ -245,10 +231,10 @@ pub async fn update(api: MappingApi<'_>, uuid: &str, c: &MappingConfig) -> Resul
 /// Deletes the mapping and waits until Lambda no longer knows it. AWS refuses the delete
 /// while the mapping is changing state (`Creating`, `Enabling`, `Updating`, …): wait for it
 /// to settle, then try again, within the settling budget.
-pub async fn delete(api: MappingApi<'_>, uuid: &str) -> Result<(), AwsError> {
-    let sent = retry(api.wait, api.reporter, || async {
+pub async fn delete(api: Api<'_>, uuid: &str) -> Result<(), AwsError> {
+    let sent = retry(api.wait(), api.reporter, || async {
         match api
-            .client
+            .aws.lambda
             .delete_event_source_mapping()
             .uuid(uuid)
             .send()
@@ -286,13 +272,13 @@ pub async fn delete(api: MappingApi<'_>, uuid: &str) -> Result<(), AwsError> {
         return Ok(());
     }
     wait_until(
-        api.wait,
+        api.wait(),
         api.reporter,
         "destroying",
         MAPPING_TIMEOUT,
         || async {
             match api
-                .client
+                .aws.lambda
                 .get_event_source_mapping()
                 .uuid(uuid)
                 .send()

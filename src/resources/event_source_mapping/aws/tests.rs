@@ -10,9 +10,12 @@ use aws_sdk_lambda::types::error::InvalidParameterValueException;
 use aws_smithy_mocks::{RuleMode, mock};
 
 use super::*;
+use crate::aws::WaitPolicy;
+use crate::events::Reporter;
 use crate::events::{Event, Recorder};
 use crate::resources::Address;
 use crate::testing::mock_sdk_client;
+use aws_sdk_lambda::Client;
 
 #[tokio::test]
 async fn create_retries_cannot_access_stream_then_waits_for_enabled() {
@@ -40,9 +43,9 @@ async fn create_retries_cannot_access_stream_then_waits_for_enabled() {
         max_attempts: 4,
         settling: Duration::from_millis(200),
     };
-    let api = MappingApi {
-        client: &client,
-        wait: &policy,
+    let aws = crate::testing::aws_of(policy, |a| a.lambda = client.clone());
+    let api = Api {
+        aws: &aws,
         reporter: Reporter {
             address: &address,
             sink: &recorder,
@@ -124,9 +127,9 @@ async fn deleting_a_mapping_that_is_changing_state_waits_for_it_and_retries() {
         max_attempts: 4,
         settling: Duration::from_secs(5),
     };
-    let api = MappingApi {
-        client: &client,
-        wait: &policy,
+    let aws = crate::testing::aws_of(policy, |a| a.lambda = client.clone());
+    let api = Api {
+        aws: &aws,
         reporter: Reporter {
             address: &address,
             sink: &recorder,

@@ -8,26 +8,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 use futures::future::try_join_all;
 use serde_json::Value;
 
 use super::{RoleConfig, RoleLive, RoleStep};
-use crate::aws::{AwsError, Retry, WaitPolicy, retry};
-use crate::events::Reporter;
+use crate::aws::{Api, AwsError, Retry, retry};
 use crate::resources::{OWNER_TAG, policy};
-
-/// The SDK client and policies one role operation needs.
-#[derive(Clone, Copy)]
-pub struct RoleApi<'a> {
-    /// IAM client.
-    pub client: &'a Client,
-    /// Retry policy.
-    pub wait: &'a WaitPolicy,
-    /// Progress reporting.
-    pub reporter: Reporter<'a>,
-}
 
 fn unexpected(op: &'static str, name: &str, message: String) -> AwsError {
     AwsError::Unexpected {
@@ -47,14 +34,14 @@ fn tag(name: &str, k: &str, v: &str) -> Result<Tag, AwsError> {
 
 /// Reads the role named `name` with its inline policies and attachments.
 pub async fn read(
-    api: RoleApi<'_>,
+    api: Api<'_>,
     name: &str,
     declared: &[String],
 ) -> Result<Option<RoleLive>, AwsError> {
     // Everything keyed by the role's name goes out at once: the role, both listings, and
     // the inline policies the stack declares. Only stray policies cost a second round.
     let get_role = async {
-        match api.client.get_role().role_name(name).send().await {
+        match api.aws.iam.get_role().role_name(name).send().await {
             Ok(out) => Ok(out.role),
             Err(e)
                 if e.as_service_error().is_some_and(
@@ -124,10 +111,10 @@ where
 }
 
 /// The names of the role's inline policies (none when the role does not exist).
-async fn policy_names(api: RoleApi<'_>, name: &str) -> Result<Vec<String>, AwsError> {
+async fn policy_names(api: Api<'_>, name: &str) -> Result<Vec<String>, AwsError> {
     all_pages(|marker| async move {
         match api
-            .client
+            .aws.iam
             .list_role_policies()
             .role_name(name)
             .set_marker(marker)
@@ -152,13 +139,13 @@ async fn policy_names(api: RoleApi<'_>, name: &str) -> Result<Vec<String>, AwsEr
 
 /// The documents of the named inline policies that exist.
 async fn get_policies(
-    api: RoleApi<'_>,
+    api: Api<'_>,
     name: &str,
     names: &[String],
 ) -> Result<BTreeMap<String, Value>, AwsError> {
     let docs = try_join_all(names.iter().map(|policy_name| async move {
         let out = match api
-            .client
+            .aws.iam
             .get_role_policy()
             .role_name(name)
             .policy_name(policy_name)
@@ -183,10 +170,10 @@ async fn get_policies(
 }
 
 /// The ARNs of the managed policies attached to the role (none when it does not exist).
-async fn attachments(api: RoleApi<'_>, name: &str) -> Result<BTreeSet<String>, AwsError> {
+async fn attachments(api: Api<'_>, name: &str) -> Result<BTreeSet<String>, AwsError> {
     let arns = all_pages(|marker| async move {
         match api
-            .client
+            .aws.iam
             .list_attached_role_policies()
             .role_name(name)
             .set_marker(marker)
@@ -214,12 +201,13 @@ async fn attachments(api: RoleApi<'_>, name: &str) -> Result<BTreeSet<String>, A
 }
 
 async fn put_policy(
-    api: RoleApi<'_>,
+    api: Api<'_>,
     name: &str,
     policy_name: &str,
     doc: &Value,
 ) -> Result<(), AwsError> {
-    api.client
+    api.aws
+        .iam
         .put_role_policy()
         .role_name(name)
         .policy_name(policy_name)
@@ -230,8 +218,9 @@ async fn put_policy(
     Ok(())
 }
 
-async fn attach(api: RoleApi<'_>, name: &str, arn: &str) -> Result<(), AwsError> {
-    api.client
+async fn attach(api: Api<'_>, name: &str, arn: &str) -> Result<(), AwsError> {
+    api.aws
+        .iam
         .attach_role_policy()
         .role_name(name)
         .policy_arn(arn)
@@ -243,14 +232,11 @@ async fn attach(api: RoleApi<'_>, name: &str, arn: &str) -> Result<(), AwsError>
 
 /// Creates the role (ownership tag in the same call), then its inline policies and
 /// attachments. `policies` are already resolved.
-pub async fn create(
-    api: RoleApi<'_>,
-    config: &RoleConfig,
-    stack: &str,
-) -> Result<String, AwsError> {
+pub async fn create(api: Api<'_>, config: &RoleConfig, stack: &str) -> Result<String, AwsError> {
     let name = config.name.as_str();
     let mut req = api
-        .client
+        .aws
+        .iam
         .create_role()
         .role_name(name)
         .path(&config.path)
@@ -263,7 +249,7 @@ pub async fn create(
     for (k, v) in &config.tags {
         req = req.tags(tag(name, k, v)?);
     }
-    let out = retry(api.wait, api.reporter, || {
+    let out = retry(api.wait(), api.reporter, || {
         let req = req.clone();
         async move {
             req.send().await.map_err(|e| {
@@ -294,7 +280,7 @@ pub async fn create(
 
 /// Runs the planned steps; `resolve` fills references in policy templates.
 pub async fn update(
-    api: RoleApi<'_>,
+    api: Api<'_>,
     name: &str,
     steps: &[RoleStep],
     resolve: &dyn Fn(&Value) -> Result<Value, AwsError>,
@@ -303,7 +289,8 @@ pub async fn update(
         match step {
             RoleStep::Trust(doc) => {
                 api.reporter.step("updating the trust policy");
-                api.client
+                api.aws
+                    .iam
                     .update_assume_role_policy()
                     .role_name(name)
                     .policy_document(doc.to_string())
@@ -315,7 +302,8 @@ pub async fn update(
                 description,
                 max_session_seconds,
             } => {
-                api.client
+                api.aws
+                    .iam
                     .update_role()
                     .role_name(name)
                     .description(description)
@@ -337,7 +325,7 @@ pub async fn update(
             RoleStep::Attach(arn) => attach(api, name, arn).await?,
             RoleStep::Detach(arn) => detach(api, name, arn).await?,
             RoleStep::Tag(tags) => {
-                let mut req = api.client.tag_role().role_name(name);
+                let mut req = api.aws.iam.tag_role().role_name(name);
                 for (k, v) in tags {
                     req = req.tags(tag(name, k, v)?);
                 }
@@ -346,7 +334,8 @@ pub async fn update(
                     .map_err(|e| AwsError::call("TagRole", name, &e, false))?;
             }
             RoleStep::Untag(keys) => {
-                api.client
+                api.aws
+                    .iam
                     .untag_role()
                     .role_name(name)
                     .set_tag_keys(Some(keys.clone()))
@@ -359,9 +348,9 @@ pub async fn update(
     Ok(())
 }
 
-async fn delete_policy(api: RoleApi<'_>, name: &str, policy_name: &str) -> Result<(), AwsError> {
+async fn delete_policy(api: Api<'_>, name: &str, policy_name: &str) -> Result<(), AwsError> {
     match api
-        .client
+        .aws.iam
         .delete_role_policy()
         .role_name(name)
         .policy_name(policy_name)
@@ -379,9 +368,9 @@ async fn delete_policy(api: RoleApi<'_>, name: &str, policy_name: &str) -> Resul
     }
 }
 
-async fn detach(api: RoleApi<'_>, name: &str, arn: &str) -> Result<(), AwsError> {
+async fn detach(api: Api<'_>, name: &str, arn: &str) -> Result<(), AwsError> {
     match api
-        .client
+        .aws.iam
         .detach_role_policy()
         .role_name(name)
         .policy_arn(arn)
@@ -400,10 +389,10 @@ async fn detach(api: RoleApi<'_>, name: &str, arn: &str) -> Result<(), AwsError>
 }
 
 /// The instance profiles the role is in (none when the role does not exist).
-async fn instance_profiles(api: RoleApi<'_>, name: &str) -> Result<Vec<String>, AwsError> {
+async fn instance_profiles(api: Api<'_>, name: &str) -> Result<Vec<String>, AwsError> {
     all_pages(|marker| async move {
         match api
-            .client
+            .aws.iam
             .list_instance_profiles_for_role()
             .role_name(name)
             .set_marker(marker)
@@ -432,7 +421,7 @@ async fn instance_profiles(api: RoleApi<'_>, name: &str) -> Result<Vec<String>, 
 /// Deletes the role: inline policies, attachments and instance profile memberships first
 /// (IAM refuses otherwise), read afresh so that nothing added out of band blocks the
 /// delete. The instance profiles themselves are left: only the role is the stack's.
-pub async fn delete(api: RoleApi<'_>, name: &str) -> Result<(), AwsError> {
+pub async fn delete(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     let Some(live) = read(api, name, &[]).await? else {
         return Ok(());
     };
@@ -447,7 +436,7 @@ pub async fn delete(api: RoleApi<'_>, name: &str) -> Result<(), AwsError> {
             "removing the role from instance profile {profile:?}"
         ));
         match api
-            .client
+            .aws.iam
             .remove_role_from_instance_profile()
             .instance_profile_name(&profile)
             .role_name(name)
@@ -468,8 +457,8 @@ pub async fn delete(api: RoleApi<'_>, name: &str) -> Result<(), AwsError> {
             }
         }
     }
-    retry(api.wait, api.reporter, || async {
-        match api.client.delete_role().role_name(name).send().await {
+    retry(api.wait(), api.reporter, || async {
+        match api.aws.iam.delete_role().role_name(name).send().await {
             Ok(_) => Ok(()),
             Err(e)
                 if e.as_service_error().is_some_and(

@@ -13,7 +13,9 @@ use aws_sdk_iam::types::{InstanceProfile, Role};
 use aws_smithy_mocks::{RuleMode, mock};
 
 use super::*;
+use crate::aws::WaitPolicy;
 use crate::events::Recorder;
+use crate::events::Reporter;
 use crate::resources::{Address, Kind};
 use crate::testing::mock_sdk_client;
 
@@ -95,9 +97,9 @@ async fn delete_role_leaves_instance_profiles_and_retries_delete_conflict() {
         max_attempts: 3,
         settling: Duration::from_secs(5),
     };
-    let api = RoleApi {
-        client: &client,
-        wait: &policy,
+    let aws = crate::testing::aws_of(policy, |a| a.iam = client.clone());
+    let api = Api {
+        aws: &aws,
         reporter: Reporter {
             address: &address,
             sink: &recorder,

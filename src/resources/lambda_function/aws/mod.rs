@@ -16,7 +16,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use aws_sdk_lambda::Client;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError;
 use aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError;
@@ -26,8 +25,7 @@ use aws_sdk_lambda::types::{
 };
 
 use super::{FunctionConfig, FunctionLive, FunctionStep, VpcPlacement};
-use crate::aws::{AwsError, Poll, Retry, WaitPolicy, retry, wait_until};
-use crate::events::Reporter;
+use crate::aws::{Api, AwsError, Poll, Retry, retry, wait_until};
 use crate::resources::OWNER_TAG;
 
 /// How long a function may stay `Pending` or `InProgress`.
@@ -51,21 +49,6 @@ pub fn is_iam_propagation(message: Option<&str>) -> bool {
     message.is_some_and(|m| PROPAGATION.iter().any(|p| m.contains(p)))
 }
 
-/// The SDK clients and policies one function operation needs.
-#[derive(Clone, Copy)]
-pub struct FunctionApi<'a> {
-    /// Lambda client.
-    pub client: &'a Client,
-    /// `CloudWatch` Logs client (log groups).
-    pub logs: &'a aws_sdk_cloudwatchlogs::Client,
-    /// EC2 client (a VPC function's network interfaces).
-    pub ec2: &'a aws_sdk_ec2::Client,
-    /// Polling and retry policy.
-    pub wait: &'a WaitPolicy,
-    /// Progress reporting.
-    pub reporter: Reporter<'a>,
-}
-
 /// The retry class of a failed create or update, from its modeled type: IAM propagation
 /// (an `InvalidParameterValueException` that `is_iam_propagation`) settles
 /// within minutes; throttling and a concurrent update within seconds.
@@ -86,8 +69,8 @@ macro_rules! write_error {
 }
 
 /// Reads the function named `name`.
-pub async fn read(api: FunctionApi<'_>, name: &str) -> Result<Option<FunctionLive>, AwsError> {
-    let out = match api.client.get_function().function_name(name).send().await {
+pub async fn read(api: Api<'_>, name: &str) -> Result<Option<FunctionLive>, AwsError> {
+    let out = match api.aws.lambda.get_function().function_name(name).send().await {
         Ok(out) => out,
         Err(e)
             if e.as_service_error()
@@ -172,15 +155,11 @@ enum Settle {
 
 /// Waits until the function is neither `Pending` nor updating; after a write of ours, a
 /// `Failed` state or update is an error with AWS's reason.
-async fn settle(
-    api: FunctionApi<'_>,
-    name: &str,
-    what: &str,
-    mode: Settle,
-) -> Result<(), AwsError> {
-    wait_until(api.wait, api.reporter, what, FUNCTION_TIMEOUT, || async {
+async fn settle(api: Api<'_>, name: &str, what: &str, mode: Settle) -> Result<(), AwsError> {
+    wait_until(api.wait(), api.reporter, what, FUNCTION_TIMEOUT, || async {
         let c = api
-            .client
+            .aws
+            .lambda
             .get_function_configuration()
             .function_name(name)
             .send()
@@ -236,7 +215,7 @@ fn vpc(c: &FunctionConfig) -> VpcConfig {
 /// Creates the function from `zip` (ownership tag in the same call), retrying while IAM
 /// has not yet propagated a new role, and waits until it is `Active`.
 pub async fn create(
-    api: FunctionApi<'_>,
+    api: Api<'_>,
     c: &FunctionConfig,
     zip: &[u8],
     stack: &str,
@@ -246,7 +225,8 @@ pub async fn create(
         c.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     tags.insert(OWNER_TAG.into(), stack.into());
     let req = api
-        .client
+        .aws
+        .lambda
         .create_function()
         .function_name(name)
         .runtime(Runtime::from(c.runtime.as_str()))
@@ -264,7 +244,7 @@ pub async fn create(
         .environment(environment(c))
         .vpc_config(vpc(c))
         .set_tags(Some(tags));
-    let out = retry(api.wait, api.reporter, || {
+    let out = retry(api.wait(), api.reporter, || {
         let req = req.clone();
         async move {
             req.send()
@@ -279,7 +259,7 @@ pub async fn create(
 
 /// Runs the planned steps: code, then configuration, each followed by a wait.
 pub async fn update(
-    api: FunctionApi<'_>,
+    api: Api<'_>,
     c: &FunctionConfig,
     arn: &str,
     zip: &[u8],
@@ -292,12 +272,13 @@ pub async fn update(
                 api.reporter.step("uploading new code");
                 settle(api, name, "waiting for the previous update", Settle::Before).await?;
                 let req = api
-                    .client
+                    .aws
+                    .lambda
                     .update_function_code()
                     .function_name(name)
                     .zip_file(Blob::new(zip.to_vec()))
                     .architectures(Architecture::from(c.architecture.as_str()));
-                retry(api.wait, api.reporter, || {
+                retry(api.wait(), api.reporter, || {
                     let req = req.clone();
                     async move {
                         req.send().await.map_err(|e| {
@@ -312,7 +293,8 @@ pub async fn update(
                 api.reporter.step("updating configuration");
                 settle(api, name, "waiting for the previous update", Settle::Before).await?;
                 let req = api
-                    .client
+                    .aws
+                    .lambda
                     .update_function_configuration()
                     .function_name(name)
                     .runtime(Runtime::from(c.runtime.as_str()))
@@ -323,7 +305,7 @@ pub async fn update(
                     .memory_size(c.memory)
                     .environment(environment(c))
                     .vpc_config(vpc(c));
-                retry(api.wait, api.reporter, || {
+                retry(api.wait(), api.reporter, || {
                     let req = req.clone();
                     async move {
                         req.send().await.map_err(|e| {
@@ -340,7 +322,8 @@ pub async fn update(
                 settle(api, name, "updating configuration", Settle::After).await?;
             }
             FunctionStep::Tag(tags) => {
-                api.client
+                api.aws
+                    .lambda
                     .tag_resource()
                     .resource(arn)
                     .set_tags(Some(
@@ -351,7 +334,8 @@ pub async fn update(
                     .map_err(|e| AwsError::call("TagResource", name, &e, false))?;
             }
             FunctionStep::Untag(keys) => {
-                api.client
+                api.aws
+                    .lambda
                     .untag_resource()
                     .resource(arn)
                     .set_tag_keys(Some(keys.clone()))
@@ -367,9 +351,9 @@ pub async fn update(
 /// Deletes the function (its mappings are separate resources, deleted before it). With
 /// `in_vpc`, waits until Lambda has released the function's network interfaces: Lambda
 /// removes them with the function's own role, so the role must outlive them.
-pub async fn delete(api: FunctionApi<'_>, name: &str, in_vpc: bool) -> Result<(), AwsError> {
-    let deleted = retry(api.wait, api.reporter, || async {
-        match api.client.delete_function().function_name(name).send().await {
+pub async fn delete(api: Api<'_>, name: &str, in_vpc: bool) -> Result<(), AwsError> {
+    let deleted = retry(api.wait(), api.reporter, || async {
+        match api.aws.lambda.delete_function().function_name(name).send().await {
             Ok(_) => Ok(()),
             Err(e)
                 if e.as_service_error()
@@ -399,18 +383,19 @@ pub fn interface_description(function: &str) -> String {
 }
 
 /// Waits, with progress, until no network interface of the function `name` is left.
-async fn wait_for_interfaces(api: FunctionApi<'_>, name: &str) -> Result<(), AwsError> {
+async fn wait_for_interfaces(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     let filter = aws_sdk_ec2::types::Filter::builder()
         .name("description")
         .values(format!("{}*", interface_description(name)))
         .build();
     wait_until(
-        api.wait,
+        api.wait(),
         api.reporter,
         "Lambda releasing the function's VPC network interfaces (often 20-60 min)",
         ENI_TIMEOUT,
         || async {
             let out = api
+                .aws
                 .ec2
                 .describe_network_interfaces()
                 .filters(filter.clone())
@@ -433,8 +418,9 @@ async fn wait_for_interfaces(api: FunctionApi<'_>, name: &str) -> Result<(), Aws
 }
 
 /// Whether the log group `name` exists.
-pub async fn log_group_exists(api: FunctionApi<'_>, name: &str) -> Result<bool, AwsError> {
+pub async fn log_group_exists(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
     let out = api
+        .aws
         .logs
         .describe_log_groups()
         .log_group_name_prefix(name)
@@ -448,9 +434,9 @@ pub async fn log_group_exists(api: FunctionApi<'_>, name: &str) -> Result<bool, 
 }
 
 /// Deletes the log group `name`; already gone is success.
-pub async fn delete_log_group(api: FunctionApi<'_>, name: &str) -> Result<(), AwsError> {
+pub async fn delete_log_group(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     match api
-        .logs
+        .aws.logs
         .delete_log_group()
         .log_group_name(name)
         .send()

@@ -14,9 +14,12 @@ use aws_sdk_lambda::types::error::{InvalidParameterValueException, ResourceConfl
 use aws_smithy_mocks::{RuleMode, mock};
 
 use super::*;
+use crate::aws::WaitPolicy;
+use crate::events::Reporter;
 use crate::events::{Event, Recorder};
 use crate::resources::Address;
 use crate::testing::mock_sdk_client;
+use aws_sdk_lambda::Client;
 
 fn config() -> FunctionConfig {
     FunctionConfig {
@@ -43,10 +46,7 @@ fn state(state: State, update: LastUpdateStatus) -> GetFunctionConfigurationOutp
         .build()
 }
 
-async fn with_api<T>(
-    client: &Client,
-    f: impl AsyncFnOnce(FunctionApi<'_>) -> T,
-) -> (T, Vec<Event>) {
+async fn with_api<T>(client: &Client, f: impl AsyncFnOnce(Api<'_>) -> T) -> (T, Vec<Event>) {
     let no_ec2: [&aws_smithy_mocks::Rule; 0] = [];
     with_ec2(
         client,
@@ -59,14 +59,8 @@ async fn with_api<T>(
 async fn with_ec2<T>(
     client: &Client,
     ec2: &aws_sdk_ec2::Client,
-    f: impl AsyncFnOnce(FunctionApi<'_>) -> T,
+    f: impl AsyncFnOnce(Api<'_>) -> T,
 ) -> (T, Vec<Event>) {
-    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-        aws_sdk_cloudwatchlogs::Config::builder()
-            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudwatchlogs::config::Region::new("ca-central-1"))
-            .build(),
-    );
     let address = Address::new(crate::resources::Kind::Function, "messaging_stream");
     let recorder = Recorder::default();
     let policy = WaitPolicy {
@@ -76,11 +70,12 @@ async fn with_ec2<T>(
         max_attempts: 5,
         settling: Duration::from_millis(200),
     };
-    let api = FunctionApi {
-        client,
-        logs: &logs,
-        ec2,
-        wait: &policy,
+    let aws = crate::testing::aws_of(policy, |a| {
+        a.lambda = client.clone();
+        a.ec2 = ec2.clone();
+    });
+    let api = Api {
+        aws: &aws,
         reporter: Reporter {
             address: &address,
             sink: &recorder,

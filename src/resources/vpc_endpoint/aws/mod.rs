@@ -12,23 +12,11 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
 
 use super::{EndpointConfig, EndpointLive, EndpointUpdate, VpcFacts};
-use crate::aws::{AwsError, Poll, WaitPolicy, wait_until};
-use crate::events::Reporter;
+use crate::aws::{Api, AwsError, Poll, wait_until};
 use crate::resources::{OWNER_TAG, policy};
 
 /// How long an endpoint may take to become available or deleted.
 const ENDPOINT_TIMEOUT: Duration = Duration::from_mins(10);
-
-/// The SDK client and policies one endpoint operation needs.
-#[derive(Clone, Copy)]
-pub struct EndpointApi<'a> {
-    /// EC2 client.
-    pub client: &'a Client,
-    /// Polling policy.
-    pub wait: &'a WaitPolicy,
-    /// Progress reporting.
-    pub reporter: Reporter<'a>,
-}
 
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
@@ -125,9 +113,10 @@ fn parse_policy(text: &str) -> Option<serde_json::Value> {
 
 /// The endpoints for `service_name`, in any VPC, that are not deleted. Asked by service
 /// alone so the question needs no VPC id first.
-pub async fn read(api: EndpointApi<'_>, service_name: &str) -> Result<Vec<EndpointLive>, AwsError> {
+pub async fn read(api: Api<'_>, service_name: &str) -> Result<Vec<EndpointLive>, AwsError> {
     let out = api
-        .client
+        .aws
+        .ec2
         .describe_vpc_endpoints()
         .filters(filter("service-name", service_name))
         .send()
@@ -170,9 +159,10 @@ pub async fn read(api: EndpointApi<'_>, service_name: &str) -> Result<Vec<Endpoi
         .collect())
 }
 
-async fn state(api: EndpointApi<'_>, id: &str) -> Result<Option<String>, AwsError> {
+async fn state(api: Api<'_>, id: &str) -> Result<Option<String>, AwsError> {
     let out = api
-        .client
+        .aws
+        .ec2
         .describe_vpc_endpoints()
         .vpc_endpoint_ids(id)
         .send()
@@ -197,7 +187,7 @@ async fn state(api: EndpointApi<'_>, id: &str) -> Result<Option<String>, AwsErro
 /// Creates the endpoint (ownership and `Name` tags in the same call) and waits until it is
 /// available. `token` makes a retried create idempotent.
 pub async fn create(
-    api: EndpointApi<'_>,
+    api: Api<'_>,
     c: &EndpointConfig,
     stack: &str,
     token: &str,
@@ -209,7 +199,8 @@ pub async fn create(
             .map(|(k, v)| Tag::builder().key(k).value(v).build()),
     );
     let mut req = api
-        .client
+        .aws
+        .ec2
         .create_vpc_endpoint()
         .vpc_endpoint_type(VpcEndpointType::Gateway)
         .vpc_id(&c.vpc_id)
@@ -235,7 +226,7 @@ pub async fn create(
         .unwrap_or_default()
         .to_string();
     wait_until(
-        api.wait,
+        api.wait(),
         api.reporter,
         "creating",
         ENDPOINT_TIMEOUT,
@@ -251,10 +242,11 @@ pub async fn create(
 }
 
 /// Applies an in-place update.
-pub async fn update(api: EndpointApi<'_>, id: &str, u: &EndpointUpdate) -> Result<(), AwsError> {
+pub async fn update(api: Api<'_>, id: &str, u: &EndpointUpdate) -> Result<(), AwsError> {
     if !u.add_route_tables.is_empty() || !u.remove_route_tables.is_empty() || u.policy.is_some() {
         let mut req = api
-            .client
+            .aws
+            .ec2
             .modify_vpc_endpoint()
             .vpc_endpoint_id(id)
             .set_add_route_table_ids(
@@ -275,7 +267,8 @@ pub async fn update(api: EndpointApi<'_>, id: &str, u: &EndpointUpdate) -> Resul
             .map_err(|e| AwsError::call("ModifyVpcEndpoint", id, &e, false))?;
     }
     if !u.tag.is_empty() {
-        api.client
+        api.aws
+            .ec2
             .create_tags()
             .resources(id)
             .set_tags(Some(
@@ -289,7 +282,8 @@ pub async fn update(api: EndpointApi<'_>, id: &str, u: &EndpointUpdate) -> Resul
             .map_err(|e| AwsError::call("CreateTags", id, &e, false))?;
     }
     if !u.untag.is_empty() {
-        api.client
+        api.aws
+            .ec2
             .delete_tags()
             .resources(id)
             .set_tags(Some(
@@ -306,9 +300,10 @@ pub async fn update(api: EndpointApi<'_>, id: &str, u: &EndpointUpdate) -> Resul
 }
 
 /// Deletes the endpoint and waits until EC2 reports it deleted or forgets it.
-pub async fn delete(api: EndpointApi<'_>, id: &str) -> Result<(), AwsError> {
+pub async fn delete(api: Api<'_>, id: &str) -> Result<(), AwsError> {
     let out = match api
-        .client
+        .aws
+        .ec2
         .delete_vpc_endpoints()
         .vpc_endpoint_ids(id)
         .send()
@@ -343,7 +338,7 @@ pub async fn delete(api: EndpointApi<'_>, id: &str) -> Result<(), AwsError> {
         }
     }
     wait_until(
-        api.wait,
+        api.wait(),
         api.reporter,
         "destroying",
         ENDPOINT_TIMEOUT,
