@@ -58,6 +58,30 @@ fn waits_for(missing: &[Ref]) -> Vec<Address> {
 }
 
 impl Planner<'_> {
+    /// The fields that differ in this mode: against the live resource, every field a create
+    /// will set, or none for destroy (which only deletes).
+    fn field_diffs<L>(
+        &self,
+        live: Option<&L>,
+        diff: impl FnOnce(&L) -> Vec<FieldDiff>,
+        creation: impl FnOnce() -> Vec<Field>,
+    ) -> Vec<FieldDiff> {
+        match (self.mode, live) {
+            (Mode::Converge, Some(l)) => diff(l),
+            (Mode::Converge, None) => additions(creation()),
+            (Mode::Destroy, _) => Vec::new(),
+        }
+    }
+
+    /// The safety checks and the action (`choose`), with this plan's stack, mode and notes.
+    fn action(
+        &mut self,
+        subject: &Subject<'_>,
+        diffs: &[FieldDiff],
+    ) -> Result<Option<Action>, PlanError> {
+        choose(&self.stack.name, self.mode, subject, diffs, &mut self.notes)
+    }
+
     fn push(
         &mut self,
         address: &Address,
@@ -122,11 +146,11 @@ impl Planner<'_> {
             .as_ref()
             .is_some_and(|l| l.state == TableState::Deleting);
         let live = state.as_ref().filter(|_| !deleting);
-        let diffs = match (self.mode, live) {
-            (Mode::Converge, Some(l)) => dynamodb_table::diff(&t.spec, l),
-            (Mode::Converge, None) => additions(dynamodb_table::creation_fields(&t.spec)),
-            (Mode::Destroy, _) => Vec::new(),
-        };
+        let diffs = self.field_diffs(
+            live,
+            |l| dynamodb_table::diff(&t.spec, l),
+            || dynamodb_table::creation_fields(&t.spec),
+        );
         let subject = Subject {
             address: &t.address,
             name: &t.spec.name,
@@ -134,13 +158,7 @@ impl Planner<'_> {
             owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
             protected: live.is_some_and(|l| l.config.deletion_protection),
         };
-        let action = choose(
-            &self.stack.name,
-            self.mode,
-            &subject,
-            &diffs,
-            &mut self.notes,
-        )?;
+        let action = self.action(&subject, &diffs)?;
         let steps = match (&action, live) {
             (Some(Action::Update), Some(l)) => dynamodb_table::update_steps(&t.spec, l),
             _ => Vec::new(),
@@ -184,7 +202,10 @@ impl Planner<'_> {
                 steps,
             },
             (Action::Replace { .. }, _) => TableOp::Replace(t.spec.clone()),
-            _ => TableOp::Delete,
+            (Action::Delete, _) => TableOp::Delete,
+            (Action::Update, None) | (Action::NoOp, _) => {
+                return Err(PlanError::impossible(&t.address, &action));
+            }
         };
         self.push(
             &t.address,
@@ -234,11 +255,11 @@ impl Planner<'_> {
                 message,
             });
         }
-        let diffs = match (self.mode, live) {
-            (Mode::Converge, Some(l)) => iam_role::diff(&wanted, l),
-            (Mode::Converge, None) => additions(iam_role::flatten(&wanted)),
-            (Mode::Destroy, _) => Vec::new(),
-        };
+        let diffs = self.field_diffs(
+            live,
+            |l| iam_role::diff(&wanted, l),
+            || iam_role::flatten(&wanted),
+        );
         let subject = Subject {
             address: &r.address,
             name: &r.spec.name,
@@ -246,14 +267,7 @@ impl Planner<'_> {
             owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
             protected: false,
         };
-        let Some(action) = choose(
-            &self.stack.name,
-            self.mode,
-            &subject,
-            &diffs,
-            &mut self.notes,
-        )?
-        else {
+        let Some(action) = self.action(&subject, &diffs)? else {
             return Ok(());
         };
         let op = match (&action, live) {
@@ -262,7 +276,10 @@ impl Planner<'_> {
                 RoleOp::Update(iam_role::update_steps(&wanted, &r.spec.policies, l))
             }
             (Action::Replace { .. }, _) => RoleOp::Replace(config(r.spec.policies.clone())),
-            _ => RoleOp::Delete,
+            (Action::Delete, _) => RoleOp::Delete,
+            (Action::Update, None) | (Action::NoOp, _) => {
+                return Err(PlanError::impossible(&r.address, &action));
+            }
         };
         let deps = if self.mode == Mode::Converge {
             waits_for(&missing)
@@ -364,11 +381,11 @@ impl Planner<'_> {
             tags: f.spec.tags.clone(),
         };
         let wanted = config(environment);
-        let mut diffs = match (self.mode, live) {
-            (Mode::Converge, Some(l)) => lambda_function::diff(&wanted, l),
-            (Mode::Converge, None) => additions(lambda_function::flatten(&wanted)),
-            (Mode::Destroy, _) => Vec::new(),
-        };
+        let mut diffs = self.field_diffs(
+            live,
+            |l| lambda_function::diff(&wanted, l),
+            || lambda_function::flatten(&wanted),
+        );
         for d in &mut diffs {
             if d.path == "code_sha256" && d.old.is_some() {
                 let files: Vec<&str> = artifact.files.keys().map(String::as_str).collect();
@@ -386,13 +403,7 @@ impl Planner<'_> {
             owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
             protected: false,
         };
-        if let Some(action) = choose(
-            &self.stack.name,
-            self.mode,
-            &subject,
-            &diffs,
-            &mut self.notes,
-        )? {
+        if let Some(action) = self.action(&subject, &diffs)? {
             let zip = artifact.zip.clone();
             let op = match (&action, live) {
                 (Action::Create, _) => FunctionOp::Create {
@@ -409,7 +420,10 @@ impl Planner<'_> {
                     config: config(templates),
                     zip,
                 },
-                _ => FunctionOp::Delete {
+                (Action::Update, None) | (Action::NoOp, _) => {
+                    return Err(PlanError::impossible(&f.address, &action));
+                }
+                (Action::Delete, _) => FunctionOp::Delete {
                     in_vpc: live.is_some_and(|l| l.config.vpc.is_some()),
                 },
             };
@@ -489,11 +503,11 @@ impl Planner<'_> {
         );
         let (keep, duplicates) = mapping::choose(&wanted, live);
         let duplicates: Vec<String> = duplicates.iter().map(|d| d.uuid.clone()).collect();
-        let mut diffs = match (self.mode, keep) {
-            (Mode::Converge, Some(k)) => mapping::diff(&wanted, k),
-            (Mode::Converge, None) => additions(mapping::flatten(&wanted)),
-            (Mode::Destroy, _) => Vec::new(),
-        };
+        let mut diffs = self.field_diffs(
+            keep,
+            |k| mapping::diff(&wanted, k),
+            || mapping::flatten(&wanted),
+        );
         if self.mode == Mode::Converge && !duplicates.is_empty() {
             diffs.push(FieldDiff {
                 path: "duplicate_mappings".into(),
@@ -512,14 +526,7 @@ impl Planner<'_> {
             owner: Ownership::Derived,
             protected: false,
         };
-        let Some(action) = choose(
-            &self.stack.name,
-            self.mode,
-            &subject,
-            &diffs,
-            &mut self.notes,
-        )?
-        else {
+        let Some(action) = self.action(&subject, &diffs)? else {
             return Ok(());
         };
         let all: Vec<String> = live.iter().map(|l| l.uuid.clone()).collect();
@@ -537,7 +544,10 @@ impl Planner<'_> {
                     delete_first: all,
                 }
             }
-            _ => MappingOp::Delete(all),
+            (Action::Delete, _) => MappingOp::Delete(all),
+            (Action::Update, None) | (Action::NoOp, _) => {
+                return Err(PlanError::impossible(&m.address, &action));
+            }
         };
         let deps = vec![m.spec.function.clone(), m.spec.table.clone()];
         self.push(
@@ -593,11 +603,11 @@ impl Planner<'_> {
         let found = ours.first().copied().or_else(|| live.first());
         let duplicates: Vec<String> = ours.iter().skip(1).map(|l| l.id.clone()).collect();
         let name = e.spec.tags.get("Name").cloned().unwrap_or_default();
-        let mut diffs = match (self.mode, found) {
-            (Mode::Converge, Some(l)) => vpc_endpoint::diff(&wanted, l),
-            (Mode::Converge, None) => additions(vpc_endpoint::flatten(&wanted)),
-            (Mode::Destroy, _) => Vec::new(),
-        };
+        let mut diffs = self.field_diffs(
+            found,
+            |l| vpc_endpoint::diff(&wanted, l),
+            || vpc_endpoint::flatten(&wanted),
+        );
         if self.mode == Mode::Converge && !duplicates.is_empty() {
             diffs.push(FieldDiff {
                 path: "duplicate_endpoints".into(),
@@ -615,14 +625,7 @@ impl Planner<'_> {
             owner: Ownership::Tagged(found.and_then(|l| l.owner.as_deref())),
             protected: false,
         };
-        let Some(action) = choose(
-            &self.stack.name,
-            self.mode,
-            &subject,
-            &diffs,
-            &mut self.notes,
-        )?
-        else {
+        let Some(action) = self.action(&subject, &diffs)? else {
             return Ok(());
         };
         let op = match (&action, found) {
@@ -636,10 +639,11 @@ impl Planner<'_> {
                 id: l.id.clone(),
                 config: wanted,
             },
-            (_, Some(l)) => {
+            (Action::Delete, Some(l)) => {
                 EndpointOp::Delete(std::iter::once(l.id.clone()).chain(duplicates).collect())
             }
-            (_, None) => return Err(PlanError::NotRefreshed(e.address.clone())),
+            (Action::Update | Action::Replace { .. } | Action::Delete, None)
+            | (Action::NoOp, _) => return Err(PlanError::impossible(&e.address, &action)),
         };
         let deps = if self.mode == Mode::Converge {
             waits_for(&missing)

@@ -188,6 +188,25 @@ pub enum PlanError {
     },
     /// Refresh did not read a declared resource (a bug, never expected).
     NotRefreshed(Address),
+    /// An action that cannot apply to what was read (an update of nothing, say): a bug in
+    /// planning, refused instead of guessed.
+    Impossible {
+        /// The address.
+        address: Address,
+        /// The action chosen.
+        action: Action,
+    },
+}
+
+impl PlanError {
+    /// The typed error for an action that cannot apply to the live state read.
+    #[must_use]
+    pub fn impossible(address: &Address, action: &Action) -> Self {
+        PlanError::Impossible {
+            address: address.clone(),
+            action: action.clone(),
+        }
+    }
 }
 
 impl fmt::Display for PlanError {
@@ -225,6 +244,10 @@ impl fmt::Display for PlanError {
             PlanError::NotRefreshed(address) => {
                 write!(f, "{address}: live state was not read (this is a bug)")
             }
+            PlanError::Impossible { address, action } => write!(
+                f,
+                "{address}: planning chose `{action}`, which cannot apply to what AWS reports (this is a bug); nothing was changed"
+            ),
         }
     }
 }
