@@ -109,12 +109,12 @@ async fn run(
         address: &change.address,
         sink,
     };
+    let api = Api { aws, reporter };
     let stack = plan.stack.as_str();
     let name = change.name.as_str();
     let address = &change.address;
     match &change.operation {
         Operation::Table(op) => {
-            let api = Api { aws, reporter };
             let live = match op {
                 TableOp::Create(spec) => Some(table_aws::create(api, spec, stack).await?),
                 TableOp::CreateAfterDeletion(spec) => {
@@ -143,112 +143,93 @@ async fn run(
             }
             Ok(())
         }
-        Operation::Role(op) => {
-            let api = Api { aws, reporter };
-            match op {
-                RoleOp::Create(c) => role_aws::create(api, &out.role(address, c)?, stack)
+        Operation::Role(op) => match op {
+            RoleOp::Create(c) => role_aws::create(api, &out.role(address, c)?, stack)
+                .await
+                .map(drop),
+            RoleOp::Update(steps) => {
+                role_aws::update(api, name, steps, &|t| out.json(address, t)).await
+            }
+            RoleOp::Replace(c) => {
+                role_aws::delete(api, name).await?;
+                role_aws::create(api, &out.role(address, c)?, stack)
                     .await
-                    .map(drop),
-                RoleOp::Update(steps) => {
-                    role_aws::update(api, name, steps, &|t| out.json(address, t)).await
-                }
-                RoleOp::Replace(c) => {
-                    role_aws::delete(api, name).await?;
-                    role_aws::create(api, &out.role(address, c)?, stack)
-                        .await
-                        .map(drop)
-                }
-                RoleOp::Delete => role_aws::delete(api, name).await,
+                    .map(drop)
             }
-        }
-        Operation::Function(op) => {
-            let api = Api { aws, reporter };
-            match op {
-                FunctionOp::Create { config, zip } => {
-                    function_aws::create(api, &out.function(address, config)?, zip, stack)
-                        .await
-                        .map(drop)
-                }
-                FunctionOp::Update {
-                    config,
-                    arn,
-                    zip,
-                    steps,
-                } => {
-                    function_aws::update(api, &out.function(address, config)?, arn, zip, steps)
-                        .await
-                }
-                FunctionOp::Replace { config, zip } => {
-                    function_aws::delete(api, name, false).await?;
-                    function_aws::create(api, &out.function(address, config)?, zip, stack)
-                        .await
-                        .map(drop)
-                }
-                FunctionOp::Delete { in_vpc } => function_aws::delete(api, name, *in_vpc).await,
+            RoleOp::Delete => role_aws::delete(api, name).await,
+        },
+        Operation::Function(op) => match op {
+            FunctionOp::Create { config, zip } => {
+                function_aws::create(api, &out.function(address, config)?, zip, stack)
+                    .await
+                    .map(drop)
             }
-        }
-        Operation::LogGroupDelete => {
-            let api = Api { aws, reporter };
-            function_aws::delete_log_group(api, name).await
-        }
-        Operation::Mapping(op) => {
-            let api = Api { aws, reporter };
-            match op {
-                MappingOp::Create {
-                    config,
-                    table,
-                    delete_first,
-                } => {
-                    for uuid in delete_first {
-                        reporter.step(format!("deleting mapping {uuid}"));
-                        mapping_aws::delete(api, uuid).await?;
-                    }
-                    let source = config
-                        .event_source_arn
-                        .clone()
-                        .or_else(|| {
-                            out.known()
-                                .get(&Ref::Attribute(table.clone(), Attr::StreamArn))
-                                .cloned()
-                        })
-                        .ok_or_else(|| {
-                            Outputs::unresolved(
-                                address,
-                                &[Ref::Attribute(table.clone(), Attr::StreamArn)],
-                            )
-                        })?;
-                    mapping_aws::create(api, config, &source).await.map(drop)
-                }
-                MappingOp::Update {
-                    uuid,
-                    config,
-                    duplicates,
-                } => {
-                    for dup in duplicates {
-                        reporter.step(format!("deleting duplicate mapping {dup}"));
-                        mapping_aws::delete(api, dup).await?;
-                    }
-                    mapping_aws::update(api, uuid, config).await
-                }
-                MappingOp::Delete(uuids) => {
-                    for uuid in uuids {
-                        mapping_aws::delete(api, uuid).await?;
-                    }
-                    Ok(())
-                }
+            FunctionOp::Update {
+                config,
+                arn,
+                zip,
+                steps,
+            } => function_aws::update(api, &out.function(address, config)?, arn, zip, steps).await,
+            FunctionOp::Replace { config, zip } => {
+                function_aws::delete(api, name, false).await?;
+                function_aws::create(api, &out.function(address, config)?, zip, stack)
+                    .await
+                    .map(drop)
             }
-        }
+            FunctionOp::Delete { in_vpc } => function_aws::delete(api, name, *in_vpc).await,
+        },
+        Operation::LogGroupDelete => function_aws::delete_log_group(api, name).await,
+        Operation::Mapping(op) => match op {
+            MappingOp::Create {
+                config,
+                table,
+                delete_first,
+            } => {
+                for uuid in delete_first {
+                    reporter.step(format!("deleting mapping {uuid}"));
+                    mapping_aws::delete(api, uuid).await?;
+                }
+                let source = config
+                    .event_source_arn
+                    .clone()
+                    .or_else(|| {
+                        out.known()
+                            .get(&Ref::Attribute(table.clone(), Attr::StreamArn))
+                            .cloned()
+                    })
+                    .ok_or_else(|| {
+                        Outputs::unresolved(
+                            address,
+                            &[Ref::Attribute(table.clone(), Attr::StreamArn)],
+                        )
+                    })?;
+                mapping_aws::create(api, config, &source).await.map(drop)
+            }
+            MappingOp::Update {
+                uuid,
+                config,
+                duplicates,
+            } => {
+                for dup in duplicates {
+                    reporter.step(format!("deleting duplicate mapping {dup}"));
+                    mapping_aws::delete(api, dup).await?;
+                }
+                mapping_aws::update(api, uuid, config).await
+            }
+            MappingOp::Delete(uuids) => {
+                for uuid in uuids {
+                    mapping_aws::delete(api, uuid).await?;
+                }
+                Ok(())
+            }
+        },
         Operation::Orphan(orphan) => match orphan {
-            crate::plan::Orphan::Table(name) => {
-                table_aws::delete(Api { aws, reporter }, name).await
-            }
+            crate::plan::Orphan::Table(name) => table_aws::delete(api, name).await,
             crate::plan::Orphan::Function(name) => {
                 // A function's mappings outlive it; its log group costs money forever.
-                let mapping_api = Api { aws, reporter };
-                for m in mapping_aws::read(mapping_api, name, None).await? {
-                    mapping_aws::delete(mapping_api, &m.uuid).await?;
+                for m in mapping_aws::read(api, name, None).await? {
+                    mapping_aws::delete(api, &m.uuid).await?;
                 }
-                let api = Api { aws, reporter };
                 // Its configuration was not read: check for network interfaces in any case.
                 function_aws::delete(api, name, true).await?;
                 function_aws::delete_log_group(
@@ -257,12 +238,9 @@ async fn run(
                 )
                 .await
             }
-            crate::plan::Orphan::Endpoint(id) => {
-                endpoint_aws::delete(Api { aws, reporter }, id).await
-            }
+            crate::plan::Orphan::Endpoint(id) => endpoint_aws::delete(api, id).await,
         },
         Operation::Endpoint(op) => {
-            let api = Api { aws, reporter };
             // A stable token: a create retried after a lost answer returns the same endpoint.
             let token = format!("cruddur-infra-{stack}-{}", address.name);
             match op {

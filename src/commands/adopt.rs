@@ -5,10 +5,14 @@
 use std::io::{self, Write};
 
 use super::{CommandError, StderrEvents, confirm, open, refresh};
+use crate::aws::Api;
 use crate::cli::{AdoptArgs, GlobalArgs};
-use crate::events::Reporter;
 use crate::plan::{self, Mode, Plan};
 use crate::render::human;
+use crate::resources::dynamodb_table::aws as table_aws;
+use crate::resources::iam_role::aws as role_aws;
+use crate::resources::lambda_function::aws as function_aws;
+use crate::resources::vpc_endpoint::aws as endpoint_aws;
 use crate::resources::{Address, Kind, OWNER_TAG};
 
 fn parse_address(text: &str) -> Option<Address> {
@@ -120,75 +124,20 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
         &format!("Adopt {address} into stack `{stack}` (adds the tag `{OWNER_TAG}={stack}`)?"),
     )?;
     let sink = StderrEvents(session.err);
-    let reporter = Reporter {
-        address: &address,
-        sink: &sink,
-    };
-    let aws = &session.aws;
-    let shown = address.to_string();
-    let fail = |op: &'static str| {
-        let shown = shown.clone();
-        move |e: String| {
-            CommandError::Aws(crate::aws::AwsError::Unexpected {
-                op,
-                address: shown,
-                message: e,
-            })
-        }
-    };
+    let api = Api::new(&session.aws, &address, &sink);
     match address.kind {
-        Kind::Table => {
-            let tag = aws_sdk_dynamodb::types::Tag::builder()
-                .key(OWNER_TAG)
-                .value(&stack)
-                .build()
-                .map_err(|e| fail("TagResource")(e.to_string()))?;
-            aws.dynamodb
-                .tag_resource()
-                .resource_arn(&target)
-                .tags(tag)
-                .send()
-                .await
-                .map_err(|e| crate::aws::AwsError::call("TagResource", &target, &e, false))?;
-        }
-        Kind::Role => {
-            let tag = aws_sdk_iam::types::Tag::builder()
-                .key(OWNER_TAG)
-                .value(&stack)
-                .build()
-                .map_err(|e| fail("TagRole")(e.to_string()))?;
-            aws.iam
-                .tag_role()
-                .role_name(&target)
-                .tags(tag)
-                .send()
-                .await
-                .map_err(|e| crate::aws::AwsError::call("TagRole", &target, &e, false))?;
-        }
-        Kind::Function => {
-            aws.lambda
-                .tag_resource()
-                .resource(&target)
-                .tags(OWNER_TAG, &stack)
-                .send()
-                .await
-                .map_err(|e| crate::aws::AwsError::call("TagResource", &target, &e, false))?;
-        }
-        _ => {
-            let tag = aws_sdk_ec2::types::Tag::builder()
-                .key(OWNER_TAG)
-                .value(&stack)
-                .build();
-            aws.ec2
-                .create_tags()
-                .resources(&target)
-                .tags(tag)
-                .send()
-                .await
-                .map_err(|e| crate::aws::AwsError::call("CreateTags", &target, &e, false))?;
+        Kind::Table => table_aws::tag_owned(api, &target, &stack).await?,
+        Kind::Role => role_aws::tag_owned(api, &target, &stack).await?,
+        Kind::Function => function_aws::tag_owned(api, &target, &stack).await?,
+        Kind::VpcEndpoint => endpoint_aws::tag_owned(api, &target, &stack).await?,
+        // Owned by derivation from their function: `parse_address` never yields these.
+        Kind::EventSourceMapping | Kind::LogGroup => {
+            return Err(CommandError::Refused(format!(
+                "{address} belongs to its function and cannot be adopted on its own"
+            )));
         }
     }
-    reporter.step("tagged");
+    api.reporter.step("tagged");
     writeln!(
         out,
         "\nAdopted {address}: it is now owned by stack `{stack}`."

@@ -82,6 +82,19 @@ impl Planner<'_> {
         choose(&self.stack.name, self.mode, subject, diffs, &mut self.notes)
     }
 
+    /// Plans every declared resource of one kind with `plan`, collecting every error.
+    fn each<S>(
+        &mut self,
+        declared: &[Declared<S>],
+        plan: fn(&mut Self, &Declared<S>) -> Result<(), PlanError>,
+    ) {
+        for d in declared {
+            if let Err(e) = plan(self, d) {
+                self.errors.push(e);
+            }
+        }
+    }
+
     fn push(
         &mut self,
         address: &Address,
@@ -681,31 +694,12 @@ pub(super) fn plan_all(
         errors: Vec::new(),
     };
     p.seed_known();
-    for t in &stack.tables {
-        if let Err(e) = p.table(t) {
-            p.errors.push(e);
-        }
-    }
-    for r in &stack.roles {
-        if let Err(e) = p.role(r) {
-            p.errors.push(e);
-        }
-    }
-    for f in &stack.functions {
-        if let Err(e) = p.function(f) {
-            p.errors.push(e);
-        }
-    }
-    for m in &stack.mappings {
-        if let Err(e) = p.mapping(m) {
-            p.errors.push(e);
-        }
-    }
-    for e in &stack.endpoints {
-        if let Err(err) = p.endpoint(e) {
-            p.errors.push(err);
-        }
-    }
+    // Tables first: their stream ARNs feed the references of the others.
+    p.each(&stack.tables, Planner::table);
+    p.each(&stack.roles, Planner::role);
+    p.each(&stack.functions, Planner::function);
+    p.each(&stack.mappings, Planner::mapping);
+    p.each(&stack.endpoints, Planner::endpoint);
     // Owned but no longer declared: planned for deletion, in both modes.
     let declared_endpoints: BTreeSet<&str> = live
         .endpoints

@@ -1045,5 +1045,20 @@ pub async fn backup(api: Api<'_>, name: &str, label: &str) -> Result<String, Aws
         })
 }
 
+/// Adds this stack's ownership tag to the table `arn` (`adopt`), and waits until it shows.
+pub async fn tag_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsError> {
+    let name = arn.rsplit('/').next().unwrap_or(arn);
+    update(
+        api,
+        name,
+        arn,
+        &[TableStep::Tag(BTreeMap::from([(
+            OWNER_TAG.to_string(),
+            stack.to_string(),
+        )]))],
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests;

@@ -481,5 +481,18 @@ pub async fn delete(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     .await
 }
 
+/// Adds this stack's ownership tag to the role `name` (`adopt`).
+pub async fn tag_owned(api: Api<'_>, name: &str, stack: &str) -> Result<(), AwsError> {
+    api.aws
+        .iam
+        .tag_role()
+        .role_name(name)
+        .tags(tag(name, OWNER_TAG, stack)?)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("TagRole", name, &e, false))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

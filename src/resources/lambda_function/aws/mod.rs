@@ -453,5 +453,18 @@ pub async fn delete_log_group(api: Api<'_>, name: &str) -> Result<(), AwsError> 
     }
 }
 
+/// Adds this stack's ownership tag to the function `arn` (`adopt`).
+pub async fn tag_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsError> {
+    api.aws
+        .lambda
+        .tag_resource()
+        .resource(arn)
+        .tags(OWNER_TAG, stack)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("TagResource", arn, &e, false))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

@@ -351,3 +351,21 @@ pub async fn delete(api: Api<'_>, id: &str) -> Result<(), AwsError> {
     )
     .await
 }
+
+/// Adds this stack's ownership tag to the endpoint `id` (`adopt`).
+pub async fn tag_owned(api: Api<'_>, id: &str, stack: &str) -> Result<(), AwsError> {
+    api.aws
+        .ec2
+        .create_tags()
+        .resources(id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key(OWNER_TAG)
+                .value(stack)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| AwsError::call("CreateTags", id, &e, false))?;
+    Ok(())
+}
