@@ -31,6 +31,8 @@ struct Planner<'a> {
     errors: Vec<PlanError>,
 }
 
+/// Every field of a resource about to be created, as changes from nothing: a create plan
+/// shows what it will set, field by field, like Terraform's `+` lines.
 fn additions(fields: Vec<Field>) -> Vec<FieldDiff> {
     fields
         .into_iter()
@@ -95,6 +97,8 @@ impl Planner<'_> {
         }
     }
 
+    /// Records one change; dependencies on resources with nothing to do are dropped at the end
+    /// of planning, when every change is known.
     fn push(
         &mut self,
         address: &Address,
@@ -114,6 +118,9 @@ impl Planner<'_> {
         });
     }
 
+    /// The reference values known before any AWS call: the account and region, and every
+    /// declared resource's name and ARN (ARNs are built from the name, account and region, as AWS
+    /// builds them). A new stream's ARN is not among them: AWS picks it at apply time.
     fn seed_known(&mut self) {
         let (account, region) = (&self.ctx.account, &self.ctx.region);
         self.known.insert(Ref::Account, account.clone());
@@ -147,6 +154,10 @@ impl Planner<'_> {
         }
     }
 
+    /// Plans one table: a `DELETING` table counts as absent but makes the create wait for it;
+    /// an update records the exact steps (index deletes first, one per call); the stream ARN is
+    /// exported when the plan keeps the stream; deleting or replacing a table with items adds a
+    /// note (the data-loss guard itself runs before apply, with an exact check).
     fn table(&mut self, t: &Declared<TableSpec>) -> Result<(), PlanError> {
         let state = self
             .live
@@ -231,6 +242,10 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// Plans one role. Its policies are resolved against the known values for the diff, but the
+    /// operation carries the templates, so references known only at apply time (a new stream's
+    /// ARN) are filled in then; the role then waits for the resources those references name. The
+    /// inline-policy quota is checked here, on the resolved documents.
     fn role(&mut self, r: &Declared<RoleSpec>) -> Result<(), PlanError> {
         let live = self
             .live
@@ -310,6 +325,8 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// Resolves a function's VPC placement: `default` means the default VPC's subnets and its
+    /// `default` security group, read during refresh; an explicit list is taken as it is.
     fn placement(
         &self,
         address: &Address,
@@ -339,6 +356,9 @@ impl Planner<'_> {
         })
     }
 
+    /// Plans one function: its configuration with references resolved, its code compared by
+    /// the deterministic zip's hash, and, for destroy, its log group (which Lambda creates on
+    /// first run and which costs money until deleted), owned by derivation from the function.
     fn function(&mut self, f: &Declared<FunctionSpec>) -> Result<(), PlanError> {
         let live = self
             .live
@@ -479,6 +499,9 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// Plans one stream mapping, found by function and table (it has no name of its own). AWS
+    /// allows one mapping per stream and function: extra ones, left by a lost create answer,
+    /// are deleted, and a replacement deletes before it creates.
     fn mapping(&mut self, m: &Declared<MappingSpec>) -> Result<(), PlanError> {
         let live = self
             .live
@@ -574,6 +597,9 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// Plans one VPC endpoint, found by VPC and service. When the stack owns more than one
+    /// there (a lost create answer), the oldest is kept and the others are deleted; one owned
+    /// by nobody or by another stack stops the plan, as for named resources.
     fn endpoint(&mut self, e: &Declared<EndpointSpec>) -> Result<(), PlanError> {
         let key = match &e.spec.vpc {
             VpcChoice::Default => "default".to_string(),

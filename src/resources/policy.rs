@@ -65,6 +65,7 @@ pub fn trust_document(services: &[String]) -> Value {
     })
 }
 
+/// A list of strings as a JSON array.
 fn strings(items: &[String]) -> Value {
     Value::Array(items.iter().cloned().map(Value::String).collect())
 }
@@ -80,6 +81,8 @@ fn as_set(v: &Value) -> Value {
     Value::Array(items)
 }
 
+/// A policy value with every nested object rebuilt field by field (fields IAM treats as
+/// sets are handled by `normalize_statement`; key order is settled by `sort_keys`).
 fn normalize_value(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
@@ -91,6 +94,9 @@ fn normalize_value(v: &Value) -> Value {
     }
 }
 
+/// One statement in canonical shape: actions, resources, principals and condition values
+/// as sets (a single string and a one-element list mean the same to IAM, and their order
+/// carries no meaning).
 fn normalize_statement(s: &Value) -> Value {
     let Value::Object(m) = s else {
         return s.clone();

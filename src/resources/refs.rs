@@ -20,6 +20,7 @@ pub enum Attr {
 }
 
 impl Attr {
+    /// Parses an attribute name as references write it (`arn`, `name`, `stream_arn`).
     fn parse(s: &str) -> Option<Self> {
         match s {
             "arn" => Some(Attr::Arn),
@@ -29,6 +30,7 @@ impl Attr {
         }
     }
 
+    /// The attribute name as references write it.
     fn as_str(self) -> &'static str {
         match self {
             Attr::Arn => "arn",

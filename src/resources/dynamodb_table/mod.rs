@@ -254,15 +254,18 @@ pub struct TableLive {
     pub ttl_transition: Option<TtlTransition>,
 }
 
+/// What replacing an index costs, as plans say it.
 const INDEX_REPLACED: &str = "delete, then create with a full backfill";
 
 /// How a TTL move is carried out, as plans explain it.
 const TTL_MOVE: &str = "two applies: this one disables TTL on the old attribute; AWS then refuses another TTL change for about an hour, so a later apply enables it on the new one";
 
+/// The plan path of one field of an index, keyed by the index name (indexes match by name).
 fn index_path(index: &str, field: &str) -> String {
     format!("global_secondary_index[{index:?}].{field}")
 }
 
+/// A key part as plans show it, with its type: `pk (S)`.
 fn key_text(attributes: &BTreeMap<String, ScalarType>, part: Option<&str>) -> Option<String> {
     let name = part?;
     let ty = attributes.get(name).map_or("?", |t| t.as_str());
@@ -436,6 +439,8 @@ pub enum TableStep {
     Untag(Vec<String>),
 }
 
+/// Whether an index must be deleted and created again: AWS changes only its capacity in
+/// place, so a new key, key type or projection rebuilds it (with a full backfill).
 fn index_rebuilt(
     wanted: &IndexSpec,
     live: &IndexSpec,

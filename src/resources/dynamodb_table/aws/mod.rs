@@ -36,6 +36,8 @@ const TABLE_TIMEOUT: Duration = Duration::from_mins(20);
 /// Index backfills copy the whole table and can take hours on big tables.
 const INDEX_TIMEOUT: Duration = Duration::from_hours(3);
 
+/// A request part built from validated values: the SDK builders only refuse missing
+/// required fields, so a failure here is a bug, reported as an unexpected answer.
 fn built<T>(op: &'static str, name: &str, r: Result<T, BuildError>) -> Result<T, AwsError> {
     r.map_err(|e| AwsError::Unexpected {
         op,
@@ -44,6 +46,7 @@ fn built<T>(op: &'static str, name: &str, r: Result<T, BuildError>) -> Result<T,
     })
 }
 
+/// The SDK spelling of a key attribute type.
 fn scalar(t: ScalarType) -> ScalarAttributeType {
     match t {
         ScalarType::S => ScalarAttributeType::S,
@@ -52,6 +55,7 @@ fn scalar(t: ScalarType) -> ScalarAttributeType {
     }
 }
 
+/// The SDK spelling of a stream view type.
 fn view(v: StreamView) -> StreamViewType {
     match v {
         StreamView::KeysOnly => StreamViewType::KeysOnly,
@@ -61,6 +65,7 @@ fn view(v: StreamView) -> StreamViewType {
     }
 }
 
+/// A key schema as `CreateTable` and index creation take it: the partition key first.
 fn key_schema(
     op: &'static str,
     name: &str,
@@ -87,6 +92,7 @@ fn key_schema(
     Ok(out)
 }
 
+/// Provisioned capacity as the SDK takes it.
 fn throughput(
     op: &'static str,
     name: &str,
@@ -102,6 +108,7 @@ fn throughput(
     )
 }
 
+/// An index projection as the SDK takes it (non-key attributes only for `INCLUDE`).
 fn projection(p: &Projection) -> SdkProjection {
     let b = SdkProjection::builder();
     match p {
@@ -114,6 +121,8 @@ fn projection(p: &Projection) -> SdkProjection {
     }
 }
 
+/// Attribute definitions for exactly the given key attributes: AWS rejects a definition
+/// that no key of the table or its indexes uses.
 fn attribute_definitions<'a>(
     op: &'static str,
     name: &str,
@@ -241,6 +250,7 @@ pub fn normalize(desc: &TableDescription) -> (TableSpec, TableState, Option<Stri
     )
 }
 
+/// `DescribeTable`, with a missing table (the modeled `ResourceNotFoundException`) as `None`.
 async fn describe(api: Api<'_>, name: &str) -> Result<Option<TableDescription>, AwsError> {
     match api.aws.dynamodb.describe_table().table_name(name).send().await {
         Ok(out) => Ok(out.table),
@@ -254,6 +264,8 @@ async fn describe(api: Api<'_>, name: &str) -> Result<Option<TableDescription>, 
     }
 }
 
+/// All the table's tags, following `NextToken`; `None` when AWS does not find the table
+/// (which a table still `CREATING` may answer).
 async fn list_tags(
     api: Api<'_>,
     arn: &str,
@@ -368,6 +380,8 @@ async fn ttl(
     Ok((d.attribute_name.filter(|_| on), transition))
 }
 
+/// Whether point-in-time recovery is on. Asked before knowing whether the table exists,
+/// so a missing table (modeled, or moto's unmodeled code) reads as off.
 async fn pitr(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
     let out = api
         .aws
@@ -573,6 +587,8 @@ pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<Table
     })
 }
 
+/// One `UpdateTimeToLive`. AWS accepts about one per table per hour; a refusal is not
+/// retried, but says when to run again.
 async fn set_ttl(api: Api<'_>, name: &str, attribute: &str, enabled: bool) -> Result<(), AwsError> {
     const OP: &str = "UpdateTimeToLive";
     let spec = built(
@@ -628,6 +644,8 @@ fn ttl_refused(err: AwsError) -> AwsError {
     }
 }
 
+/// One `UpdateContinuousBackups`, retried while AWS is still setting backups up after
+/// `CreateTable`.
 async fn set_pitr(api: Api<'_>, name: &str, enabled: bool) -> Result<(), AwsError> {
     const OP: &str = "UpdateContinuousBackups";
     let spec = built(

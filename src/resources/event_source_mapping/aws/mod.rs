@@ -21,6 +21,8 @@ use crate::aws::{Api, AwsError, Poll, Retry, retry, wait_until};
 /// How long a mapping may take to be created, updated or deleted.
 const MAPPING_TIMEOUT: Duration = Duration::from_mins(10);
 
+/// A mapping as Lambda reports it, normalized: AWS's defaults for fields it leaves out, and
+/// filter patterns in canonical JSON so spacing and key order cause no diff.
 fn live(m: &EventSourceMappingConfiguration) -> MappingLive {
     MappingLive {
         uuid: m.uuid().unwrap_or_default().to_string(),
@@ -106,6 +108,7 @@ pub async fn read(
     }
 }
 
+/// The filter criteria as the SDK takes them (an empty list clears them).
 fn filters(c: &MappingConfig) -> FilterCriteria {
     FilterCriteria::builder()
         .set_filters(Some(
@@ -117,6 +120,8 @@ fn filters(c: &MappingConfig) -> FilterCriteria {
         .build()
 }
 
+/// Waits until the mapping is `Enabled` or `Disabled`: in any other state (`Creating`,
+/// `Updating`, …) AWS refuses the next change.
 async fn wait_state(api: Api<'_>, uuid: &str, what: &str) -> Result<(), AwsError> {
     wait_until(api.wait(), api.reporter, what, MAPPING_TIMEOUT, || async {
         let m = api

@@ -16,6 +16,7 @@ use super::{RoleConfig, RoleLive, RoleStep};
 use crate::aws::{Api, AwsError, Retry, retry};
 use crate::resources::{OWNER_TAG, policy};
 
+/// An answer the tool cannot use (a policy document that does not decode, say).
 fn unexpected(op: &'static str, name: &str, message: String) -> AwsError {
     AwsError::Unexpected {
         op,
@@ -24,6 +25,7 @@ fn unexpected(op: &'static str, name: &str, message: String) -> AwsError {
     }
 }
 
+/// One IAM tag; the builder refuses only a missing key or value, which is a bug here.
 fn tag(name: &str, k: &str, v: &str) -> Result<Tag, AwsError> {
     Tag::builder()
         .key(k)
@@ -200,6 +202,8 @@ async fn attachments(api: Api<'_>, name: &str) -> Result<BTreeSet<String>, AwsEr
     Ok(arns.into_iter().collect())
 }
 
+/// Creates or replaces one inline policy (`PutRolePolicy` is an upsert, so a retried or
+/// repeated call is harmless).
 async fn put_policy(
     api: Api<'_>,
     name: &str,
@@ -218,6 +222,7 @@ async fn put_policy(
     Ok(())
 }
 
+/// Attaches one managed policy (attaching it twice is not an error in IAM).
 async fn attach(api: Api<'_>, name: &str, arn: &str) -> Result<(), AwsError> {
     api.aws
         .iam
@@ -348,6 +353,7 @@ pub async fn update(
     Ok(())
 }
 
+/// Deletes one inline policy; one already gone counts as deleted.
 async fn delete_policy(api: Api<'_>, name: &str, policy_name: &str) -> Result<(), AwsError> {
     match api
         .aws.iam
@@ -368,6 +374,7 @@ async fn delete_policy(api: Api<'_>, name: &str, policy_name: &str) -> Result<()
     }
 }
 
+/// Detaches one managed policy; one already detached counts as detached.
 async fn detach(api: Api<'_>, name: &str, arn: &str) -> Result<(), AwsError> {
     match api
         .aws.iam

@@ -188,6 +188,7 @@ async fn settle(api: Api<'_>, name: &str, what: &str, mode: Settle) -> Result<()
     .await
 }
 
+/// The environment variables as the SDK takes them (always sent, so removing the last one works).
 fn environment(c: &FunctionConfig) -> Environment {
     Environment::builder()
         .set_variables(Some(
@@ -199,6 +200,8 @@ fn environment(c: &FunctionConfig) -> Environment {
         .build()
 }
 
+/// The VPC placement as the SDK takes it; empty lists take a function out of its VPC, which
+/// an absent `VpcConfig` would not.
 fn vpc(c: &FunctionConfig) -> VpcConfig {
     let (subnets, groups) = c.vpc.as_ref().map_or((vec![], vec![]), |v| {
         (

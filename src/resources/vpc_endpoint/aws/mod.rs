@@ -18,6 +18,7 @@ use crate::resources::{OWNER_TAG, policy};
 /// How long an endpoint may take to become available or deleted.
 const ENDPOINT_TIMEOUT: Duration = Duration::from_mins(10);
 
+/// One EC2 `Filter` with a single value.
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
@@ -105,6 +106,7 @@ pub async fn vpc_facts(
     })
 }
 
+/// An endpoint policy as EC2 returns it (plain or URL-encoded JSON); `None` if it is neither.
 fn parse_policy(text: &str) -> Option<serde_json::Value> {
     serde_json::from_str(text)
         .ok()
@@ -159,6 +161,8 @@ pub async fn read(api: Api<'_>, service_name: &str) -> Result<Vec<EndpointLive>,
         .collect())
 }
 
+/// The endpoint's state in lowercase (the SDK parses moto's lowercase states as unknown
+/// values), or `None` when EC2 does not know the endpoint.
 async fn state(api: Api<'_>, id: &str) -> Result<Option<String>, AwsError> {
     let out = api
         .aws
