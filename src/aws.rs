@@ -4,8 +4,8 @@
 //! Errors are classified from the SDK's modeled error types (by the caller, which knows
 //! the operation). Where AWS signals a condition only in the message of a broad modeled
 //! type (IAM propagation, which Lambda reports as `InvalidParameterValueException`), one
-//! function per condition holds the documented text, next to the calls it classifies:
-//! `lambda_function::aws::is_iam_propagation`, `event_source_mapping::aws::is_stream_access_propagation`.
+//! function per condition holds the documented text, in the kind whose calls it classifies
+//! (`is_iam_propagation`, `is_stream_access_propagation`).
 
 use std::error::Error as StdError;
 use std::future::Future;

@@ -11,12 +11,14 @@ pub mod action;
 mod kinds;
 pub mod ops;
 pub mod order;
+mod planner;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 pub use action::{Action, Intent, decide};
 pub use ops::{EndpointOp, FunctionOp, MappingOp, Operation, Orphan, RoleOp, TableOp};
+pub(crate) use planner::{Planner, waits_for};
 
 use crate::artifact::Artifact;
 use crate::resources::dynamodb_table::TableLive;

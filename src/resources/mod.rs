@@ -4,13 +4,59 @@
 //! Each kind lives in its own folder: `mod.rs` holds the pure `Spec`, `Live` and `diff`;
 //! `aws.rs` holds reads and writes through the SDK. Nothing in this file talks to AWS.
 
-pub mod dynamodb_table;
-pub mod event_source_mapping;
-pub mod iam_role;
-pub mod lambda_function;
 pub mod policy;
 pub mod refs;
-pub mod vpc_endpoint;
+
+use crate::plan::{PlanError, Planner};
+use crate::stack::Declared;
+
+/// The pure half of one resource kind: what the stack declares of it and how one declared
+/// resource is planned. Implemented by a unit type in the kind's folder and registered,
+/// one line, in `kinds!` below; the drivers in `plan/` never name a kind.
+pub(crate) trait Resource {
+    /// What the stack declares, validated.
+    type Spec;
+
+    /// Exports what others may reference and is known before any AWS call (its name and
+    /// ARN, which AWS builds from the name, account and region).
+    fn seed_known(p: &mut Planner<'_>, d: &Declared<Self::Spec>);
+
+    /// Plans one declared resource: its diff against what refresh read, the safety checks
+    /// and the action (`Planner::action`), and the operation apply will run, recorded with
+    /// `Planner::push`. Every problem is an error, never a guess.
+    fn plan(p: &mut Planner<'_>, d: &Declared<Self::Spec>) -> Result<(), PlanError>;
+}
+
+/// The registry: every resource kind, one line each — its folder, its unit type and where
+/// the stack keeps its declarations. The order is the planning order: tables first, since
+/// their stream ARNs feed the references of the others.
+macro_rules! kinds {
+    ($($module:ident :: $unit:ident in $field:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// Exports every declared resource's early-known values, kind by kind.
+        pub(crate) fn seed_every_kind(p: &mut Planner<'_>) {
+            let stack = p.stack;
+            $(for d in &stack.$field {
+                <$module::$unit as Resource>::seed_known(p, d);
+            })*
+        }
+
+        /// Plans every declared resource, kind by kind in registry order.
+        pub(crate) fn plan_every_kind(p: &mut Planner<'_>) {
+            let stack = p.stack;
+            $(p.each(&stack.$field, <$module::$unit as Resource>::plan);)*
+        }
+    };
+}
+
+kinds! {
+    dynamodb_table::Table in tables,
+    iam_role::Role in roles,
+    lambda_function::Function in functions,
+    event_source_mapping::Mapping in mappings,
+    vpc_endpoint::Endpoint in endpoints,
+}
 
 use std::fmt;
 

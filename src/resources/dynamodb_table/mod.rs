@@ -9,6 +9,7 @@
 //! step is planned while AWS is still `ENABLING`/`DISABLING`.
 
 pub mod aws;
+mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -619,6 +620,32 @@ pub fn ttl_note(spec: &TableSpec, live: &TableLive) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+
+/// A `DynamoDB` table, as the registry knows the kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Table;
+
+/// What apply must do to one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableOp {
+    /// Create it.
+    Create(TableSpec),
+    /// Wait until the table of the same name that AWS is still deleting is gone (it holds
+    /// the name until then), then create it.
+    CreateAfterDeletion(TableSpec),
+    /// Run these steps in order on the table with this ARN.
+    Update {
+        /// The table ARN (for tag calls).
+        arn: String,
+        /// The steps, in AWS's accepted order.
+        steps: Vec<TableStep>,
+    },
+    /// Delete the table of this name, wait until it is gone, then create this one.
+    Replace(TableSpec),
+    /// Delete it and wait until it is gone.
+    Delete,
 }
 
 #[cfg(test)]

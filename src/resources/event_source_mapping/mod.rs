@@ -6,6 +6,7 @@
 //! everything else changes in place. A function's deletion does not delete its mappings.
 
 pub mod aws;
+mod plan;
 
 use std::collections::BTreeSet;
 
@@ -120,6 +121,37 @@ pub fn choose<'a>(
 pub fn normalize_pattern(pattern: &str) -> String {
     serde_json::from_str::<serde_json::Value>(pattern)
         .map_or_else(|_| pattern.to_string(), |v| v.to_string())
+}
+
+
+/// A stream-to-function mapping, as the registry knows the kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mapping;
+
+/// What apply must do to one stream mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MappingOp {
+    /// Create it on the stream of `table` (its ARN is in the config, or known after the
+    /// table's change).
+    Create {
+        /// Wanted configuration.
+        config: MappingConfig,
+        /// The table whose stream it reads.
+        table: super::Address,
+        /// Duplicates to delete first.
+        delete_first: Vec<String>,
+    },
+    /// Update the mapping `uuid` in place, and delete duplicates.
+    Update {
+        /// The mapping kept.
+        uuid: String,
+        /// Wanted configuration.
+        config: MappingConfig,
+        /// Duplicates to delete.
+        duplicates: Vec<String>,
+    },
+    /// Delete these mappings.
+    Delete(Vec<String>),
 }
 
 #[cfg(test)]

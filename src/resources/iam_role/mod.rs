@@ -6,6 +6,7 @@
 //! attachments are gone.
 
 pub mod aws;
+mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -222,6 +223,25 @@ pub fn update_steps(
         steps.push(RoleStep::Untag(untag));
     }
     steps
+}
+
+
+/// An IAM role, as the registry knows the kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Role;
+
+/// What apply must do to one role. Policies are templates: references not known at plan
+/// time are filled in at apply time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoleOp {
+    /// Create it.
+    Create(RoleConfig),
+    /// Run these steps.
+    Update(Vec<RoleStep>),
+    /// Delete it, then create this one.
+    Replace(RoleConfig),
+    /// Delete it (policies and attachments first).
+    Delete,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! `Successful`, so apply waits in between.
 
 pub mod aws;
+mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -224,6 +225,47 @@ pub fn update_steps(wanted: &FunctionConfig, live: &FunctionLive) -> Vec<Functio
         steps.push(FunctionStep::Untag(untag));
     }
     steps
+}
+
+
+/// A Lambda function (and its log group), as the registry knows the kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Function;
+
+/// What apply must do to one function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunctionOp {
+    /// Create it from this package.
+    Create {
+        /// Configuration (environment values may hold late references).
+        config: FunctionConfig,
+        /// The zip.
+        zip: Vec<u8>,
+    },
+    /// Run these steps.
+    Update {
+        /// Wanted configuration.
+        config: FunctionConfig,
+        /// The function ARN (tags).
+        arn: String,
+        /// The zip (used by a code step).
+        zip: Vec<u8>,
+        /// The steps.
+        steps: Vec<FunctionStep>,
+    },
+    /// Delete it, then create it from this package.
+    Replace {
+        /// Configuration.
+        config: FunctionConfig,
+        /// The zip.
+        zip: Vec<u8>,
+    },
+    /// Delete it; for a function in a VPC, wait until Lambda has released its network
+    /// interfaces (the role it depends on is deleted after, and Lambda needs it for that).
+    Delete {
+        /// Whether the function is in a VPC.
+        in_vpc: bool,
+    },
 }
 
 #[cfg(test)]

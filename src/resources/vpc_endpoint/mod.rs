@@ -7,6 +7,7 @@
 //! removed as sets and the policy replaced through `ModifyVpcEndpoint`.
 
 pub mod aws;
+mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -147,6 +148,36 @@ pub struct VpcFacts {
     pub default_subnets: BTreeSet<String>,
     /// The `default` security group.
     pub default_security_group: Option<String>,
+}
+
+
+/// A gateway VPC endpoint, as the registry knows the kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint;
+
+/// What apply must do to one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EndpointOp {
+    /// Create it.
+    Create(EndpointConfig),
+    /// Update the endpoint `id` in place, and delete duplicates the stack owns.
+    Update {
+        /// Endpoint id.
+        id: String,
+        /// The changes.
+        update: EndpointUpdate,
+        /// Other endpoints of this stack for the same VPC and service.
+        duplicates: Vec<String>,
+    },
+    /// Delete `id`, then create this one.
+    Replace {
+        /// The old endpoint.
+        id: String,
+        /// The new configuration.
+        config: EndpointConfig,
+    },
+    /// Delete these (the endpoint and any duplicates the stack owns).
+    Delete(Vec<String>),
 }
 
 #[cfg(test)]

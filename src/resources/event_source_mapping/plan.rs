@@ -1,0 +1,115 @@
+//! Planning one stream mapping, found by function and table: the one to keep, duplicates
+//! to delete, the action and the operation. Pure.
+
+use super::{Mapping, MappingConfig, MappingOp, MappingSpec};
+use crate::plan::{
+    Action, Mode, Operation, Ownership, PlanError, Planner, Subject,
+};
+use crate::resources::refs::{Attr, Ref};
+use crate::resources::{Address, Effect, FieldDiff, Resource, Val};
+use crate::stack::Declared;
+
+impl Resource for Mapping {
+    type Spec = MappingSpec;
+
+    /// A mapping has no name or ARN of its own that others reference.
+    fn seed_known(_: &mut Planner<'_>, _: &Declared<MappingSpec>) {}
+
+    /// Plans one stream mapping, found by function and table (it has no name of its own). AWS
+    /// allows one mapping per stream and function: extra ones, left by a lost create answer,
+    /// are deleted, and a replacement deletes before it creates.
+    fn plan(p: &mut Planner<'_>, m: &Declared<Self::Spec>) -> Result<(), PlanError> {
+    let live = p
+        .live
+        .mappings
+        .get(&m.address)
+        .ok_or_else(|| PlanError::NotRefreshed(m.address.clone()))?;
+    let source = p
+        .known
+        .get(&Ref::Attribute(m.spec.table.clone(), Attr::StreamArn))
+        .cloned();
+    let function_arn = p
+        .known
+        .get(&Ref::Attribute(m.spec.function.clone(), Attr::Arn))
+        .cloned()
+        .unwrap_or_default();
+    let wanted = MappingConfig {
+        event_source_arn: source,
+        function_arn,
+        batch_size: m.spec.batch_size,
+        starting_position: m.spec.starting_position.clone(),
+        enabled: m.spec.enabled,
+        filter_patterns: m.spec.filter_patterns.clone(),
+        maximum_retry_attempts: m.spec.maximum_retry_attempts,
+        bisect_batch_on_function_error: m.spec.bisect_batch_on_function_error,
+        maximum_batching_window_seconds: m.spec.maximum_batching_window_seconds,
+    };
+    let aws_name = |a: &Address| {
+        let known = p.known.get(&Ref::Attribute(a.clone(), Attr::Name));
+        known.cloned().unwrap_or_else(|| a.name.clone())
+    };
+    let name = format!(
+        "{} → {}",
+        aws_name(&m.spec.table),
+        aws_name(&m.spec.function)
+    );
+    let (keep, duplicates) = super::choose(&wanted, live);
+    let duplicates: Vec<String> = duplicates.iter().map(|d| d.uuid.clone()).collect();
+    let mut diffs = p.field_diffs(
+        keep,
+        |k| super::diff(&wanted, k),
+        || super::flatten(&wanted),
+    );
+    if p.mode == Mode::Converge && !duplicates.is_empty() {
+        diffs.push(FieldDiff {
+            path: "duplicate_mappings".into(),
+            old: Some(Val::Set(duplicates.clone())),
+            new: None,
+            effect: Effect::Note(
+                "AWS allows one mapping per stream and function: the extra ones are deleted"
+                    .into(),
+            ),
+        });
+    }
+    let subject = Subject {
+        address: &m.address,
+        name: &name,
+        exists: keep.is_some(),
+        owner: Ownership::Derived,
+        protected: false,
+    };
+    let Some(action) = p.action(&subject, &diffs)? else {
+        return Ok(());
+    };
+    let all: Vec<String> = live.iter().map(|l| l.uuid.clone()).collect();
+    let op = match (&action, keep) {
+        (Action::Update, Some(k)) => MappingOp::Update {
+            uuid: k.uuid.clone(),
+            config: wanted,
+            duplicates,
+        },
+        (Action::Create | Action::Replace { .. }, _) => {
+            // Delete before create: one mapping per stream and function.
+            MappingOp::Create {
+                config: wanted,
+                table: m.spec.table.clone(),
+                delete_first: all,
+            }
+        }
+        (Action::Delete, _) => MappingOp::Delete(all),
+        (Action::Update, None) | (Action::NoOp, _) => {
+            return Err(PlanError::impossible(&m.address, &action));
+        }
+    };
+    let deps = vec![m.spec.function.clone(), m.spec.table.clone()];
+    p.push(
+        &m.address,
+        &name,
+        action,
+        diffs,
+        Operation::Mapping(op),
+        deps,
+    );
+    Ok(())
+    }
+}

@@ -1,0 +1,107 @@
+//! Planning one role: its policies resolved for the diff but carried as templates (late
+//! references are filled in at apply time), the inline-policy quota, the action and the
+//! steps. Pure.
+
+use super::{Role, RoleConfig, RoleOp, RoleSpec};
+use crate::plan::{
+    Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
+};
+use crate::resources::refs::{self, Attr};
+use crate::resources::{Resource, policy};
+use crate::stack::Declared;
+
+impl Resource for Role {
+    type Spec = RoleSpec;
+
+    fn seed_known(p: &mut Planner<'_>, r: &Declared<RoleSpec>) {
+        p.export(&r.address, Attr::Name, r.spec.name.clone());
+        p.export(
+            &r.address,
+            Attr::Arn,
+            super::arn(&p.ctx.account, &r.spec.path, &r.spec.name),
+        );
+    }
+
+    /// Plans one role. Its policies are resolved against the known values for the diff, but the
+    /// operation carries the templates, so references known only at apply time (a new stream's
+    /// ARN) are filled in then; the role then waits for the resources those references name. The
+    /// inline-policy quota is checked here, on the resolved documents.
+    fn plan(p: &mut Planner<'_>, r: &Declared<Self::Spec>) -> Result<(), PlanError> {
+    let live = p
+        .live
+        .roles
+        .get(&r.address)
+        .ok_or_else(|| PlanError::NotRefreshed(r.address.clone()))?
+        .as_ref();
+    let mut missing = Vec::new();
+    let resolved: std::collections::BTreeMap<String, serde_json::Value> = r
+        .spec
+        .policies
+        .iter()
+        .map(|(name, doc)| {
+            let (v, m) = refs::substitute_json(doc, &p.known);
+            missing.extend(m);
+            (name.clone(), v)
+        })
+        .collect();
+    let config = |policies| RoleConfig {
+        name: r.spec.name.clone(),
+        path: r.spec.path.clone(),
+        trust: policy::trust_document(&r.spec.trust),
+        description: r.spec.description.clone(),
+        max_session_seconds: r.spec.max_session_seconds,
+        policies,
+        managed_policies: r.spec.managed_policies.clone(),
+        tags: r.spec.tags.clone(),
+    };
+    let wanted = config(resolved);
+    if p.mode == Mode::Converge
+        && let Some(message) = super::inline_quota_problem(&wanted.policies)
+    {
+        return Err(PlanError::Quota {
+            address: r.address.clone(),
+            message,
+        });
+    }
+    let diffs = p.field_diffs(
+        live,
+        |l| super::diff(&wanted, l),
+        || super::flatten(&wanted),
+    );
+    let subject = Subject {
+        address: &r.address,
+        name: &r.spec.name,
+        exists: live.is_some(),
+        owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
+        protected: false,
+    };
+    let Some(action) = p.action(&subject, &diffs)? else {
+        return Ok(());
+    };
+    let op = match (&action, live) {
+        (Action::Create, _) => RoleOp::Create(config(r.spec.policies.clone())),
+        (Action::Update, Some(l)) => {
+            RoleOp::Update(super::update_steps(&wanted, &r.spec.policies, l))
+        }
+        (Action::Replace { .. }, _) => RoleOp::Replace(config(r.spec.policies.clone())),
+        (Action::Delete, _) => RoleOp::Delete,
+        (Action::Update, None) | (Action::NoOp, _) => {
+            return Err(PlanError::impossible(&r.address, &action));
+        }
+    };
+    let deps = if p.mode == Mode::Converge {
+        waits_for(&missing)
+    } else {
+        Vec::new()
+    };
+    p.push(
+        &r.address,
+        &r.spec.name,
+        action,
+        diffs,
+        Operation::Role(op),
+        deps,
+    );
+    Ok(())
+    }
+}

@@ -1,0 +1,197 @@
+//! Planning one function: configuration with references resolved, code compared by the
+//! deterministic zip's hash, VPC placement, and, for destroy, its log group. Pure.
+
+use super::{Function, FunctionConfig, FunctionOp, FunctionSpec, Selection, VpcPlacement};
+use crate::plan::{
+    Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
+};
+use crate::resources::refs::{self, Attr, Ref};
+use crate::resources::{Address, Effect, Kind, Resource};
+use crate::stack::Declared;
+
+/// Resolves a function's VPC placement: `default` means the default VPC's subnets and its
+/// `default` security group, read during refresh; an explicit list is taken as it is.
+fn placement(
+    p: &Planner<'_>,
+    address: &Address,
+    sel: &(Selection, Selection),
+) -> Result<VpcPlacement, PlanError> {
+    let facts = p.live.vpcs.get("default");
+    let missing = || {
+        PlanError::Missing {
+        address: address.clone(),
+        message: "`default` VPC placement, but this region has no default VPC\n  help: list subnet and security group ids instead".into(),
+    }
+    };
+    let subnets = match &sel.0 {
+        Selection::Ids(ids) => ids.clone(),
+        Selection::Default => facts.ok_or_else(missing)?.default_subnets.clone(),
+    };
+    let security_groups = match &sel.1 {
+        Selection::Ids(ids) => ids.clone(),
+        Selection::Default => facts
+            .and_then(|f| f.default_security_group.clone())
+            .into_iter()
+            .collect(),
+    };
+    Ok(VpcPlacement {
+        subnets,
+        security_groups,
+    })
+}
+
+impl Resource for Function {
+    type Spec = FunctionSpec;
+
+    fn seed_known(p: &mut Planner<'_>, f: &Declared<FunctionSpec>) {
+        p.export(&f.address, Attr::Name, f.spec.name.clone());
+        p.export(
+            &f.address,
+            Attr::Arn,
+            super::arn(&p.ctx.region, &p.ctx.account, &f.spec.name),
+        );
+    }
+
+    /// Plans one function: its configuration with references resolved, its code compared by
+    /// the deterministic zip's hash, and, for destroy, its log group (which Lambda creates on
+    /// first run and which costs money until deleted), owned by derivation from the function.
+    fn plan(p: &mut Planner<'_>, f: &Declared<Self::Spec>) -> Result<(), PlanError> {
+    let live = p
+        .live
+        .functions
+        .get(&f.address)
+        .ok_or_else(|| PlanError::NotRefreshed(f.address.clone()))?
+        .as_ref();
+    let artifact = p
+        .live
+        .artifacts
+        .get(&f.address)
+        .ok_or_else(|| PlanError::NotRefreshed(f.address.clone()))?;
+    let mut missing = Vec::new();
+    let mut environment = std::collections::BTreeMap::new();
+    let mut templates = std::collections::BTreeMap::new();
+    for (k, v) in &f.spec.environment {
+        let (resolved, m) = refs::substitute(v, &p.known);
+        templates.insert(
+            k.clone(),
+            if m.is_empty() {
+                resolved.clone()
+            } else {
+                v.clone()
+            },
+        );
+        missing.extend(m);
+        environment.insert(k.clone(), resolved);
+    }
+    let vpc = f
+        .spec
+        .vpc
+        .as_ref()
+        .map(|sel| placement(p, &f.address, sel))
+        .transpose()?;
+    let role = p
+        .known
+        .get(&Ref::Attribute(f.spec.role.clone(), Attr::Arn))
+        .cloned()
+        .unwrap_or_default();
+    let config = |environment| FunctionConfig {
+        name: f.spec.name.clone(),
+        runtime: f.spec.runtime.clone(),
+        handler: f.spec.handler.clone(),
+        role: role.clone(),
+        memory: f.spec.memory,
+        timeout: f.spec.timeout,
+        description: f.spec.description.clone(),
+        architecture: f.spec.architecture.clone(),
+        environment,
+        secrets: f.spec.secrets.clone(),
+        vpc: vpc.clone(),
+        code_sha256: artifact.sha256.clone(),
+        tags: f.spec.tags.clone(),
+    };
+    let wanted = config(environment);
+    let mut diffs = p.field_diffs(
+        live,
+        |l| super::diff(&wanted, l),
+        || super::flatten(&wanted),
+    );
+    for d in &mut diffs {
+        if d.path == "code_sha256" && d.old.is_some() {
+            let files: Vec<&str> = artifact.files.keys().map(String::as_str).collect();
+            d.effect = Effect::Note(format!(
+                "new package of {}: {} (the deployed files cannot be listed without downloading them)",
+                f.spec.source.display(),
+                files.join(", ")
+            ));
+        }
+    }
+    let subject = Subject {
+        address: &f.address,
+        name: &f.spec.name,
+        exists: live.is_some(),
+        owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
+        protected: false,
+    };
+    if let Some(action) = p.action(&subject, &diffs)? {
+        let zip = artifact.zip.clone();
+        let op = match (&action, live) {
+            (Action::Create, _) => FunctionOp::Create {
+                config: config(templates),
+                zip,
+            },
+            (Action::Update, Some(l)) => FunctionOp::Update {
+                steps: super::update_steps(&wanted, l),
+                config: config(templates),
+                arn: l.arn.clone(),
+                zip,
+            },
+            (Action::Replace { .. }, _) => FunctionOp::Replace {
+                config: config(templates),
+                zip,
+            },
+            (Action::Update, None) | (Action::NoOp, _) => {
+                return Err(PlanError::impossible(&f.address, &action));
+            }
+            (Action::Delete, _) => FunctionOp::Delete {
+                in_vpc: live.is_some_and(|l| l.config.vpc.is_some()),
+            },
+        };
+        let mut deps = vec![f.spec.role.clone()];
+        deps.extend(waits_for(&missing));
+        p.push(
+            &f.address,
+            &f.spec.name,
+            action,
+            diffs,
+            Operation::Function(op),
+            deps,
+        );
+    }
+    // Lambda makes the log group on first run; it costs money forever, so destroy
+    // removes it unless the stack keeps it. Owned by derivation from the function.
+    if p.mode == Mode::Destroy
+        && !f.spec.keep_logs
+        && p.live.log_groups.get(&f.address) == Some(&true)
+    {
+        let function_skipped =
+            live.is_some_and(|l| l.owner.as_deref() != Some(p.stack.name.as_str()));
+        if !function_skipped {
+            let address = Address::new(Kind::LogGroup, &f.address.name);
+            let name = super::log_group_name(&f.spec.name);
+            p.push(
+                &address,
+                &name,
+                Action::Delete,
+                Vec::new(),
+                Operation::LogGroupDelete,
+                Vec::new(),
+            );
+            // Destroy walks edges backwards: the function goes first, then its logs.
+            if let Some(function) = p.changes.iter_mut().find(|c| c.address == f.address) {
+                function.depends_on.push(address);
+            }
+        }
+    }
+    Ok(())
+    }
+}

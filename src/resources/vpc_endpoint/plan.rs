@@ -1,0 +1,120 @@
+//! Planning one VPC endpoint, found by VPC and service: the one to keep, duplicates the
+//! stack owns, the action and the operation. Pure.
+
+use super::{Endpoint, EndpointConfig, EndpointOp, EndpointSpec, RouteTables, VpcChoice};
+use crate::plan::{
+    Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
+};
+use crate::resources::refs::{self};
+use crate::resources::{Effect, FieldDiff, Resource, Val};
+use crate::stack::Declared;
+
+impl Resource for Endpoint {
+    type Spec = EndpointSpec;
+
+    /// An endpoint has no name or ARN that others reference.
+    fn seed_known(_: &mut Planner<'_>, _: &Declared<EndpointSpec>) {}
+
+    /// Plans one VPC endpoint, found by VPC and service. When the stack owns more than one
+    /// there (a lost create answer), the oldest is kept and the others are deleted; one owned
+    /// by nobody or by another stack stops the plan, as for named resources.
+    fn plan(p: &mut Planner<'_>, e: &Declared<Self::Spec>) -> Result<(), PlanError> {
+    let key = match &e.spec.vpc {
+        VpcChoice::Default => "default".to_string(),
+        VpcChoice::Id(id) => id.clone(),
+    };
+    let facts = p.live.vpcs.get(&key).ok_or_else(|| PlanError::Missing {
+        address: e.address.clone(),
+        message: format!("VPC `{key}` was not found in this region\n  help: use `vpc: default` only where a default VPC exists, or give an existing VPC id"),
+    })?;
+    let route_tables = match &e.spec.route_tables {
+        RouteTables::Main => facts.main_route_table.iter().cloned().collect(),
+        RouteTables::All => facts.route_tables.clone(),
+        RouteTables::Ids(ids) => ids.clone(),
+    };
+    let (policy_doc, missing) = match &e.spec.policy {
+        Some(doc) => {
+            let (v, m) = refs::substitute_json(doc, &p.known);
+            (Some(v), m)
+        }
+        None => (None, Vec::new()),
+    };
+    let wanted = EndpointConfig {
+        vpc_id: facts.vpc_id.clone(),
+        service_name: super::service_name(&e.spec.service, &p.ctx.region),
+        route_tables,
+        policy: policy_doc,
+        tags: e.spec.tags.clone(),
+    };
+    let live = p
+        .live
+        .endpoints
+        .get(&e.address)
+        .ok_or_else(|| PlanError::NotRefreshed(e.address.clone()))?;
+    let mut ours: Vec<&super::EndpointLive> = live
+        .iter()
+        .filter(|l| l.owner.as_deref() == Some(p.stack.name.as_str()))
+        .collect();
+    ours.sort_by(|a, b| a.id.cmp(&b.id));
+    // A lost create answer can leave two endpoints of ours: keep the oldest id.
+    let found = ours.first().copied().or_else(|| live.first());
+    let duplicates: Vec<String> = ours.iter().skip(1).map(|l| l.id.clone()).collect();
+    let name = e.spec.tags.get("Name").cloned().unwrap_or_default();
+    let mut diffs = p.field_diffs(
+        found,
+        |l| super::diff(&wanted, l),
+        || super::flatten(&wanted),
+    );
+    if p.mode == Mode::Converge && !duplicates.is_empty() {
+        diffs.push(FieldDiff {
+            path: "duplicate_endpoints".into(),
+            old: Some(Val::Set(duplicates.clone())),
+            new: None,
+            effect: Effect::Note(
+                "the stack owns more than one endpoint here: the extra ones are deleted".into(),
+            ),
+        });
+    }
+    let subject = Subject {
+        address: &e.address,
+        name: found.map_or(name.as_str(), |l| l.id.as_str()),
+        exists: found.is_some(),
+        owner: Ownership::Tagged(found.and_then(|l| l.owner.as_deref())),
+        protected: false,
+    };
+    let Some(action) = p.action(&subject, &diffs)? else {
+        return Ok(());
+    };
+    let op = match (&action, found) {
+        (Action::Create, _) => EndpointOp::Create(wanted),
+        (Action::Update, Some(l)) => EndpointOp::Update {
+            id: l.id.clone(),
+            update: super::update(&wanted, l),
+            duplicates: duplicates.clone(),
+        },
+        (Action::Replace { .. }, Some(l)) => EndpointOp::Replace {
+            id: l.id.clone(),
+            config: wanted,
+        },
+        (Action::Delete, Some(l)) => {
+            EndpointOp::Delete(std::iter::once(l.id.clone()).chain(duplicates).collect())
+        }
+        (Action::Update | Action::Replace { .. } | Action::Delete, None)
+        | (Action::NoOp, _) => return Err(PlanError::impossible(&e.address, &action)),
+    };
+    let deps = if p.mode == Mode::Converge {
+        waits_for(&missing)
+    } else {
+        Vec::new()
+    };
+    p.push(
+        &e.address,
+        &name,
+        action,
+        diffs,
+        Operation::Endpoint(op),
+        deps,
+    );
+    Ok(())
+    }
+}
