@@ -12,17 +12,20 @@ use serde_json::Value;
 
 use crate::aws::{Api, Aws, AwsError};
 use crate::events::{Event, EventSink, Reporter};
-use crate::plan::{
-    Change, EndpointOp, FunctionOp, MappingOp, Mode, Operation, Plan, RoleOp, TableOp, order,
-};
+use crate::plan::{Change, Mode, Operation, Plan, order};
 use crate::resources::Address;
+use crate::resources::dynamodb_table::TableOp;
 use crate::resources::dynamodb_table::aws::{self as table_aws};
+use crate::resources::event_source_mapping::MappingOp;
 use crate::resources::event_source_mapping::aws::{self as mapping_aws};
 use crate::resources::iam_role::RoleConfig;
+use crate::resources::iam_role::RoleOp;
 use crate::resources::iam_role::aws::{self as role_aws};
 use crate::resources::lambda_function::FunctionConfig;
+use crate::resources::lambda_function::FunctionOp;
 use crate::resources::lambda_function::aws::{self as function_aws};
 use crate::resources::refs::{self, Attr, Known, Ref};
+use crate::resources::vpc_endpoint::EndpointOp;
 use crate::resources::vpc_endpoint::aws::{self as endpoint_aws};
 
 /// Changes in flight at once. `DynamoDB` allows about 10 tables changing per account, and
@@ -177,8 +180,8 @@ async fn run(
                     .map(drop)
             }
             FunctionOp::Delete { in_vpc } => function_aws::delete(api, name, *in_vpc).await,
+            FunctionOp::DeleteLogGroup => function_aws::delete_log_group(api, name).await,
         },
-        Operation::LogGroupDelete => function_aws::delete_log_group(api, name).await,
         Operation::Mapping(op) => match op {
             MappingOp::Create {
                 config,

@@ -11,14 +11,15 @@ pub mod action;
 mod kinds;
 pub mod ops;
 pub mod order;
-mod planner;
+pub mod planner;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 pub use action::{Action, Intent, decide};
-pub use ops::{EndpointOp, FunctionOp, MappingOp, Operation, Orphan, RoleOp, TableOp};
-pub(crate) use planner::{Planner, waits_for};
+pub use ops::{Operation, Orphan};
+pub use planner::Planner;
+pub(crate) use planner::waits_for;
 
 use crate::artifact::Artifact;
 use crate::resources::dynamodb_table::TableLive;
@@ -91,17 +92,9 @@ impl Change {
     #[must_use]
     pub fn deleted_table(&self) -> Option<&str> {
         match &self.operation {
-            Operation::Table(TableOp::Replace(_) | TableOp::Delete) => Some(&self.name),
             Operation::Orphan(Orphan::Table(name)) => Some(name),
-            Operation::Table(
-                TableOp::Create(_) | TableOp::CreateAfterDeletion(_) | TableOp::Update { .. },
-            )
-            | Operation::Orphan(Orphan::Function(_) | Orphan::Endpoint(_))
-            | Operation::Role(_)
-            | Operation::Function(_)
-            | Operation::LogGroupDelete
-            | Operation::Mapping(_)
-            | Operation::Endpoint(_) => None,
+            Operation::Orphan(Orphan::Function(_) | Orphan::Endpoint(_)) => None,
+            op => op.deletes_data().then_some(self.name.as_str()),
         }
     }
 }

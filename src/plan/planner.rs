@@ -7,7 +7,7 @@ use crate::resources::{Address, Field, FieldDiff};
 use crate::stack::{Declared, Stack};
 
 /// Planning state shared by the kinds.
-pub(crate) struct Planner<'a> {
+pub struct Planner<'a> {
     /// The stack being planned.
     pub stack: &'a Stack,
     /// What refresh read.

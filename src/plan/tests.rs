@@ -5,7 +5,7 @@ use std::path::Path;
 use super::*;
 use crate::resources::dynamodb_table::tests::{live, seed};
 use crate::resources::dynamodb_table::{
-    Billing, Projection, TableLive, TableSpec, TableState, Throughput,
+    Billing, Projection, TableLive, TableOp, TableSpec, TableState, Throughput,
 };
 use crate::resources::{Effect, Val};
 use crate::stack::Declared;

@@ -13,9 +13,18 @@ use crate::stack::Declared;
 /// The pure half of one resource kind: what the stack declares of it and how one declared
 /// resource is planned. Implemented by a unit type in the kind's folder and registered,
 /// one line, in `kinds!` below; the drivers in `plan/` never name a kind.
-pub(crate) trait Resource {
+pub trait Resource {
     /// What the stack declares, validated.
     type Spec;
+    /// What apply runs for one change of this kind (`Operation`'s variant for it).
+    type Op: std::fmt::Debug + Clone + PartialEq;
+
+    /// Whether `op` deletes data the resource holds (a table replaced or deleted), so that
+    /// the data-loss guard and `--backup` see it. Most kinds hold none.
+    fn deletes_data(op: &Self::Op) -> bool {
+        let _ = op;
+        false
+    }
 
     /// Exports what others may reference and is known before any AWS call (its name and
     /// ARN, which AWS builds from the name, account and region).
@@ -33,6 +42,30 @@ pub(crate) trait Resource {
 macro_rules! kinds {
     ($($module:ident :: $unit:ident in $field:ident),* $(,)?) => {
         $(pub mod $module;)*
+
+        /// The kind-specific work of a change: one variant per registered kind, named after
+        /// its unit type.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Operation {
+            $(
+                #[doc = concat!("An operation on a `", stringify!($module), "`.")]
+                $unit(<$module::$unit as Resource>::Op),
+            )*
+            /// A resource the stack owns but no longer declares: delete it.
+            Orphan(crate::plan::Orphan),
+        }
+
+        impl Operation {
+            /// Whether this deletes data its resource holds (see `Resource::deletes_data`);
+            /// a stray's deletion is decided by the plan, which knows what it is.
+            #[must_use]
+            pub fn deletes_data(&self) -> bool {
+                match self {
+                    $(Operation::$unit(op) => <$module::$unit as Resource>::deletes_data(op),)*
+                    Operation::Orphan(_) => false,
+                }
+            }
+        }
 
         /// Exports every declared resource's early-known values, kind by kind.
         pub(crate) fn seed_every_kind(p: &mut Planner<'_>) {

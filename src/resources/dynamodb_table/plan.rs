@@ -11,6 +11,14 @@ use crate::stack::Declared;
 
 impl Resource for Table {
     type Spec = TableSpec;
+    type Op = TableOp;
+
+    fn deletes_data(op: &TableOp) -> bool {
+        match op {
+            TableOp::Replace(_) | TableOp::Delete => true,
+            TableOp::Create(_) | TableOp::CreateAfterDeletion(_) | TableOp::Update { .. } => false,
+        }
+    }
 
     fn seed_known(p: &mut Planner<'_>, t: &Declared<TableSpec>) {
         let arn = format!(

@@ -266,6 +266,8 @@ pub enum FunctionOp {
         /// Whether the function is in a VPC.
         in_vpc: bool,
     },
+    /// Delete the function's log group (destroy only; its own change, after the function's).
+    DeleteLogGroup,
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ fn placement(
 
 impl Resource for Function {
     type Spec = FunctionSpec;
+    type Op = FunctionOp;
 
     fn seed_known(p: &mut Planner<'_>, f: &Declared<FunctionSpec>) {
         p.export(&f.address, Attr::Name, f.spec.name.clone());
@@ -183,7 +184,7 @@ impl Resource for Function {
                 &name,
                 Action::Delete,
                 Vec::new(),
-                Operation::LogGroupDelete,
+                Operation::Function(FunctionOp::DeleteLogGroup),
                 Vec::new(),
             );
             // Destroy walks edges backwards: the function goes first, then its logs.
