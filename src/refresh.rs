@@ -11,15 +11,14 @@ use futures::future::try_join_all;
 
 use crate::aws::{Api, Aws, AwsError};
 use crate::events::EventSink;
-use crate::plan::{LiveState, Mode, Orphan};
-use crate::resources::dynamodb_table::TableLive;
+use crate::plan::{LiveState, Mode, Orphan, Stray};
 use crate::resources::dynamodb_table::TableState;
 use crate::resources::dynamodb_table::aws::{self as table_aws};
 use crate::resources::event_source_mapping::aws::{self as mapping_aws};
 use crate::resources::iam_role::aws::{self as role_aws};
 use crate::resources::lambda_function::aws::{self as function_aws};
-use crate::resources::lambda_function::{Selection, log_group_name};
-use crate::resources::vpc_endpoint::VpcFacts;
+use crate::resources::lambda_function::{FunctionState, Selection, log_group_name};
+use crate::resources::vpc::VpcFacts;
 use crate::resources::vpc_endpoint::aws::{self as endpoint_aws};
 use crate::resources::vpc_endpoint::{EndpointLive, VpcChoice, service_name};
 use crate::resources::{Address, OWNER_TAG};
@@ -67,7 +66,7 @@ async fn network(
         .collect();
     let default_vpc = async {
         if keys.contains("default") {
-            endpoint_aws::default_vpc(&aws.ec2).await
+            crate::resources::vpc::aws::default_vpc(&aws.ec2).await
         } else {
             Ok(None)
         }
@@ -89,7 +88,12 @@ async fn network(
             match id {
                 Some(id) => Ok::<_, AwsError>(Some((
                     key.clone(),
-                    endpoint_aws::vpc_facts(&aws.ec2, &id, placement && key == "default").await?,
+                    crate::resources::vpc::aws::vpc_facts(
+                        &aws.ec2,
+                        &id,
+                        placement && key == "default",
+                    )
+                    .await?,
                 ))),
                 None => Ok(None),
             }
@@ -177,8 +181,13 @@ pub async fn refresh(
         ..LiveState::default()
     };
     for (address, (live, logs)) in functions {
-        state.log_groups.insert(address.clone(), logs);
-        state.functions.insert(address, live);
+        state.functions.insert(
+            address,
+            FunctionState {
+                function: live,
+                log_group: logs,
+            },
+        );
     }
     state.mappings = mappings.into_iter().collect();
     for e in &stack.endpoints {
@@ -194,7 +203,7 @@ pub async fn refresh(
         state.endpoints.insert(e.address.clone(), found);
     }
     state.vpcs = vpcs;
-    (state.orphans, state.orphan_tables) = orphans;
+    state.orphans = orphans;
     Ok((state, account))
 }
 
@@ -207,7 +216,7 @@ pub async fn orphans(
     aws: &Aws,
     stack: &Stack,
     sink: &dyn EventSink,
-) -> Result<(Vec<Orphan>, BTreeMap<String, TableLive>), AwsError> {
+) -> Result<Vec<Stray>, AwsError> {
     let listed = listed_orphans(aws, stack).await?;
     let checked = try_join_all(listed.into_iter().map(|orphan| async move {
         let _permit = aws.reads.acquire().await;
@@ -218,7 +227,11 @@ pub async fn orphans(
                 let live = table_aws::read(api, name).await?.filter(|l| {
                     l.state != TableState::Deleting && l.owner.as_deref() == Some(&stack.name)
                 });
-                Ok::<_, AwsError>(live.map(|l| (orphan, Some(l))))
+                Ok::<_, AwsError>(live.map(|l| Stray {
+                    items: l.item_count,
+                    protected: l.config.deletion_protection,
+                    orphan,
+                }))
             }
             Orphan::Function(name) => {
                 let address = Address::new(crate::resources::Kind::Function, name);
@@ -226,22 +239,22 @@ pub async fn orphans(
                 let live = function_aws::read(api, name)
                     .await?
                     .filter(|l| l.owner.as_deref() == Some(&stack.name));
-                Ok(live.map(|_| (orphan, None)))
+                Ok(live.map(|_| Stray {
+                    orphan,
+                    items: 0,
+                    protected: false,
+                }))
             }
             // Endpoints were checked with DescribeVpcEndpoints already.
-            Orphan::Endpoint(_) => Ok(Some((orphan, None))),
+            Orphan::Endpoint(_) => Ok(Some(Stray {
+                orphan,
+                items: 0,
+                protected: false,
+            })),
         }
     }))
     .await?;
-    let mut found = Vec::new();
-    let mut tables = BTreeMap::new();
-    for (orphan, table) in checked.into_iter().flatten() {
-        if let (Orphan::Table(name), Some(live)) = (&orphan, table) {
-            tables.insert(name.clone(), live);
-        }
-        found.push(orphan);
-    }
-    Ok((found, tables))
+    Ok(checked.into_iter().flatten().collect())
 }
 
 /// What the Tagging API lists as owned by `stack` but not declared.

@@ -70,6 +70,7 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
                 .functions
                 .get_mut(&address)
                 .ok_or_else(missing)?
+                .function
                 .as_mut();
             let l = l.ok_or_else(|| {
                 CommandError::Refused(format!(

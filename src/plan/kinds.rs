@@ -38,7 +38,8 @@ pub(super) fn plan_all(
         .flatten()
         .map(|e| e.id.as_str())
         .collect();
-    for orphan in &live.orphans {
+    for stray in &live.orphans {
+        let orphan = &stray.orphan;
         if matches!(orphan, super::Orphan::Endpoint(id) if declared_endpoints.contains(id.as_str()))
         {
             continue;
@@ -55,23 +56,19 @@ pub(super) fn plan_all(
             "{address}: owned by stack `{}` but no longer declared in the stack file",
             stack.name
         ));
-        if let super::Orphan::Table(n) = orphan
-            && let Some(l) = live.orphan_tables.get(n)
-        {
-            if l.config.deletion_protection {
-                p.errors.push(PlanError::DeletionProtected {
-                    address: address.clone(),
-                    name: n.clone(),
-                    action: Action::Delete,
-                });
-                continue;
-            }
-            if l.item_count > 0 {
-                p.notes.push(format!(
-                    "{address}: deleting `{n}` loses its items (about {} by AWS's count, refreshed every ~6 hours)",
-                    l.item_count
-                ));
-            }
+        if stray.protected {
+            p.errors.push(PlanError::DeletionProtected {
+                address: address.clone(),
+                name: name.clone(),
+                action: Action::Delete,
+            });
+            continue;
+        }
+        if stray.items > 0 {
+            p.notes.push(format!(
+                "{address}: deleting `{name}` loses its items (about {} by AWS's count, refreshed every ~6 hours)",
+                stray.items
+            ));
         }
         p.push(
             &address,

@@ -13,22 +13,15 @@ pub mod ops;
 pub mod order;
 pub mod planner;
 
-use std::collections::BTreeMap;
 use std::fmt;
 
+pub use crate::resources::LiveState;
 pub use action::{Action, Intent, decide};
-pub use ops::{Operation, Orphan};
+pub use ops::{Operation, Orphan, Stray};
 pub use planner::Planner;
 pub(crate) use planner::waits_for;
 
-use crate::artifact::Artifact;
-use crate::resources::dynamodb_table::TableLive;
-use crate::resources::event_source_mapping::MappingLive;
-use crate::resources::iam_role::RoleLive;
-use crate::resources::lambda_function::FunctionLive;
 use crate::resources::refs::Known;
-use crate::resources::vpc_endpoint::EndpointLive;
-use crate::resources::vpc_endpoint::VpcFacts;
 use crate::resources::{Address, FieldDiff};
 use crate::stack::Stack;
 
@@ -39,33 +32,6 @@ pub struct Context {
     pub account: String,
     /// Region.
     pub region: String,
-}
-
-/// Live state of every resource the stack declares, as refresh read it, plus the local
-/// facts planning needs (deployment packages, VPC facts).
-#[derive(Debug, Clone, Default)]
-pub struct LiveState {
-    /// Tables by address (`None`: not found).
-    pub tables: BTreeMap<Address, Option<TableLive>>,
-    /// Roles by address.
-    pub roles: BTreeMap<Address, Option<RoleLive>>,
-    /// Functions by address.
-    pub functions: BTreeMap<Address, Option<FunctionLive>>,
-    /// Whether each function's log group exists, by function address.
-    pub log_groups: BTreeMap<Address, bool>,
-    /// Every live mapping for each declared mapping's function and table.
-    pub mappings: BTreeMap<Address, Vec<MappingLive>>,
-    /// Live endpoints for each declared endpoint's VPC and service.
-    pub endpoints: BTreeMap<Address, Vec<EndpointLive>>,
-    /// Facts of each VPC used, by `default` or id.
-    pub vpcs: BTreeMap<String, VpcFacts>,
-    /// Deployment packages by function address.
-    pub artifacts: BTreeMap<Address, Artifact>,
-    /// Resources tagged as owned by this stack that it no longer declares (each checked to
-    /// exist: the Tagging API lists deleted resources for a while).
-    pub orphans: Vec<Orphan>,
-    /// The live state of each table in `orphans`, by name.
-    pub orphan_tables: BTreeMap<String, TableLive>,
 }
 
 /// One resource's planned change.

@@ -1,5 +1,6 @@
 //! Planning tests: the action chosen for each situation, and the safety refusals.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::*;
@@ -7,6 +8,7 @@ use crate::resources::dynamodb_table::tests::{live, seed};
 use crate::resources::dynamodb_table::{
     Billing, Projection, TableLive, TableOp, TableSpec, TableState, Throughput,
 };
+use crate::resources::lambda_function::FunctionState;
 use crate::resources::{Effect, Val};
 use crate::stack::Declared;
 
@@ -228,7 +230,9 @@ fn seed_stack_plan(mode: Mode, live: impl FnOnce(&Stack, &mut LiveState)) -> Pla
         state.roles.insert(r.address.clone(), None);
     }
     for f in &stack.functions {
-        state.functions.insert(f.address.clone(), None);
+        state
+            .functions
+            .insert(f.address.clone(), FunctionState::default());
         state.artifacts.insert(
             f.address.clone(),
             crate::artifact::build(&f.spec.source).expect("artifact"),
@@ -242,7 +246,7 @@ fn seed_stack_plan(mode: Mode, live: impl FnOnce(&Stack, &mut LiveState)) -> Pla
     }
     state.vpcs.insert(
         "default".into(),
-        crate::resources::vpc_endpoint::VpcFacts {
+        crate::resources::vpc::VpcFacts {
             vpc_id: "vpc-1".into(),
             main_route_table: Some("rtb-main".into()),
             route_tables: ["rtb-main".to_string()].into(),
@@ -343,33 +347,33 @@ fn seed_stack_applies_in_waves_and_destroys_in_reverse() {
         state
             .tables
             .insert(t.address.clone(), Some(live(t.spec.clone())));
-        state
-            .log_groups
-            .insert(stack.functions[0].address.clone(), true);
         let f = &stack.functions[0];
         state.functions.insert(
             f.address.clone(),
-            Some(crate::resources::lambda_function::FunctionLive {
-                config: crate::resources::lambda_function::FunctionConfig {
-                    name: f.spec.name.clone(),
-                    runtime: String::new(),
-                    handler: String::new(),
-                    role: String::new(),
-                    memory: 128,
-                    timeout: 3,
-                    description: String::new(),
-                    architecture: "x86_64".into(),
-                    environment: BTreeMap::new(),
-                    secrets: std::collections::BTreeSet::new(),
-                    vpc: None,
-                    code_sha256: String::new(),
-                    tags: BTreeMap::new(),
-                },
-                arn: "arn:f".into(),
-                owner: Some("cruddur".into()),
-                state: "Active".into(),
-                state_reason: None,
-            }),
+            FunctionState {
+                log_group: true,
+                function: Some(crate::resources::lambda_function::FunctionLive {
+                    config: crate::resources::lambda_function::FunctionConfig {
+                        name: f.spec.name.clone(),
+                        runtime: String::new(),
+                        handler: String::new(),
+                        role: String::new(),
+                        memory: 128,
+                        timeout: 3,
+                        description: String::new(),
+                        architecture: "x86_64".into(),
+                        environment: BTreeMap::new(),
+                        secrets: std::collections::BTreeSet::new(),
+                        vpc: None,
+                        code_sha256: String::new(),
+                        tags: BTreeMap::new(),
+                    },
+                    arn: "arn:f".into(),
+                    owner: Some("cruddur".into()),
+                    state: "Active".into(),
+                    state_reason: None,
+                }),
+            },
         );
     });
     let nodes: Vec<(Address, Vec<Address>)> = plan_d
@@ -427,12 +431,12 @@ fn every_way_of_deleting_a_table_is_seen_by_the_data_loss_guard() {
     let mut renamed = seed();
     renamed.name = "cruddur-messages-v2".into();
     let mut live_state = state(None);
-    live_state.orphans = vec![Orphan::Table("cruddur-messages".into())];
-    let mut old = live(seed());
-    old.item_count = 3;
-    live_state
-        .orphan_tables
-        .insert("cruddur-messages".into(), old.clone());
+    let stray = Stray {
+        orphan: Orphan::Table("cruddur-messages".into()),
+        items: 3,
+        protected: false,
+    };
+    live_state.orphans = vec![stray.clone()];
     let renaming = plan(&stack_with(renamed), &live_state, &ctx(), Mode::Converge).unwrap();
     let deleted: Vec<&str> = renaming
         .changes
@@ -469,10 +473,10 @@ fn every_way_of_deleting_a_table_is_seen_by_the_data_loss_guard() {
         ["cruddur-messages"]
     );
     // A protected stray is refused like a protected declared table.
-    old.config.deletion_protection = true;
-    live_state
-        .orphan_tables
-        .insert("cruddur-messages".into(), old);
+    live_state.orphans = vec![Stray {
+        protected: true,
+        ..stray
+    }];
     let mut renamed = seed();
     renamed.name = "cruddur-messages-v2".into();
     let errors = plan(&stack_with(renamed), &live_state, &ctx(), Mode::Converge).unwrap_err();

@@ -6,6 +6,7 @@
 
 pub mod policy;
 pub mod refs;
+pub mod vpc;
 
 use crate::plan::{PlanError, Planner};
 use crate::stack::Declared;
@@ -16,6 +17,8 @@ use crate::stack::Declared;
 pub trait Resource {
     /// What the stack declares, validated.
     type Spec;
+    /// What refresh reads for one declared resource of this kind.
+    type Live: std::fmt::Debug + Clone;
     /// What apply runs for one change of this kind (`Operation`'s variant for it).
     type Op: std::fmt::Debug + Clone + PartialEq;
 
@@ -53,6 +56,23 @@ macro_rules! kinds {
             )*
             /// A resource the stack owns but no longer declares: delete it.
             Orphan(crate::plan::Orphan),
+        }
+
+        /// Live state of every resource the stack declares, as refresh read it (one map per
+        /// kind, by address), plus the local facts planning needs.
+        #[derive(Debug, Clone, Default)]
+        pub struct LiveState {
+            $(
+                #[doc = concat!("What refresh read for each declared `", stringify!($module), "`.")]
+                pub $field: std::collections::BTreeMap<Address, <$module::$unit as Resource>::Live>,
+            )*
+            /// Facts of each VPC used, by `default` or id.
+            pub vpcs: std::collections::BTreeMap<String, vpc::VpcFacts>,
+            /// Deployment packages by function address.
+            pub artifacts: std::collections::BTreeMap<Address, crate::artifact::Artifact>,
+            /// Resources tagged as owned by this stack that it no longer declares (each read
+            /// back: the Tagging API lists deleted resources for a while).
+            pub orphans: Vec<crate::plan::Stray>,
         }
 
         impl Operation {

@@ -11,6 +11,7 @@ use crate::stack::Declared;
 
 impl Resource for Table {
     type Spec = TableSpec;
+    type Live = Option<super::TableLive>;
     type Op = TableOp;
 
     fn deletes_data(op: &TableOp) -> bool {

@@ -11,6 +11,7 @@ use crate::stack::Declared;
 
 impl Resource for Mapping {
     type Spec = MappingSpec;
+    type Live = Vec<super::MappingLive>;
     type Op = MappingOp;
 
     /// A mapping has no name or ARN of its own that others reference.

@@ -12,6 +12,7 @@ use crate::stack::Declared;
 
 impl Resource for Role {
     type Spec = RoleSpec;
+    type Live = Option<super::RoleLive>;
     type Op = RoleOp;
 
     fn seed_known(p: &mut Planner<'_>, r: &Declared<RoleSpec>) {

@@ -68,6 +68,16 @@ pub struct FunctionLive {
     pub state_reason: Option<String>,
 }
 
+/// What refresh reads for one declared function: the function, and (for destroy) whether
+/// its log group exists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionState {
+    /// The function, when it exists.
+    pub function: Option<FunctionLive>,
+    /// Whether `/aws/lambda/<name>` exists (read for destroy only, which deletes it).
+    pub log_group: bool,
+}
+
 /// The function's ARN.
 #[must_use]
 pub fn arn(region: &str, account: &str, name: &str) -> String {

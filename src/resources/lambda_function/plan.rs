@@ -42,6 +42,7 @@ fn placement(
 
 impl Resource for Function {
     type Spec = FunctionSpec;
+    type Live = super::FunctionState;
     type Op = FunctionOp;
 
     fn seed_known(p: &mut Planner<'_>, f: &Declared<FunctionSpec>) {
@@ -57,12 +58,12 @@ impl Resource for Function {
     /// the deterministic zip's hash, and, for destroy, its log group (which Lambda creates on
     /// first run and which costs money until deleted), owned by derivation from the function.
     fn plan(p: &mut Planner<'_>, f: &Declared<Self::Spec>) -> Result<(), PlanError> {
-    let live = p
+    let state = p
         .live
         .functions
         .get(&f.address)
-        .ok_or_else(|| PlanError::NotRefreshed(f.address.clone()))?
-        .as_ref();
+        .ok_or_else(|| PlanError::NotRefreshed(f.address.clone()))?;
+    let live = state.function.as_ref();
     let artifact = p
         .live
         .artifacts
@@ -172,7 +173,7 @@ impl Resource for Function {
     // removes it unless the stack keeps it. Owned by derivation from the function.
     if p.mode == Mode::Destroy
         && !f.spec.keep_logs
-        && p.live.log_groups.get(&f.address) == Some(&true)
+        && state.log_group
     {
         let function_skipped =
             live.is_some_and(|l| l.owner.as_deref() != Some(p.stack.name.as_str()));

@@ -135,20 +135,6 @@ pub fn update(wanted: &EndpointConfig, live: &EndpointLive) -> EndpointUpdate {
     }
 }
 
-/// Facts about a VPC that selections (`default`, `main`, `all`) resolve against.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VpcFacts {
-    /// The VPC id.
-    pub vpc_id: String,
-    /// The main route table.
-    pub main_route_table: Option<String>,
-    /// Every route table.
-    pub route_tables: BTreeSet<String>,
-    /// Default subnets (one per availability zone).
-    pub default_subnets: BTreeSet<String>,
-    /// The `default` security group.
-    pub default_security_group: Option<String>,
-}
 
 
 /// A gateway VPC endpoint, as the registry knows the kind.

@@ -11,6 +11,7 @@ use crate::stack::Declared;
 
 impl Resource for Endpoint {
     type Spec = EndpointSpec;
+    type Live = Vec<super::EndpointLive>;
     type Op = EndpointOp;
 
     /// An endpoint has no name or ARN that others reference.
