@@ -39,6 +39,23 @@ pub trait Resource {
     fn plan(p: &mut Planner<'_>, d: &Declared<Self::Spec>) -> Result<(), PlanError>;
 }
 
+/// The I/O half of one resource kind: how its operations run through the SDK. Implemented
+/// in the kind's `aws` module; the apply driver dispatches through the registry and never
+/// names a kind.
+// `async fn` in this trait is called only through the registry's static dispatch, on the
+// apply task itself: no caller needs to name the future's auto traits.
+#[allow(async_fn_in_trait)]
+pub trait ResourceIo: Resource {
+    /// Runs one planned operation of this kind, making what it learns (a new stream's ARN)
+    /// known to the changes after it through `run.outputs`.
+    async fn apply(
+        api: crate::aws::Api<'_>,
+        run: &crate::apply::Run<'_>,
+        change: &crate::plan::Change,
+        op: &Self::Op,
+    ) -> Result<(), crate::aws::AwsError>;
+}
+
 /// The registry: every resource kind, one line each — its folder, its unit type and where
 /// the stack keeps its declarations. The order is the planning order: tables first, since
 /// their stream ARNs feed the references of the others.
@@ -84,6 +101,24 @@ macro_rules! kinds {
                     $(Operation::$unit(op) => <$module::$unit as Resource>::deletes_data(op),)*
                     Operation::Orphan(_) => false,
                 }
+            }
+        }
+
+        /// Runs one change's operation with its kind's `ResourceIo::apply`.
+        pub(crate) async fn apply_operation(
+            api: crate::aws::Api<'_>,
+            run: &crate::apply::Run<'_>,
+            change: &crate::plan::Change,
+        ) -> Result<(), crate::aws::AwsError> {
+            match &change.operation {
+                $(Operation::$unit(op) => {
+                    <$module::$unit as ResourceIo>::apply(api, run, change, op).await
+                })*
+                Operation::Orphan(_) => Err(crate::aws::AwsError::Unexpected {
+                    op: "apply",
+                    address: change.address.to_string(),
+                    message: "a stray's deletion has no kind operation (this is a bug)".into(),
+                }),
             }
         }
 

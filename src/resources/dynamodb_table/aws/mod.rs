@@ -24,10 +24,14 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification, TimeToLiveStatus, UpdateGlobalSecondaryIndexAction,
 };
 
-use super::{
+use super::{TableOp, 
     Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, TableLive, TableSpec,
     TableState, TableStep, Throughput, TtlTransition,
 };
+use crate::apply::Run;
+use crate::plan::Change;
+use crate::resources::ResourceIo;
+use crate::resources::refs::{Attr, Ref};
 use crate::aws::{Api, AwsError, Poll, Retry, retry, retry_within, wait_until};
 use crate::resources::OWNER_TAG;
 
@@ -1076,6 +1080,50 @@ pub async fn tag_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsEr
         )]))],
     )
     .await
+}
+
+impl ResourceIo for super::Table {
+    async fn apply(
+        api: Api<'_>,
+        run: &Run<'_>,
+        change: &Change,
+        op: &TableOp,
+    ) -> Result<(), AwsError> {
+        let reporter = api.reporter;
+        let stack = run.stack;
+        let name = change.name.as_str();
+        let address = &change.address;
+        let out = run.outputs;
+        {
+            let live = match op {
+                TableOp::Create(spec) => Some(create(api, spec, stack).await?),
+                TableOp::CreateAfterDeletion(spec) => {
+                    reporter.step("waiting for the table of this name being deleted to go");
+                    wait_gone(api, name).await?;
+                    Some(create(api, spec, stack).await?)
+                }
+                TableOp::Update { arn, steps } => {
+                    update(api, name, arn, steps).await?;
+                    read(api, name).await?
+                }
+                TableOp::Replace(spec) => {
+                    // Delete first: the new table has the same name.
+                    reporter.step("deleting the old table");
+                    delete(api, name).await?;
+                    reporter.step("creating the new table");
+                    Some(create(api, spec, stack).await?)
+                }
+                TableOp::Delete => {
+                    delete(api, name).await?;
+                    None
+                }
+            };
+            if let Some(arn) = live.and_then(|l| l.stream_arn) {
+                out.set(Ref::Attribute(address.clone(), Attr::StreamArn), arn);
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]

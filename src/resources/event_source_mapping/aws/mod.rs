@@ -15,7 +15,11 @@ use aws_sdk_lambda::types::{
     EventSourceMappingConfiguration, EventSourcePosition, Filter, FilterCriteria,
 };
 
-use super::{MappingConfig, MappingLive, normalize_pattern};
+use super::{MappingOp, MappingConfig, MappingLive, normalize_pattern};
+use crate::apply::{Outputs, Run};
+use crate::plan::Change;
+use crate::resources::ResourceIo;
+use crate::resources::refs::{Attr, Ref};
 use crate::aws::{Api, AwsError, Poll, Retry, retry, wait_until};
 
 /// How long a mapping may take to be created, updated or deleted.
@@ -303,6 +307,63 @@ pub async fn delete(api: Api<'_>, uuid: &str) -> Result<(), AwsError> {
         },
     )
     .await
+}
+
+impl ResourceIo for super::Mapping {
+    async fn apply(
+        api: Api<'_>,
+        run: &Run<'_>,
+        change: &Change,
+        op: &MappingOp,
+    ) -> Result<(), AwsError> {
+        let reporter = api.reporter;
+        let address = &change.address;
+        let out = run.outputs;
+        match op {
+            MappingOp::Create {
+                config,
+                table,
+                delete_first,
+            } => {
+                for uuid in delete_first {
+                    reporter.step(format!("deleting mapping {uuid}"));
+                    delete(api, uuid).await?;
+                }
+                let source = config
+                    .event_source_arn
+                    .clone()
+                    .or_else(|| {
+                        out.known()
+                            .get(&Ref::Attribute(table.clone(), Attr::StreamArn))
+                            .cloned()
+                    })
+                    .ok_or_else(|| {
+                        Outputs::unresolved(
+                            address,
+                            &[Ref::Attribute(table.clone(), Attr::StreamArn)],
+                        )
+                    })?;
+                create(api, config, &source).await.map(drop)
+            }
+            MappingOp::Update {
+                uuid,
+                config,
+                duplicates,
+            } => {
+                for dup in duplicates {
+                    reporter.step(format!("deleting duplicate mapping {dup}"));
+                    delete(api, dup).await?;
+                }
+                update(api, uuid, config).await
+            }
+            MappingOp::Delete(uuids) => {
+                for uuid in uuids {
+                    delete(api, uuid).await?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 #[cfg(test)]

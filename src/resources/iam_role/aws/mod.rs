@@ -12,7 +12,10 @@ use aws_sdk_iam::types::Tag;
 use futures::future::try_join_all;
 use serde_json::Value;
 
-use super::{RoleConfig, RoleLive, RoleStep};
+use super::{RoleOp, RoleConfig, RoleLive, RoleStep};
+use crate::apply::Run;
+use crate::plan::Change;
+use crate::resources::ResourceIo;
 use crate::aws::{Api, AwsError, Retry, retry};
 use crate::resources::{OWNER_TAG, policy};
 
@@ -499,6 +502,48 @@ pub async fn tag_owned(api: Api<'_>, name: &str, stack: &str) -> Result<(), AwsE
         .await
         .map_err(|e| AwsError::call("TagRole", name, &e, false))?;
     Ok(())
+}
+
+/// The role's configuration with every reference in its policies filled in.
+fn resolved(
+    out: &crate::apply::Outputs,
+    address: &crate::resources::Address,
+    c: &RoleConfig,
+) -> Result<RoleConfig, AwsError> {
+    let mut c = c.clone();
+    for doc in c.policies.values_mut() {
+        *doc = out.json(address, doc)?;
+    }
+    Ok(c)
+}
+
+impl ResourceIo for super::Role {
+    async fn apply(
+        api: Api<'_>,
+        run: &Run<'_>,
+        change: &Change,
+        op: &RoleOp,
+    ) -> Result<(), AwsError> {
+        let stack = run.stack;
+        let name = change.name.as_str();
+        let address = &change.address;
+        let out = run.outputs;
+        match op {
+            RoleOp::Create(c) => create(api, &resolved(out, address, c)?, stack)
+                .await
+                .map(drop),
+            RoleOp::Update(steps) => {
+                update(api, name, steps, &|t| out.json(address, t)).await
+            }
+            RoleOp::Replace(c) => {
+                delete(api, name).await?;
+                create(api, &resolved(out, address, c)?, stack)
+                    .await
+                    .map(drop)
+            }
+            RoleOp::Delete => delete(api, name).await,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,10 @@ use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, VpcConfig,
 };
 
-use super::{FunctionConfig, FunctionLive, FunctionStep, VpcPlacement};
+use super::{FunctionOp, FunctionConfig, FunctionLive, FunctionStep, VpcPlacement};
+use crate::apply::Run;
+use crate::plan::Change;
+use crate::resources::ResourceIo;
 use crate::aws::{Api, AwsError, Poll, Retry, retry, wait_until};
 use crate::resources::OWNER_TAG;
 
@@ -467,6 +470,54 @@ pub async fn tag_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsEr
         .await
         .map_err(|e| AwsError::call("TagResource", arn, &e, false))?;
     Ok(())
+}
+
+/// The function's configuration with every reference in its environment filled in.
+fn resolved(
+    out: &crate::apply::Outputs,
+    address: &crate::resources::Address,
+    c: &FunctionConfig,
+) -> Result<FunctionConfig, AwsError> {
+    let mut c = c.clone();
+    for v in c.environment.values_mut() {
+        *v = out.text(address, v)?;
+    }
+    Ok(c)
+}
+
+impl ResourceIo for super::Function {
+    async fn apply(
+        api: Api<'_>,
+        run: &Run<'_>,
+        change: &Change,
+        op: &FunctionOp,
+    ) -> Result<(), AwsError> {
+        let stack = run.stack;
+        let name = change.name.as_str();
+        let address = &change.address;
+        let out = run.outputs;
+        match op {
+            FunctionOp::Create { config, zip } => {
+                create(api, &resolved(out, address, config)?, zip, stack)
+                    .await
+                    .map(drop)
+            }
+            FunctionOp::Update {
+                config,
+                arn,
+                zip,
+                steps,
+            } => update(api, &resolved(out, address, config)?, arn, zip, steps).await,
+            FunctionOp::Replace { config, zip } => {
+                delete(api, name, false).await?;
+                create(api, &resolved(out, address, config)?, zip, stack)
+                    .await
+                    .map(drop)
+            }
+            FunctionOp::Delete { in_vpc } => delete(api, name, *in_vpc).await,
+            FunctionOp::DeleteLogGroup => delete_log_group(api, name).await,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
 
-use super::{EndpointConfig, EndpointLive, EndpointUpdate};
+use super::{EndpointOp, EndpointConfig, EndpointLive, EndpointUpdate};
+use crate::apply::Run;
+use crate::plan::Change;
+use crate::resources::ResourceIo;
 use crate::aws::{Api, AwsError, Poll, wait_until};
 use crate::resources::{OWNER_TAG, policy};
 
@@ -289,4 +292,49 @@ pub async fn tag_owned(api: Api<'_>, id: &str, stack: &str) -> Result<(), AwsErr
         .await
         .map_err(|e| AwsError::call("CreateTags", id, &e, false))?;
     Ok(())
+}
+
+impl ResourceIo for super::Endpoint {
+    async fn apply(
+        api: Api<'_>,
+        run: &Run<'_>,
+        change: &Change,
+        op: &EndpointOp,
+    ) -> Result<(), AwsError> {
+        let reporter = api.reporter;
+        let stack = run.stack;
+        let address = &change.address;
+        {
+            // A stable token: a create retried after a lost answer returns the same endpoint.
+            let token = format!("cruddur-infra-{stack}-{}", address.name);
+            match op {
+                EndpointOp::Create(c) => {
+                    create(api, c, stack, &token).await.map(drop)
+                }
+                EndpointOp::Update {
+                    id,
+                    update,
+                    duplicates,
+                } => {
+                    for dup in duplicates {
+                        reporter.step(format!("deleting duplicate endpoint {dup}"));
+                        delete(api, dup).await?;
+                    }
+                    self::update(api, id, update).await
+                }
+                EndpointOp::Replace { id, config } => {
+                    delete(api, id).await?;
+                    create(api, config, stack, &format!("{token}-{id}"))
+                        .await
+                        .map(drop)
+                }
+                EndpointOp::Delete(ids) => {
+                    for id in ids {
+                        delete(api, id).await?;
+                    }
+                    Ok(())
+                }
+            }
+        }
+    }
 }
