@@ -12,13 +12,9 @@ use serde_json::Value;
 
 use crate::aws::{Api, Aws, AwsError};
 use crate::events::{Event, EventSink};
-use crate::plan::{Change, Mode, Operation, Plan, order};
+use crate::plan::{Change, Mode, Plan, order};
 use crate::resources::Address;
-use crate::resources::dynamodb_table::aws::{self as table_aws};
-use crate::resources::event_source_mapping::aws::{self as mapping_aws};
-use crate::resources::lambda_function::aws::{self as function_aws};
 use crate::resources::refs::{self, Known, Ref};
-use crate::resources::vpc_endpoint::aws::{self as endpoint_aws};
 
 /// Changes in flight at once. `DynamoDB` allows about 10 tables changing per account, and
 /// the table calls retry `LimitExceededException` beyond that.
@@ -96,7 +92,7 @@ pub struct Run<'a> {
     pub outputs: &'a Outputs,
 }
 
-/// Runs one change: its kind's operation through the registry, or a stray's deletion.
+/// Runs one change: its kind's operation, through the registry.
 async fn run(
     aws: &Aws,
     plan: &Plan,
@@ -109,31 +105,7 @@ async fn run(
         stack: plan.stack.as_str(),
         outputs: out,
     };
-    if let Operation::Orphan(orphan) = &change.operation {
-        return delete_orphan(api, orphan).await;
-    }
     crate::resources::apply_operation(api, &run, change).await
-}
-
-/// Deletes a resource the stack owns but no longer declares.
-async fn delete_orphan(api: Api<'_>, orphan: &crate::plan::Orphan) -> Result<(), AwsError> {
-    match orphan {
-        crate::plan::Orphan::Table(name) => table_aws::delete(api, name).await,
-        crate::plan::Orphan::Function(name) => {
-            // A function's mappings outlive it; its log group costs money forever.
-            for m in mapping_aws::read(api, name, None).await? {
-                mapping_aws::delete(api, &m.uuid).await?;
-            }
-            // Its configuration was not read: check for network interfaces in any case.
-            function_aws::delete(api, name, true).await?;
-            function_aws::delete_log_group(
-                api,
-                &crate::resources::lambda_function::log_group_name(name),
-            )
-            .await
-        }
-        crate::plan::Orphan::Endpoint(id) => endpoint_aws::delete(api, id).await,
-    }
 }
 
 /// How one change ended, as its dependents see it.

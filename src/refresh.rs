@@ -11,8 +11,7 @@ use futures::future::try_join_all;
 
 use crate::aws::{Api, Aws, AwsError};
 use crate::events::EventSink;
-use crate::plan::{LiveState, Mode, Orphan, Stray};
-use crate::resources::dynamodb_table::TableState;
+use crate::plan::{LiveState, Mode, Stray};
 use crate::resources::dynamodb_table::aws::{self as table_aws};
 use crate::resources::event_source_mapping::aws::{self as mapping_aws};
 use crate::resources::iam_role::aws::{self as role_aws};
@@ -21,7 +20,7 @@ use crate::resources::lambda_function::{FunctionState, Selection, log_group_name
 use crate::resources::vpc::VpcFacts;
 use crate::resources::vpc_endpoint::aws::{self as endpoint_aws};
 use crate::resources::vpc_endpoint::{EndpointLive, VpcChoice, service_name};
-use crate::resources::{Address, OWNER_TAG};
+use crate::resources::{Address, Kind, OWNER_TAG};
 use crate::stack::{Declared, Stack};
 
 /// The VPC key (`default` or an id) of a declared endpoint.
@@ -208,128 +207,57 @@ pub async fn refresh(
 }
 
 /// Resources tagged as owned by `stack` that it no longer declares, found with one
-/// Resource Groups Tagging API query (IAM roles are global and not covered by it), each
-/// read back: the Tagging API is eventually consistent and lists deleted resources for a
-/// while, and a stray that does not exist is nothing to delete. Orphaned tables come with
-/// their live state (items, deletion protection) for the plan's safety checks.
+/// Resource Groups Tagging API query over every kind it covers (IAM roles are global and
+/// not covered), each read back by its kind: the Tagging API is eventually consistent and
+/// lists deleted resources for a while, and a stray that does not exist is nothing to
+/// delete.
 pub async fn orphans(
     aws: &Aws,
     stack: &Stack,
     sink: &dyn EventSink,
 ) -> Result<Vec<Stray>, AwsError> {
     let listed = listed_orphans(aws, stack).await?;
-    let checked = try_join_all(listed.into_iter().map(|orphan| async move {
+    let checked = try_join_all(listed.into_iter().map(|(kind, name)| async move {
         let _permit = aws.reads.acquire().await;
-        match &orphan {
-            Orphan::Table(name) => {
-                let address = Address::table(name);
-                let api = Api::new(aws, &address, sink);
-                let live = table_aws::read(api, name).await?.filter(|l| {
-                    l.state != TableState::Deleting && l.owner.as_deref() == Some(&stack.name)
-                });
-                Ok::<_, AwsError>(live.map(|l| Stray {
-                    items: l.item_count,
-                    protected: l.config.deletion_protection,
-                    orphan,
-                }))
-            }
-            Orphan::Function(name) => {
-                let address = Address::new(crate::resources::Kind::Function, name);
-                let api = Api::new(aws, &address, sink);
-                let live = function_aws::read(api, name)
-                    .await?
-                    .filter(|l| l.owner.as_deref() == Some(&stack.name));
-                Ok(live.map(|_| Stray {
-                    orphan,
-                    items: 0,
-                    protected: false,
-                }))
-            }
-            // Endpoints were checked with DescribeVpcEndpoints already.
-            Orphan::Endpoint(_) => Ok(Some(Stray {
-                orphan,
-                items: 0,
-                protected: false,
-            })),
-        }
+        let address = Address::new(kind, &name);
+        let api = Api::new(aws, &address, sink);
+        crate::resources::read_stray(api, &stack.name, kind, &name).await
     }))
     .await?;
     Ok(checked.into_iter().flatten().collect())
 }
 
-/// What the Tagging API lists as owned by `stack` but not declared.
-async fn listed_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<Orphan>, AwsError> {
+/// What the Tagging API lists as owned by `stack` and not declared, by kind and name.
+async fn listed_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<(Kind, String)>, AwsError> {
     let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
         .key(OWNER_TAG)
         .values(&stack.name)
         .build();
-    let mut arns = Vec::new();
+    let types: Vec<String> = crate::resources::stray_types()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let mut found = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let out = aws
             .tagging
             .get_resources()
             .tag_filters(filter.clone())
-            .resource_type_filters("dynamodb:table")
-            .resource_type_filters("lambda:function")
-            .resource_type_filters("ec2:vpc-endpoint")
+            .set_resource_type_filters(Some(types.clone()))
             .set_pagination_token(token.clone())
             .send()
             .await
             .map_err(|e| AwsError::call("GetResources", &stack.name, &e, false))?;
-        arns.extend(
+        found.extend(
             out.resource_tag_mapping_list()
                 .iter()
-                .filter_map(|m| m.resource_arn().map(str::to_string)),
+                .filter_map(|m| m.resource_arn())
+                .filter_map(|arn| crate::resources::stray_of(stack, arn)),
         );
         token = out.pagination_token.filter(|t| !t.is_empty());
         if token.is_none() {
             break;
-        }
-    }
-    let tables: BTreeSet<&str> = stack.tables.iter().map(|t| t.spec.name.as_str()).collect();
-    let functions: BTreeSet<&str> = stack
-        .functions
-        .iter()
-        .map(|f| f.spec.name.as_str())
-        .collect();
-    let mut found = Vec::new();
-    let mut endpoint_ids = Vec::new();
-    for arn in &arns {
-        if let Some(name) = arn.split(":table/").nth(1).filter(|n| !n.contains('/')) {
-            if !tables.contains(name) {
-                found.push(Orphan::Table(name.to_string()));
-            }
-        } else if let Some(name) = arn.split(":function:").nth(1) {
-            let name = name.split(':').next().unwrap_or(name);
-            if !functions.contains(name) {
-                found.push(Orphan::Function(name.to_string()));
-            }
-        } else if let Some(id) = arn.split(":vpc-endpoint/").nth(1) {
-            // Declared endpoints are matched in the plan, which knows their ids.
-            endpoint_ids.push(id.to_string());
-        }
-    }
-    if !endpoint_ids.is_empty() {
-        // EC2 keeps deleted endpoints (and their tags) listed for a while.
-        let out = aws
-            .ec2
-            .describe_vpc_endpoints()
-            .set_vpc_endpoint_ids(Some(endpoint_ids))
-            .send()
-            .await
-            .map_err(|e| AwsError::call("DescribeVpcEndpoints", &stack.name, &e, false))?;
-        for e in out.vpc_endpoints() {
-            let state = e
-                .state()
-                .map(|s| s.as_str().to_ascii_lowercase())
-                .unwrap_or_default();
-            if state != "deleted"
-                && state != "deleting"
-                && let Some(id) = e.vpc_endpoint_id()
-            {
-                found.push(Orphan::Endpoint(id.to_string()));
-            }
         }
     }
     found.sort();

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use super::planner::Planner;
-use super::{Action, Context, LiveState, Mode, Operation, Plan, PlanError};
+use super::{Action, Context, LiveState, Mode, Plan, PlanError};
+use crate::resources::Address;
 use crate::resources::refs::{Known, Ref};
-use crate::resources::{Address, Kind};
 use crate::stack::Stack;
 
 /// Plans every declared resource, kind by kind (tables first: their stream ARNs feed the
@@ -31,53 +31,41 @@ pub(super) fn plan_all(
     p.known.insert(Ref::Region, ctx.region.clone());
     crate::resources::seed_every_kind(&mut p);
     crate::resources::plan_every_kind(&mut p);
-    // Owned but no longer declared: planned for deletion, in both modes.
-    let declared_endpoints: BTreeSet<&str> = live
-        .endpoints
-        .values()
-        .flatten()
-        .map(|e| e.id.as_str())
-        .collect();
+    // Owned but no longer declared: planned for deletion, in both modes, by their kind.
     for stray in &live.orphans {
-        let orphan = &stray.orphan;
-        if matches!(orphan, super::Orphan::Endpoint(id) if declared_endpoints.contains(id.as_str()))
-        {
+        let Some(operation) = crate::resources::stray_operation(&p, stray) else {
             continue;
-        }
-        let (kind, name, operation) = match orphan {
-            super::Orphan::Table(n) => (Kind::Table, n, Operation::Orphan(orphan.clone())),
-            super::Orphan::Function(n) => (Kind::Function, n, Operation::Orphan(orphan.clone())),
-            super::Orphan::Endpoint(id) => {
-                (Kind::VpcEndpoint, id, Operation::Orphan(orphan.clone()))
-            }
         };
-        let address = Address::new(kind, name);
+        let address = Address::new(stray.kind, &stray.name);
         p.notes.push(format!(
             "{address}: owned by stack `{}` but no longer declared in the stack file",
             stack.name
         ));
         if stray.protected {
             p.errors.push(PlanError::DeletionProtected {
-                address: address.clone(),
-                name: name.clone(),
+                address,
+                name: stray.name.clone(),
                 action: Action::Delete,
             });
             continue;
         }
         if stray.items > 0 {
             p.notes.push(format!(
-                "{address}: deleting `{name}` loses its items (about {} by AWS's count, refreshed every ~6 hours)",
-                stray.items
+                "{address}: deleting `{}` loses its items (about {} by AWS's count, refreshed every ~6 hours)",
+                stray.name, stray.items
             ));
         }
         p.push(
             &address,
-            name,
+            &stray.name,
             Action::Delete,
             Vec::new(),
             operation,
             Vec::new(),
         );
+        if let Some(change) = p.changes.last_mut() {
+            change.stray = true;
+        }
     }
     // Dependencies on resources with nothing to do are already satisfied.
     let planned: BTreeSet<Address> = p.changes.iter().map(|c| c.address.clone()).collect();

@@ -17,7 +17,7 @@ use std::fmt;
 
 pub use crate::resources::LiveState;
 pub use action::{Action, Intent, decide};
-pub use ops::{Operation, Orphan, Stray};
+pub use ops::{Operation, Stray};
 pub use planner::Planner;
 pub(crate) use planner::waits_for;
 
@@ -49,6 +49,8 @@ pub struct Change {
     pub operation: Operation,
     /// Addresses that must be applied first (destroy: deleted after).
     pub depends_on: Vec<Address>,
+    /// Whether it deletes a resource the stack owns but no longer declares.
+    pub stray: bool,
 }
 
 impl Change {
@@ -57,11 +59,7 @@ impl Change {
     /// through the same data-loss guard and the same `--backup`.
     #[must_use]
     pub fn deleted_table(&self) -> Option<&str> {
-        match &self.operation {
-            Operation::Orphan(Orphan::Table(name)) => Some(name),
-            Operation::Orphan(Orphan::Function(_) | Orphan::Endpoint(_)) => None,
-            op => op.deletes_data().then_some(self.name.as_str()),
-        }
+        self.operation.deletes_data().then_some(self.name.as_str())
     }
 }
 

@@ -116,6 +116,7 @@ impl Planner<'_> {
             diffs,
             operation,
             depends_on,
+            stray: false,
         });
     }
 }

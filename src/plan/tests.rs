@@ -432,7 +432,8 @@ fn every_way_of_deleting_a_table_is_seen_by_the_data_loss_guard() {
     renamed.name = "cruddur-messages-v2".into();
     let mut live_state = state(None);
     let stray = Stray {
-        orphan: Orphan::Table("cruddur-messages".into()),
+        kind: crate::resources::Kind::Table,
+        name: "cruddur-messages".into(),
         items: 3,
         protected: false,
     };

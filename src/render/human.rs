@@ -53,7 +53,7 @@ fn comment(change: &Change) -> String {
                 because.join(", ")
             )
         }
-        Action::Delete if matches!(change.operation, crate::plan::Operation::Orphan(_)) => {
+        Action::Delete if change.stray => {
             format!("{} will be destroyed: no longer declared", change.address)
         }
         Action::Delete => format!("{} will be destroyed", change.address),

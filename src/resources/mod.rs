@@ -15,6 +15,8 @@ use crate::stack::Declared;
 /// resource is planned. Implemented by a unit type in the kind's folder and registered,
 /// one line, in `kinds!` below; the drivers in `plan/` never name a kind.
 pub trait Resource {
+    /// Its kind, as addresses show it.
+    const KIND: Kind;
     /// What the stack declares, validated.
     type Spec;
     /// What refresh reads for one declared resource of this kind.
@@ -24,9 +26,34 @@ pub trait Resource {
 
     /// Whether `op` deletes data the resource holds (a table replaced or deleted), so that
     /// the data-loss guard and `--backup` see it. Most kinds hold none.
+    #[must_use]
     fn deletes_data(op: &Self::Op) -> bool {
         let _ = op;
         false
+    }
+
+    /// Whether the declared resource `d` is the one AWS knows as `name` (so a tagged resource
+    /// of that name is no stray). Kinds without names of their own say so by their live
+    /// state, in `claims`.
+    #[must_use]
+    fn declares(d: &Declared<Self::Spec>, name: &str) -> bool {
+        let _ = (d, name);
+        false
+    }
+
+    /// Whether what refresh read for `d` includes the resource AWS knows as `name`.
+    #[must_use]
+    fn claims(live: &Self::Live, name: &str) -> bool {
+        let _ = (live, name);
+        false
+    }
+
+    /// The operation that deletes a stray of this kind named `name`; `None` for kinds that
+    /// are never found as strays.
+    #[must_use]
+    fn stray_op(name: &str) -> Option<Self::Op> {
+        let _ = name;
+        None
     }
 
     /// Exports what others may reference and is known before any AWS call (its name and
@@ -54,6 +81,41 @@ pub trait ResourceIo: Resource {
         change: &crate::plan::Change,
         op: &Self::Op,
     ) -> Result<(), crate::aws::AwsError>;
+
+    /// The Resource Groups Tagging API type of this kind (`dynamodb:table`), when that API
+    /// covers it: strays of the stack are found with it.
+    const STRAY_TYPE: Option<&'static str> = None;
+
+    /// The name (or id) in one of this kind's ARNs, if `arn` is one.
+    #[must_use]
+    fn stray_name(arn: &str) -> Option<String> {
+        let _ = arn;
+        None
+    }
+
+    /// Reads a listed stray back: `None` when it is gone, going, or not owned by `stack` (the
+    /// Tagging API is eventually consistent and lists deleted resources for a while).
+    #[must_use]
+    async fn read_stray(
+        api: crate::aws::Api<'_>,
+        stack: &str,
+        name: &str,
+    ) -> Result<Option<crate::plan::Stray>, crate::aws::AwsError> {
+        let _ = (api, stack, name);
+        Ok(None)
+    }
+
+    /// Deletes what this kind holds that belongs to the resource `owner` of kind `kind` and
+    /// outlives it (a function's stream mappings), before that resource goes as a stray.
+    #[must_use]
+    async fn delete_dependents(
+        api: crate::aws::Api<'_>,
+        kind: Kind,
+        owner: &str,
+    ) -> Result<(), crate::aws::AwsError> {
+        let _ = (api, kind, owner);
+        Ok(())
+    }
 }
 
 /// The registry: every resource kind, one line each — its folder, its unit type and where
@@ -71,8 +133,6 @@ macro_rules! kinds {
                 #[doc = concat!("An operation on a `", stringify!($module), "`.")]
                 $unit(<$module::$unit as Resource>::Op),
             )*
-            /// A resource the stack owns but no longer declares: delete it.
-            Orphan(crate::plan::Orphan),
         }
 
         /// Live state of every resource the stack declares, as refresh read it (one map per
@@ -99,7 +159,6 @@ macro_rules! kinds {
             pub fn deletes_data(&self) -> bool {
                 match self {
                     $(Operation::$unit(op) => <$module::$unit as Resource>::deletes_data(op),)*
-                    Operation::Orphan(_) => false,
                 }
             }
         }
@@ -114,12 +173,76 @@ macro_rules! kinds {
                 $(Operation::$unit(op) => {
                     <$module::$unit as ResourceIo>::apply(api, run, change, op).await
                 })*
-                Operation::Orphan(_) => Err(crate::aws::AwsError::Unexpected {
-                    op: "apply",
-                    address: change.address.to_string(),
-                    message: "a stray's deletion has no kind operation (this is a bug)".into(),
-                }),
             }
+        }
+
+        /// The Tagging API types of every kind it covers.
+        pub(crate) fn stray_types() -> Vec<&'static str> {
+            [$(<$module::$unit as ResourceIo>::STRAY_TYPE),*].into_iter().flatten().collect()
+        }
+
+        /// The kind and name of a tagged ARN, unless a declared resource is that resource.
+        pub(crate) fn stray_of(stack: &crate::stack::Stack, arn: &str) -> Option<(Kind, String)> {
+            $(
+                if let Some(name) = <$module::$unit as ResourceIo>::stray_name(arn) {
+                    let declared = stack
+                        .$field
+                        .iter()
+                        .any(|d| <$module::$unit as Resource>::declares(d, &name));
+                    return (!declared).then_some((<$module::$unit as Resource>::KIND, name));
+                }
+            )*
+            None
+        }
+
+        /// Reads a listed stray back with its kind's `ResourceIo::read_stray`.
+        pub(crate) async fn read_stray(
+            api: crate::aws::Api<'_>,
+            stack: &str,
+            kind: Kind,
+            name: &str,
+        ) -> Result<Option<crate::plan::Stray>, crate::aws::AwsError> {
+            $(
+                if kind == <$module::$unit as Resource>::KIND {
+                    return <$module::$unit as ResourceIo>::read_stray(api, stack, name).await;
+                }
+            )*
+            Ok(None)
+        }
+
+        /// Deletes, kind by kind, what outlives the resource `owner` (see
+        /// `ResourceIo::delete_dependents`).
+        pub(crate) async fn delete_dependents(
+            api: crate::aws::Api<'_>,
+            kind: Kind,
+            owner: &str,
+        ) -> Result<(), crate::aws::AwsError> {
+            $(<$module::$unit as ResourceIo>::delete_dependents(api, kind, owner).await?;)*
+            Ok(())
+        }
+
+        /// The operation deleting `stray`, unless a declared resource of its kind claims it
+        /// (the Tagging API lists every tagged resource, declared ones included).
+        pub(crate) fn stray_operation(
+            p: &Planner<'_>,
+            stray: &crate::plan::Stray,
+        ) -> Option<Operation> {
+            $(
+                if stray.kind == <$module::$unit as Resource>::KIND {
+                    let claimed = p.stack.$field.iter().any(|d| {
+                        <$module::$unit as Resource>::declares(d, &stray.name)
+                            || p.live.$field.get(&d.address).is_some_and(|l| {
+                                <$module::$unit as Resource>::claims(l, &stray.name)
+                            })
+                    });
+                    return if claimed {
+                        None
+                    } else {
+                        <$module::$unit as Resource>::stray_op(&stray.name).map(Operation::$unit)
+                    };
+                }
+            )*
+            None
         }
 
         /// Exports every declared resource's early-known values, kind by kind.

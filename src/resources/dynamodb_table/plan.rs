@@ -7,12 +7,22 @@ use crate::plan::{
 };
 use crate::resources::refs::{Attr, Ref};
 use crate::resources::Resource;
+use crate::resources::Kind;
 use crate::stack::Declared;
 
 impl Resource for Table {
+    const KIND: Kind = Kind::Table;
     type Spec = TableSpec;
     type Live = Option<super::TableLive>;
     type Op = TableOp;
+
+    fn declares(d: &Declared<TableSpec>, name: &str) -> bool {
+        d.spec.name == name
+    }
+
+    fn stray_op(_: &str) -> Option<TableOp> {
+        Some(TableOp::Delete)
+    }
 
     fn deletes_data(op: &TableOp) -> bool {
         match op {

@@ -6,10 +6,11 @@ use crate::plan::{
     Action, Mode, Operation, Ownership, PlanError, Planner, Subject,
 };
 use crate::resources::refs::{Attr, Ref};
-use crate::resources::{Address, Effect, FieldDiff, Resource, Val};
+use crate::resources::{Kind, Address, Effect, FieldDiff, Resource, Val};
 use crate::stack::Declared;
 
 impl Resource for Mapping {
+    const KIND: Kind = Kind::EventSourceMapping;
     type Spec = MappingSpec;
     type Live = Vec<super::MappingLive>;
     type Op = MappingOp;

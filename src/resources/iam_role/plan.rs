@@ -7,10 +7,11 @@ use crate::plan::{
     Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
 };
 use crate::resources::refs::{self, Attr};
-use crate::resources::{Resource, policy};
+use crate::resources::{Kind, Resource, policy};
 use crate::stack::Declared;
 
 impl Resource for Role {
+    const KIND: Kind = Kind::Role;
     type Spec = RoleSpec;
     type Live = Option<super::RoleLive>;
     type Op = RoleOp;

@@ -278,6 +278,9 @@ pub enum FunctionOp {
     },
     /// Delete the function's log group (destroy only; its own change, after the function's).
     DeleteLogGroup,
+    /// Delete a function the stack no longer declares: its stream mappings (which outlive
+    /// it), the function (waiting for VPC interfaces, its configuration unread), its log group.
+    DeleteStray,
 }
 
 #[cfg(test)]

@@ -41,9 +41,18 @@ fn placement(
 }
 
 impl Resource for Function {
+    const KIND: Kind = Kind::Function;
     type Spec = FunctionSpec;
     type Live = super::FunctionState;
     type Op = FunctionOp;
+
+    fn declares(d: &Declared<FunctionSpec>, name: &str) -> bool {
+        d.spec.name == name
+    }
+
+    fn stray_op(_: &str) -> Option<FunctionOp> {
+        Some(FunctionOp::DeleteStray)
+    }
 
     fn seed_known(p: &mut Planner<'_>, f: &Declared<FunctionSpec>) {
         p.export(&f.address, Attr::Name, f.spec.name.clone());

@@ -6,13 +6,24 @@ use crate::plan::{
     Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
 };
 use crate::resources::refs::{self};
-use crate::resources::{Effect, FieldDiff, Resource, Val};
+use crate::resources::{Kind, Effect, FieldDiff, Resource, Val};
 use crate::stack::Declared;
 
 impl Resource for Endpoint {
+    const KIND: Kind = Kind::VpcEndpoint;
     type Spec = EndpointSpec;
     type Live = Vec<super::EndpointLive>;
     type Op = EndpointOp;
+
+    /// A declared endpoint claims every endpoint of its VPC and service it found, duplicates
+    /// included (its own planning deletes those).
+    fn claims(live: &Vec<super::EndpointLive>, id: &str) -> bool {
+        live.iter().any(|e| e.id == id)
+    }
+
+    fn stray_op(id: &str) -> Option<EndpointOp> {
+        Some(EndpointOp::Delete(vec![id.to_string()]))
+    }
 
     /// An endpoint has no name or ARN that others reference.
     fn seed_known(_: &mut Planner<'_>, _: &Declared<EndpointSpec>) {}

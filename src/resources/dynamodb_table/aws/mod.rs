@@ -1083,6 +1083,31 @@ pub async fn tag_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsEr
 }
 
 impl ResourceIo for super::Table {
+    const STRAY_TYPE: Option<&'static str> = Some("dynamodb:table");
+
+    fn stray_name(arn: &str) -> Option<String> {
+        arn.split(":table/")
+            .nth(1)
+            .filter(|n| !n.contains('/'))
+            .map(str::to_string)
+    }
+
+    async fn read_stray(
+        api: Api<'_>,
+        stack: &str,
+        name: &str,
+    ) -> Result<Option<crate::plan::Stray>, AwsError> {
+        let live = read(api, name).await?.filter(|l| {
+            l.state != super::TableState::Deleting && l.owner.as_deref() == Some(stack)
+        });
+        Ok(live.map(|l| crate::plan::Stray {
+            kind: crate::resources::Kind::Table,
+            name: name.to_string(),
+            items: l.item_count,
+            protected: l.config.deletion_protection,
+        }))
+    }
+
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,

@@ -310,6 +310,22 @@ pub async fn delete(api: Api<'_>, uuid: &str) -> Result<(), AwsError> {
 }
 
 impl ResourceIo for super::Mapping {
+    /// A function's mappings outlive it: a stray function's go first.
+    async fn delete_dependents(
+        api: Api<'_>,
+        kind: crate::resources::Kind,
+        owner: &str,
+    ) -> Result<(), AwsError> {
+        if kind != crate::resources::Kind::Function {
+            return Ok(());
+        }
+        for m in read(api, owner, None).await? {
+            api.reporter.step(format!("deleting mapping {}", m.uuid));
+            delete(api, &m.uuid).await?;
+        }
+        Ok(())
+    }
+
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,

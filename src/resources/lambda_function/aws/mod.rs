@@ -486,6 +486,29 @@ fn resolved(
 }
 
 impl ResourceIo for super::Function {
+    const STRAY_TYPE: Option<&'static str> = Some("lambda:function");
+
+    fn stray_name(arn: &str) -> Option<String> {
+        let name = arn.split(":function:").nth(1)?;
+        Some(name.split(':').next().unwrap_or(name).to_string())
+    }
+
+    async fn read_stray(
+        api: Api<'_>,
+        stack: &str,
+        name: &str,
+    ) -> Result<Option<crate::plan::Stray>, AwsError> {
+        let live = read(api, name)
+            .await?
+            .filter(|l| l.owner.as_deref() == Some(stack));
+        Ok(live.map(|_| crate::plan::Stray {
+            kind: crate::resources::Kind::Function,
+            name: name.to_string(),
+            items: 0,
+            protected: false,
+        }))
+    }
+
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,
@@ -516,6 +539,13 @@ impl ResourceIo for super::Function {
             }
             FunctionOp::Delete { in_vpc } => delete(api, name, *in_vpc).await,
             FunctionOp::DeleteLogGroup => delete_log_group(api, name).await,
+            FunctionOp::DeleteStray => {
+                crate::resources::delete_dependents(api, crate::resources::Kind::Function, name)
+                    .await?;
+                // Its configuration was not read: check for network interfaces in any case.
+                delete(api, name, true).await?;
+                delete_log_group(api, &super::log_group_name(name)).await
+            }
         }
     }
 }

@@ -295,6 +295,29 @@ pub async fn tag_owned(api: Api<'_>, id: &str, stack: &str) -> Result<(), AwsErr
 }
 
 impl ResourceIo for super::Endpoint {
+    const STRAY_TYPE: Option<&'static str> = Some("ec2:vpc-endpoint");
+
+    fn stray_name(arn: &str) -> Option<String> {
+        arn.split(":vpc-endpoint/").nth(1).map(str::to_string)
+    }
+
+    /// EC2 keeps deleted endpoints (and their tags) listed for a while.
+    async fn read_stray(
+        api: Api<'_>,
+        _: &str,
+        id: &str,
+    ) -> Result<Option<crate::plan::Stray>, AwsError> {
+        let live = state(api, id)
+            .await?
+            .filter(|s| s != "deleted" && s != "deleting");
+        Ok(live.map(|_| crate::plan::Stray {
+            kind: crate::resources::Kind::VpcEndpoint,
+            name: id.to_string(),
+            items: 0,
+            protected: false,
+        }))
+    }
+
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,
