@@ -9,22 +9,12 @@ use crate::aws::Api;
 use crate::cli::{AdoptArgs, GlobalArgs};
 use crate::plan::{self, Mode, Plan};
 use crate::render::human;
-use crate::resources::dynamodb_table::aws as table_aws;
-use crate::resources::iam_role::aws as role_aws;
-use crate::resources::lambda_function::aws as function_aws;
-use crate::resources::vpc_endpoint::aws as endpoint_aws;
-use crate::resources::{Address, Kind, OWNER_TAG};
+use crate::resources::{Address, Adoption, Kind, OWNER_TAG};
 
+/// The address `kind.name`, for a kind that addresses name.
 fn parse_address(text: &str) -> Option<Address> {
     let (kind, name) = text.split_once('.')?;
-    let kind = match kind {
-        "table" => Kind::Table,
-        "role" => Kind::Role,
-        "function" => Kind::Function,
-        "vpc_endpoint" => Kind::VpcEndpoint,
-        _ => return None,
-    };
-    Some(Address::new(kind, name))
+    Some(Address::new(Kind::from_address(kind)?, name))
 }
 
 /// Runs `adopt`.
@@ -46,47 +36,18 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
         ))
     };
     // Who owns it now, and its identity for tagging.
-    let (owner, target): (Option<String>, String) = match address.kind {
-        Kind::Table => {
-            let l = live.tables.get_mut(&address).ok_or_else(missing)?.as_mut();
-            let l = l.ok_or_else(|| {
-                CommandError::Refused(format!(
-                    "{address} does not exist in AWS: `apply` creates it"
-                ))
-            })?;
-            (l.owner.replace(stack.clone()), l.arn.clone())
+    let (owner, target) = match crate::resources::adopt(&mut live, &address, &stack) {
+        None => return Err(missing()),
+        Some(Adoption::Found { owner, target }) => (owner, target),
+        Some(Adoption::Missing) => {
+            return Err(CommandError::Refused(format!(
+                "{address} does not exist in AWS: `apply` creates it"
+            )));
         }
-        Kind::Role => {
-            let l = live.roles.get_mut(&address).ok_or_else(missing)?.as_mut();
-            let l = l.ok_or_else(|| {
-                CommandError::Refused(format!(
-                    "{address} does not exist in AWS: `apply` creates it"
-                ))
-            })?;
-            (l.owner.replace(stack.clone()), l.config.name.clone())
-        }
-        Kind::Function => {
-            let l = live
-                .functions
-                .get_mut(&address)
-                .ok_or_else(missing)?
-                .function
-                .as_mut();
-            let l = l.ok_or_else(|| {
-                CommandError::Refused(format!(
-                    "{address} does not exist in AWS: `apply` creates it"
-                ))
-            })?;
-            (l.owner.replace(stack.clone()), l.arn.clone())
-        }
-        _ => {
-            let list = live.endpoints.get_mut(&address).ok_or_else(missing)?;
-            let l = list.first_mut().ok_or_else(|| {
-                CommandError::Refused(format!(
-                    "{address} does not exist in AWS: `apply` creates it"
-                ))
-            })?;
-            (l.owner.replace(stack.clone()), l.id.clone())
+        Some(Adoption::NotAdoptable) => {
+            return Err(CommandError::Refused(format!(
+                "{address} belongs to its function and cannot be adopted on its own"
+            )));
         }
     };
     match owner.as_deref() {
@@ -126,18 +87,7 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
     )?;
     let sink = StderrEvents(session.err);
     let api = Api::new(&session.aws, &address, &sink);
-    match address.kind {
-        Kind::Table => table_aws::tag_owned(api, &target, &stack).await?,
-        Kind::Role => role_aws::tag_owned(api, &target, &stack).await?,
-        Kind::Function => function_aws::tag_owned(api, &target, &stack).await?,
-        Kind::VpcEndpoint => endpoint_aws::tag_owned(api, &target, &stack).await?,
-        // Owned by derivation from their function: `parse_address` never yields these.
-        Kind::EventSourceMapping | Kind::LogGroup => {
-            return Err(CommandError::Refused(format!(
-                "{address} belongs to its function and cannot be adopted on its own"
-            )));
-        }
-    }
+    crate::resources::tag_owned(api, address.kind, &target, &stack).await?;
     api.reporter.step("tagged");
     writeln!(
         out,

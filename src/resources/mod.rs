@@ -11,6 +11,22 @@ pub mod vpc;
 use crate::plan::{PlanError, Planner};
 use crate::stack::Declared;
 
+/// What `adopt` found for one declared resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Adoption {
+    /// The kind belongs to another resource (a mapping, a log group) and is never adopted.
+    NotAdoptable,
+    /// It does not exist in AWS: `apply` creates it.
+    Missing,
+    /// It exists.
+    Found {
+        /// The stack its tag named before.
+        owner: Option<String>,
+        /// What to tag (an ARN, a name or an id, as the kind's tagging call takes it).
+        target: String,
+    },
+}
+
 /// The pure half of one resource kind: what the stack declares of it and how one declared
 /// resource is planned. Implemented by a unit type in the kind's folder and registered,
 /// one line, in `kinds!` below; the drivers in `plan/` never name a kind.
@@ -54,6 +70,14 @@ pub trait Resource {
     fn stray_op(name: &str) -> Option<Self::Op> {
         let _ = name;
         None
+    }
+
+    /// For `adopt`: takes over what refresh read for a declared resource of this kind,
+    /// recording `stack` as its owner so that the next plan can be shown; answers who owned
+    /// it and the identity to tag.
+    fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
+        let _ = (live, stack);
+        Adoption::NotAdoptable
     }
 
     /// Exports what others may reference and is known before any AWS call (its name and
@@ -107,6 +131,21 @@ pub trait ResourceIo: Resource {
 
     /// Deletes what this kind holds that belongs to the resource `owner` of kind `kind` and
     /// outlives it (a function's stream mappings), before that resource goes as a stray.
+    /// Adds this stack's ownership tag to `target` (`adopt`).
+    #[must_use]
+    async fn tag_owned(
+        api: crate::aws::Api<'_>,
+        target: &str,
+        stack: &str,
+    ) -> Result<(), crate::aws::AwsError> {
+        let _ = (stack, api);
+        Err(crate::aws::AwsError::Unexpected {
+            op: "adopt",
+            address: target.to_string(),
+            message: "this kind is never adopted on its own".into(),
+        })
+    }
+
     #[must_use]
     async fn delete_dependents(
         api: crate::aws::Api<'_>,
@@ -245,6 +284,40 @@ macro_rules! kinds {
             None
         }
 
+        /// For `adopt`: the declared resource at `address`, taken over in `live` (see
+        /// `Resource::adopt`); `None` when the stack does not declare it.
+        pub(crate) fn adopt(live: &mut LiveState, address: &Address, stack: &str) -> Option<Adoption> {
+            $(
+                if address.kind == <$module::$unit as Resource>::KIND {
+                    return live
+                        .$field
+                        .get_mut(address)
+                        .map(|l| <$module::$unit as Resource>::adopt(l, stack));
+                }
+            )*
+            None
+        }
+
+        /// Tags `target` of kind `kind` as owned by `stack`, with its kind's call.
+        pub(crate) async fn tag_owned(
+            api: crate::aws::Api<'_>,
+            kind: Kind,
+            target: &str,
+            stack: &str,
+        ) -> Result<(), crate::aws::AwsError> {
+            $(
+                if kind == <$module::$unit as Resource>::KIND {
+                    return <$module::$unit as ResourceIo>::tag_owned(api, target, stack).await;
+                }
+            )*
+            let _ = (api, stack);
+            Err(crate::aws::AwsError::Unexpected {
+                op: "adopt",
+                address: target.to_string(),
+                message: format!("no registered kind is `{}`", kind.as_str()),
+            })
+        }
+
         /// Exports every declared resource's early-known values, kind by kind.
         pub(crate) fn seed_every_kind(p: &mut Planner<'_>) {
             let stack = p.stack;
@@ -303,6 +376,21 @@ impl Kind {
             Kind::EventSourceMapping => "event_source_mapping",
             Kind::VpcEndpoint => "vpc_endpoint",
         }
+    }
+
+    /// The kind an address prefix names (`table`, `vpc_endpoint`, …).
+    #[must_use]
+    pub fn from_address(s: &str) -> Option<Self> {
+        [
+            Kind::Table,
+            Kind::Role,
+            Kind::Function,
+            Kind::LogGroup,
+            Kind::EventSourceMapping,
+            Kind::VpcEndpoint,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 
     /// The kinds a reference may name.

@@ -8,6 +8,7 @@ use crate::plan::{
 use crate::resources::refs::{Attr, Ref};
 use crate::resources::Resource;
 use crate::resources::Kind;
+use crate::resources::Adoption;
 use crate::stack::Declared;
 
 impl Resource for Table {
@@ -15,6 +16,16 @@ impl Resource for Table {
     type Spec = TableSpec;
     type Live = Option<super::TableLive>;
     type Op = TableOp;
+
+    fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
+        match live {
+            Some(l) => Adoption::Found {
+                owner: l.owner.replace(stack.to_string()),
+                target: l.arn.clone(),
+            },
+            None => Adoption::Missing,
+        }
+    }
 
     fn declares(d: &Declared<TableSpec>, name: &str) -> bool {
         d.spec.name == name

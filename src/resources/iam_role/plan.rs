@@ -7,7 +7,7 @@ use crate::plan::{
     Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
 };
 use crate::resources::refs::{self, Attr};
-use crate::resources::{Kind, Resource, policy};
+use crate::resources::{Adoption, Kind, Resource, policy};
 use crate::stack::Declared;
 
 impl Resource for Role {
@@ -15,6 +15,16 @@ impl Resource for Role {
     type Spec = RoleSpec;
     type Live = Option<super::RoleLive>;
     type Op = RoleOp;
+
+    fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
+        match live {
+            Some(l) => Adoption::Found {
+                owner: l.owner.replace(stack.to_string()),
+                target: l.config.name.clone(),
+            },
+            None => Adoption::Missing,
+        }
+    }
 
     fn seed_known(p: &mut Planner<'_>, r: &Declared<RoleSpec>) {
         p.export(&r.address, Attr::Name, r.spec.name.clone());

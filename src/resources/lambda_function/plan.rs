@@ -6,7 +6,7 @@ use crate::plan::{
     Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
 };
 use crate::resources::refs::{self, Attr, Ref};
-use crate::resources::{Address, Effect, Kind, Resource};
+use crate::resources::{Adoption, Address, Effect, Kind, Resource};
 use crate::stack::Declared;
 
 /// Resolves a function's VPC placement: `default` means the default VPC's subnets and its
@@ -45,6 +45,16 @@ impl Resource for Function {
     type Spec = FunctionSpec;
     type Live = super::FunctionState;
     type Op = FunctionOp;
+
+    fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
+        match &mut live.function {
+            Some(l) => Adoption::Found {
+                owner: l.owner.replace(stack.to_string()),
+                target: l.arn.clone(),
+            },
+            None => Adoption::Missing,
+        }
+    }
 
     fn declares(d: &Declared<FunctionSpec>, name: &str) -> bool {
         d.spec.name == name

@@ -6,7 +6,7 @@ use crate::plan::{
     Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
 };
 use crate::resources::refs::{self};
-use crate::resources::{Kind, Effect, FieldDiff, Resource, Val};
+use crate::resources::{Adoption, Kind, Effect, FieldDiff, Resource, Val};
 use crate::stack::Declared;
 
 impl Resource for Endpoint {
@@ -14,6 +14,17 @@ impl Resource for Endpoint {
     type Spec = EndpointSpec;
     type Live = Vec<super::EndpointLive>;
     type Op = EndpointOp;
+
+    /// The first endpoint found for the VPC and service (the plan keeps the oldest id).
+    fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
+        match live.first_mut() {
+            Some(l) => Adoption::Found {
+                owner: l.owner.replace(stack.to_string()),
+                target: l.id.clone(),
+            },
+            None => Adoption::Missing,
+        }
+    }
 
     /// A declared endpoint claims every endpoint of its VPC and service it found, duplicates
     /// included (its own planning deletes those).

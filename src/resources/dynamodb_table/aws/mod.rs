@@ -1068,7 +1068,7 @@ pub async fn backup(api: Api<'_>, name: &str, label: &str) -> Result<String, Aws
 }
 
 /// Adds this stack's ownership tag to the table `arn` (`adopt`), and waits until it shows.
-pub async fn tag_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsError> {
+async fn tag_as_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsError> {
     let name = arn.rsplit('/').next().unwrap_or(arn);
     update(
         api,
@@ -1106,6 +1106,10 @@ impl ResourceIo for super::Table {
             items: l.item_count,
             protected: l.config.deletion_protection,
         }))
+    }
+
+    async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
+        tag_as_owned(api, target, stack).await
     }
 
     async fn apply(

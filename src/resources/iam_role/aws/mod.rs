@@ -492,7 +492,7 @@ pub async fn delete(api: Api<'_>, name: &str) -> Result<(), AwsError> {
 }
 
 /// Adds this stack's ownership tag to the role `name` (`adopt`).
-pub async fn tag_owned(api: Api<'_>, name: &str, stack: &str) -> Result<(), AwsError> {
+async fn tag_as_owned(api: Api<'_>, name: &str, stack: &str) -> Result<(), AwsError> {
     api.aws
         .iam
         .tag_role()
@@ -518,6 +518,10 @@ fn resolved(
 }
 
 impl ResourceIo for super::Role {
+    async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
+        tag_as_owned(api, target, stack).await
+    }
+
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,

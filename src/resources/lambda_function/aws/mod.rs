@@ -460,7 +460,7 @@ pub async fn delete_log_group(api: Api<'_>, name: &str) -> Result<(), AwsError> 
 }
 
 /// Adds this stack's ownership tag to the function `arn` (`adopt`).
-pub async fn tag_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsError> {
+async fn tag_as_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsError> {
     api.aws
         .lambda
         .tag_resource()
@@ -507,6 +507,10 @@ impl ResourceIo for super::Function {
             items: 0,
             protected: false,
         }))
+    }
+
+    async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
+        tag_as_owned(api, target, stack).await
     }
 
     async fn apply(

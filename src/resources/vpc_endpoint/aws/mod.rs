@@ -277,7 +277,7 @@ pub async fn delete(api: Api<'_>, id: &str) -> Result<(), AwsError> {
 }
 
 /// Adds this stack's ownership tag to the endpoint `id` (`adopt`).
-pub async fn tag_owned(api: Api<'_>, id: &str, stack: &str) -> Result<(), AwsError> {
+async fn tag_as_owned(api: Api<'_>, id: &str, stack: &str) -> Result<(), AwsError> {
     api.aws
         .ec2
         .create_tags()
@@ -316,6 +316,10 @@ impl ResourceIo for super::Endpoint {
             items: 0,
             protected: false,
         }))
+    }
+
+    async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
+        tag_as_owned(api, target, stack).await
     }
 
     async fn apply(
