@@ -10,7 +10,6 @@ use crate::aws::Api;
 use crate::cli::{ConfirmArgs, GlobalArgs};
 use crate::plan::{self, Mode, Plan};
 use crate::render::human;
-use crate::resources::dynamodb_table::aws::{self as table_aws};
 
 /// Tables the plan deletes that hold items, by address and name: replaced, destroyed, or
 /// no longer declared (renamed) alike.
@@ -30,7 +29,7 @@ async fn tables_with_items(
             Ok::<_, crate::aws::AwsError>((
                 c.address.to_string(),
                 name.to_string(),
-                table_aws::has_items(api, name).await?,
+                crate::resources::holds_data(api, c).await?,
             ))
         }
     }))
@@ -120,7 +119,9 @@ async fn locked(
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs())
             );
-            let arn = table_aws::backup(api, name, &label).await?;
+            let Some(arn) = crate::resources::backup(api, c, &label).await? else {
+                continue;
+            };
             writeln!(out, "Backup of `{name}`: {arn}")?;
         }
     }

@@ -131,6 +131,29 @@ pub trait ResourceIo: Resource {
 
     /// Deletes what this kind holds that belongs to the resource `owner` of kind `kind` and
     /// outlives it (a function's stream mappings), before that resource goes as a stray.
+    /// Whether the resource `name` holds data a deletion loses (a table with at least one
+    /// item), for the data-loss guard. Most kinds hold none.
+    #[must_use]
+    async fn holds_data(
+        api: crate::aws::Api<'_>,
+        name: &str,
+    ) -> Result<bool, crate::aws::AwsError> {
+        let _ = (api, name);
+        Ok(false)
+    }
+
+    /// Takes an on-demand backup of `name` (`--backup`) and returns its ARN; `None` for kinds
+    /// that hold no data.
+    #[must_use]
+    async fn backup(
+        api: crate::aws::Api<'_>,
+        name: &str,
+        label: &str,
+    ) -> Result<Option<String>, crate::aws::AwsError> {
+        let _ = (api, name, label);
+        Ok(None)
+    }
+
     /// Adds this stack's ownership tag to `target` (`adopt`).
     #[must_use]
     async fn tag_owned(
@@ -316,6 +339,31 @@ macro_rules! kinds {
                 address: target.to_string(),
                 message: format!("no registered kind is `{}`", kind.as_str()),
             })
+        }
+
+        /// Whether the resource a change acts on holds data (`ResourceIo::holds_data`).
+        pub(crate) async fn holds_data(
+            api: crate::aws::Api<'_>,
+            change: &crate::plan::Change,
+        ) -> Result<bool, crate::aws::AwsError> {
+            match &change.operation {
+                $(Operation::$unit(_) => {
+                    <$module::$unit as ResourceIo>::holds_data(api, &change.name).await
+                })*
+            }
+        }
+
+        /// Backs up the resource a change acts on (`ResourceIo::backup`).
+        pub(crate) async fn backup(
+            api: crate::aws::Api<'_>,
+            change: &crate::plan::Change,
+            label: &str,
+        ) -> Result<Option<String>, crate::aws::AwsError> {
+            match &change.operation {
+                $(Operation::$unit(_) => {
+                    <$module::$unit as ResourceIo>::backup(api, &change.name, label).await
+                })*
+            }
         }
 
         /// Exports every declared resource's early-known values, kind by kind.

@@ -1112,6 +1112,14 @@ impl ResourceIo for super::Table {
         tag_as_owned(api, target, stack).await
     }
 
+    async fn holds_data(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
+        has_items(api, name).await
+    }
+
+    async fn backup(api: Api<'_>, name: &str, label: &str) -> Result<Option<String>, AwsError> {
+        backup(api, name, label).await.map(Some)
+    }
+
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,
