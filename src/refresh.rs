@@ -2,112 +2,93 @@
 //!
 //! Round one asks everything keyed by a name the stack gives, the account id (STS)
 //! included; round two asks only what needs a round-one answer (a table's tags need its
-//! ARN, a VPC's route tables need its id, stray inline policies need their names). Each
-//! thing is read once.
+//! ARN, a VPC's route tables and endpoints need its id, stray inline policies need their
+//! names). Each thing is read once: facts several kinds need (the default VPC's id) are
+//! shared through `ReadContext`. Each kind reads its own resources (`ResourceIo::read`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::try_join_all;
+use tokio::sync::OnceCell;
 
 use crate::aws::{Api, Aws, AwsError};
 use crate::events::EventSink;
 use crate::plan::{LiveState, Mode, Stray};
-use crate::resources::dynamodb_table::aws::{self as table_aws};
-use crate::resources::event_source_mapping::aws::{self as mapping_aws};
-use crate::resources::iam_role::aws::{self as role_aws};
-use crate::resources::lambda_function::aws::{self as function_aws};
-use crate::resources::lambda_function::{FunctionState, Selection, log_group_name};
 use crate::resources::vpc::VpcFacts;
-use crate::resources::vpc_endpoint::aws::{self as endpoint_aws};
-use crate::resources::vpc_endpoint::{EndpointLive, VpcChoice, service_name};
 use crate::resources::{Address, Kind, OWNER_TAG};
 use crate::stack::{Declared, Stack};
 
-/// The VPC key (`default` or an id) of a declared endpoint.
-fn vpc_key(choice: &VpcChoice) -> String {
-    match choice {
-        VpcChoice::Default => "default".to_string(),
-        VpcChoice::Id(id) => id.clone(),
+/// What every kind's read may need besides its own declaration: the stack (other
+/// resources' AWS names), the mode, and facts read once and shared (the default VPC's id).
+pub struct ReadContext<'a> {
+    /// The stack.
+    pub stack: &'a Stack,
+    /// Plan or destroy (destroy reads what only it acts on, like log groups).
+    pub mode: Mode,
+    /// The region in force.
+    pub region: &'a str,
+    aws: &'a Aws,
+    default_vpc: OnceCell<Option<String>>,
+}
+
+impl<'a> ReadContext<'a> {
+    /// A context for reading `stack` through `aws` in `mode`.
+    #[must_use]
+    pub fn new(aws: &'a Aws, stack: &'a Stack, mode: Mode) -> Self {
+        Self {
+            stack,
+            mode,
+            region: &aws.region,
+            aws,
+            default_vpc: OnceCell::new(),
+        }
+    }
+
+    /// The id of the region's default VPC, asked once however many resources need it.
+    pub async fn default_vpc(&self) -> Result<Option<String>, AwsError> {
+        self.default_vpc
+            .get_or_try_init(|| crate::resources::vpc::aws::default_vpc(&self.aws.ec2))
+            .await
+            .cloned()
+    }
+
+    /// The AWS name of the declared resource at `address`, if its kind has names.
+    #[must_use]
+    pub fn aws_name(&self, address: &Address) -> Option<&'a str> {
+        crate::resources::aws_name(self.stack, address)
     }
 }
 
-/// VPC facts for every VPC the stack uses, and every endpoint of each service it declares.
-async fn network(
-    aws: &Aws,
-    stack: &Stack,
-    region: &str,
-    sink: &dyn EventSink,
-) -> Result<
-    (
-        BTreeMap<String, VpcFacts>,
-        BTreeMap<String, Vec<EndpointLive>>,
-    ),
-    AwsError,
-> {
-    let placement = stack.functions.iter().any(|f| {
-        f.spec
-            .vpc
-            .as_ref()
-            .is_some_and(|(s, g)| *s == Selection::Default || *g == Selection::Default)
-    });
-    let mut keys: BTreeSet<String> = stack
-        .endpoints
+/// Facts of every VPC the stack's resources use (`default` or an id), with the default
+/// VPC's subnets and security group when a placement needs them.
+async fn network(aws: &Aws, ctx: &ReadContext<'_>) -> Result<BTreeMap<String, VpcFacts>, AwsError> {
+    let uses = crate::resources::vpc_uses(ctx.stack);
+    let placement = uses
         .iter()
-        .map(|e| vpc_key(&e.spec.vpc))
-        .collect();
-    if placement {
-        keys.insert("default".into());
-    }
-    let services: BTreeSet<String> = stack
-        .endpoints
-        .iter()
-        .map(|e| service_name(&e.spec.service, region))
-        .collect();
-    let default_vpc = async {
-        if keys.contains("default") {
-            crate::resources::vpc::aws::default_vpc(&aws.ec2).await
+        .any(|(key, placement)| key == "default" && *placement);
+    let keys: BTreeSet<String> = uses.into_iter().map(|(key, _)| key).collect();
+    let facts = try_join_all(keys.iter().map(|key| async move {
+        let id = if key == "default" {
+            ctx.default_vpc().await?
         } else {
-            Ok(None)
-        }
-    };
-    let endpoints = try_join_all(services.into_iter().map(|service| async move {
-        let address = Address::new(crate::resources::Kind::VpcEndpoint, &service);
-        let api = Api::new(aws, &address, sink);
-        Ok::<_, AwsError>((service.clone(), endpoint_aws::read(api, &service).await?))
-    }));
-    let (default_vpc, endpoints) = tokio::try_join!(default_vpc, endpoints)?;
-    let facts = try_join_all(keys.iter().map(|key| {
-        let default_vpc = default_vpc.clone();
-        async move {
-            let id = if key == "default" {
-                default_vpc
-            } else {
-                Some(key.clone())
-            };
-            match id {
-                Some(id) => Ok::<_, AwsError>(Some((
-                    key.clone(),
-                    crate::resources::vpc::aws::vpc_facts(
-                        &aws.ec2,
-                        &id,
-                        placement && key == "default",
-                    )
+            Some(key.clone())
+        };
+        match id {
+            Some(id) => Ok::<_, AwsError>(Some((
+                key.clone(),
+                crate::resources::vpc::aws::vpc_facts(&aws.ec2, &id, placement && key == "default")
                     .await?,
-                ))),
-                None => Ok(None),
-            }
+            ))),
+            None => Ok(None),
         }
     }))
     .await?;
-    Ok((
-        facts.into_iter().flatten().collect(),
-        endpoints.into_iter().collect(),
-    ))
+    Ok(facts.into_iter().flatten().collect())
 }
 
 /// Reads every declared resource of one kind with `read`, concurrently, each holding a
 /// `--parallelism` permit, and pairs each answer with its address.
-async fn read_all<'s, S, L, F, Fut>(
+pub(crate) async fn read_all<'s, S, L, F, Fut>(
     aws: &'s Aws,
     sink: &'s dyn EventSink,
     declared: &'s [Declared<S>],
@@ -128,79 +109,21 @@ where
     .await
 }
 
-/// Reads the live state of every resource `stack` declares and the account id. Log groups
-/// are only read for `destroy`, the only command that acts on them.
+/// Reads the live state of every resource `stack` declares, kind by kind through the
+/// registry, and the account id.
 pub async fn refresh(
     aws: &Aws,
     stack: &Stack,
     mode: Mode,
     sink: &dyn EventSink,
 ) -> Result<(LiveState, String), AwsError> {
-    let tables = read_all(aws, sink, &stack.tables, |api, t| {
-        table_aws::read(api, &t.spec.name)
-    });
-    let roles = read_all(aws, sink, &stack.roles, |api, r| async move {
-        let declared: Vec<String> = r.spec.policies.keys().cloned().collect();
-        role_aws::read(api, &r.spec.name, &declared).await
-    });
-    let functions = read_all(aws, sink, &stack.functions, |api, f| async move {
-        tokio::try_join!(function_aws::read(api, &f.spec.name), async {
-            if mode == Mode::Destroy {
-                function_aws::log_group_exists(api, &log_group_name(&f.spec.name)).await
-            } else {
-                Ok(false)
-            }
-        })
-    });
-    let mappings = read_all(aws, sink, &stack.mappings, |api, m| async move {
-        let function = stack
-            .functions
-            .iter()
-            .find(|f| f.address == m.spec.function)
-            .map_or("", |f| f.spec.name.as_str());
-        let table = stack
-            .tables
-            .iter()
-            .find(|t| t.address == m.spec.table)
-            .map_or("", |t| t.spec.name.as_str());
-        mapping_aws::read(api, function, Some(table)).await
-    });
-    let (account, tables, roles, functions, mappings, (vpcs, by_service), orphans) = tokio::try_join!(
+    let ctx = ReadContext::new(aws, stack, mode);
+    let (account, mut state, vpcs, orphans) = tokio::try_join!(
         aws.account_id(),
-        tables,
-        roles,
-        functions,
-        mappings,
-        network(aws, stack, &aws.region, sink),
+        crate::resources::read_every_kind(aws, &ctx, sink),
+        network(aws, &ctx),
         orphans(aws, stack, sink)
     )?;
-    let mut state = LiveState {
-        tables: tables.into_iter().collect(),
-        roles: roles.into_iter().collect(),
-        ..LiveState::default()
-    };
-    for (address, (live, logs)) in functions {
-        state.functions.insert(
-            address,
-            FunctionState {
-                function: live,
-                log_group: logs,
-            },
-        );
-    }
-    state.mappings = mappings.into_iter().collect();
-    for e in &stack.endpoints {
-        let service = service_name(&e.spec.service, &aws.region);
-        let vpc = vpcs.get(&vpc_key(&e.spec.vpc)).map(|f| f.vpc_id.as_str());
-        let found = by_service
-            .get(&service)
-            .into_iter()
-            .flatten()
-            .filter(|l| Some(l.config.vpc_id.as_str()) == vpc)
-            .cloned()
-            .collect();
-        state.endpoints.insert(e.address.clone(), found);
-    }
     state.vpcs = vpcs;
     state.orphans = orphans;
     Ok((state, account))

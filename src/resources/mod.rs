@@ -80,6 +80,20 @@ pub trait Resource {
         Adoption::NotAdoptable
     }
 
+    /// The resource's name in AWS, for kinds whose resources have one (others refer to it by
+    /// that name, a mapping to its function's, say).
+    fn aws_name(spec: &Self::Spec) -> Option<&str> {
+        let _ = spec;
+        None
+    }
+
+    /// The VPCs (`default` or an id) this resource uses, each with whether it needs the
+    /// default VPC's subnets and security group (a placement).
+    fn vpcs(spec: &Self::Spec) -> Vec<(String, bool)> {
+        let _ = spec;
+        Vec::new()
+    }
+
     /// Exports what others may reference and is known before any AWS call (its name and
     /// ARN, which AWS builds from the name, account and region).
     fn seed_known(p: &mut Planner<'_>, d: &Declared<Self::Spec>);
@@ -97,6 +111,13 @@ pub trait Resource {
 // apply task itself: no caller needs to name the future's auto traits.
 #[allow(async_fn_in_trait)]
 pub trait ResourceIo: Resource {
+    /// Reads what planning needs for one declared resource of this kind (never writes).
+    async fn read(
+        api: crate::aws::Api<'_>,
+        ctx: &crate::refresh::ReadContext<'_>,
+        d: &Declared<Self::Spec>,
+    ) -> Result<Self::Live, crate::aws::AwsError>;
+
     /// Runs one planned operation of this kind, making what it learns (a new stream's ARN)
     /// known to the changes after it through `run.outputs`.
     async fn apply(
@@ -364,6 +385,48 @@ macro_rules! kinds {
                     <$module::$unit as ResourceIo>::backup(api, &change.name, label).await
                 })*
             }
+        }
+
+        /// Reads every declared resource of every kind, concurrently.
+        pub(crate) async fn read_every_kind(
+            aws: &crate::aws::Aws,
+            ctx: &crate::refresh::ReadContext<'_>,
+            sink: &dyn crate::events::EventSink,
+        ) -> Result<LiveState, crate::aws::AwsError> {
+            let ($($field,)*) = futures::try_join!($(
+                crate::refresh::read_all(aws, sink, &ctx.stack.$field, |api, d| {
+                    <$module::$unit as ResourceIo>::read(api, ctx, d)
+                }),
+            )*)?;
+            Ok(LiveState {
+                $($field: $field.into_iter().collect(),)*
+                ..LiveState::default()
+            })
+        }
+
+        /// The AWS name of the declared resource at `address` (`Resource::aws_name`).
+        #[must_use]
+        pub fn aws_name<'s>(stack: &'s crate::stack::Stack, address: &Address) -> Option<&'s str> {
+            $(
+                if address.kind == <$module::$unit as Resource>::KIND {
+                    return stack
+                        .$field
+                        .iter()
+                        .find(|d| &d.address == address)
+                        .and_then(|d| <$module::$unit as Resource>::aws_name(&d.spec));
+                }
+            )*
+            None
+        }
+
+        /// Every VPC the stack's resources use (`Resource::vpcs`).
+        #[must_use]
+        pub fn vpc_uses(stack: &crate::stack::Stack) -> Vec<(String, bool)> {
+            let mut uses = Vec::new();
+            $(for d in &stack.$field {
+                uses.extend(<$module::$unit as Resource>::vpcs(&d.spec));
+            })*
+            uses
         }
 
         /// Exports every declared resource's early-known values, kind by kind.

@@ -17,6 +17,10 @@ impl Resource for Table {
     type Live = Option<super::TableLive>;
     type Op = TableOp;
 
+    fn aws_name(spec: &TableSpec) -> Option<&str> {
+        Some(&spec.name)
+    }
+
     fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
         match live {
             Some(l) => Adoption::Found {

@@ -16,6 +16,10 @@ impl Resource for Role {
     type Live = Option<super::RoleLive>;
     type Op = RoleOp;
 
+    fn aws_name(spec: &RoleSpec) -> Option<&str> {
+        Some(&spec.name)
+    }
+
     fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
         match live {
             Some(l) => Adoption::Found {

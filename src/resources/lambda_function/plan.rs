@@ -46,6 +46,22 @@ impl Resource for Function {
     type Live = super::FunctionState;
     type Op = FunctionOp;
 
+    fn aws_name(spec: &FunctionSpec) -> Option<&str> {
+        Some(&spec.name)
+    }
+
+    /// A placement on `default` subnets or security groups needs the default VPC's facts.
+    fn vpcs(spec: &FunctionSpec) -> Vec<(String, bool)> {
+        match &spec.vpc {
+            Some((subnets, groups))
+                if *subnets == Selection::Default || *groups == Selection::Default =>
+            {
+                vec![("default".to_string(), true)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
         match &mut live.function {
             Some(l) => Adoption::Found {

@@ -15,6 +15,14 @@ impl Resource for Endpoint {
     type Live = Vec<super::EndpointLive>;
     type Op = EndpointOp;
 
+    fn vpcs(spec: &EndpointSpec) -> Vec<(String, bool)> {
+        let key = match &spec.vpc {
+            VpcChoice::Default => "default".to_string(),
+            VpcChoice::Id(id) => id.clone(),
+        };
+        vec![(key, false)]
+    }
+
     /// The first endpoint found for the VPC and service (the plan keeps the oldest id).
     fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
         match live.first_mut() {

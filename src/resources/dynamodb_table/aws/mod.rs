@@ -30,6 +30,8 @@ use super::{TableOp,
 };
 use crate::apply::Run;
 use crate::plan::Change;
+use crate::refresh::ReadContext;
+use crate::stack::Declared;
 use crate::resources::ResourceIo;
 use crate::resources::refs::{Attr, Ref};
 use crate::aws::{Api, AwsError, Poll, Retry, retry, retry_within, wait_until};
@@ -1118,6 +1120,14 @@ impl ResourceIo for super::Table {
 
     async fn backup(api: Api<'_>, name: &str, label: &str) -> Result<Option<String>, AwsError> {
         backup(api, name, label).await.map(Some)
+    }
+
+    async fn read(
+        api: Api<'_>,
+        _: &ReadContext<'_>,
+        d: &Declared<super::TableSpec>,
+    ) -> Result<Option<super::TableLive>, AwsError> {
+        read(api, &d.spec.name).await
     }
 
     async fn apply(

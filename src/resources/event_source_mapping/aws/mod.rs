@@ -18,6 +18,8 @@ use aws_sdk_lambda::types::{
 use super::{MappingOp, MappingConfig, MappingLive, normalize_pattern};
 use crate::apply::{Outputs, Run};
 use crate::plan::Change;
+use crate::refresh::ReadContext;
+use crate::stack::Declared;
 use crate::resources::ResourceIo;
 use crate::resources::refs::{Attr, Ref};
 use crate::aws::{Api, AwsError, Poll, Retry, retry, wait_until};
@@ -324,6 +326,17 @@ impl ResourceIo for super::Mapping {
             delete(api, &m.uuid).await?;
         }
         Ok(())
+    }
+
+    /// Found by the AWS names of its function and table (it has none of its own).
+    async fn read(
+        api: Api<'_>,
+        ctx: &ReadContext<'_>,
+        d: &Declared<super::MappingSpec>,
+    ) -> Result<Vec<MappingLive>, AwsError> {
+        let function = ctx.aws_name(&d.spec.function).unwrap_or_default();
+        let table = ctx.aws_name(&d.spec.table).unwrap_or_default();
+        read(api, function, Some(table)).await
     }
 
     async fn apply(

@@ -15,6 +15,8 @@ use serde_json::Value;
 use super::{RoleOp, RoleConfig, RoleLive, RoleStep};
 use crate::apply::Run;
 use crate::plan::Change;
+use crate::refresh::ReadContext;
+use crate::stack::Declared;
 use crate::resources::ResourceIo;
 use crate::aws::{Api, AwsError, Retry, retry};
 use crate::resources::{OWNER_TAG, policy};
@@ -520,6 +522,16 @@ fn resolved(
 impl ResourceIo for super::Role {
     async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
         tag_as_owned(api, target, stack).await
+    }
+
+    /// The inline policies the stack declares are asked for in the first round, by name.
+    async fn read(
+        api: Api<'_>,
+        _: &ReadContext<'_>,
+        d: &Declared<super::RoleSpec>,
+    ) -> Result<Option<RoleLive>, AwsError> {
+        let declared: Vec<String> = d.spec.policies.keys().cloned().collect();
+        read(api, &d.spec.name, &declared).await
     }
 
     async fn apply(

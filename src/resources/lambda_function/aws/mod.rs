@@ -27,6 +27,8 @@ use aws_sdk_lambda::types::{
 use super::{FunctionOp, FunctionConfig, FunctionLive, FunctionStep, VpcPlacement};
 use crate::apply::Run;
 use crate::plan::Change;
+use crate::refresh::ReadContext;
+use crate::stack::Declared;
 use crate::resources::ResourceIo;
 use crate::aws::{Api, AwsError, Poll, Retry, retry, wait_until};
 use crate::resources::OWNER_TAG;
@@ -511,6 +513,26 @@ impl ResourceIo for super::Function {
 
     async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
         tag_as_owned(api, target, stack).await
+    }
+
+    /// The log group is read for destroy only, the one command that acts on it.
+    async fn read(
+        api: Api<'_>,
+        ctx: &ReadContext<'_>,
+        d: &Declared<super::FunctionSpec>,
+    ) -> Result<super::FunctionState, AwsError> {
+        let name = &d.spec.name;
+        let (function, log_group) = futures::try_join!(read(api, name), async {
+            if ctx.mode == crate::plan::Mode::Destroy {
+                log_group_exists(api, &super::log_group_name(name)).await
+            } else {
+                Ok(false)
+            }
+        })?;
+        Ok(super::FunctionState {
+            function,
+            log_group,
+        })
     }
 
     async fn apply(

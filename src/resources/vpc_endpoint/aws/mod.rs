@@ -13,6 +13,8 @@ use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpoin
 use super::{EndpointOp, EndpointConfig, EndpointLive, EndpointUpdate};
 use crate::apply::Run;
 use crate::plan::Change;
+use crate::refresh::ReadContext;
+use crate::stack::Declared;
 use crate::resources::ResourceIo;
 use crate::aws::{Api, AwsError, Poll, wait_until};
 use crate::resources::{OWNER_TAG, policy};
@@ -320,6 +322,26 @@ impl ResourceIo for super::Endpoint {
 
     async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
         tag_as_owned(api, target, stack).await
+    }
+
+    /// Every endpoint of the service in the declared VPC (none when the region has no
+    /// default VPC: planning reports that).
+    async fn read(
+        api: Api<'_>,
+        ctx: &ReadContext<'_>,
+        d: &Declared<super::EndpointSpec>,
+    ) -> Result<Vec<EndpointLive>, AwsError> {
+        let vpc = match &d.spec.vpc {
+            super::VpcChoice::Default => ctx.default_vpc().await?,
+            super::VpcChoice::Id(id) => Some(id.clone()),
+        };
+        let Some(vpc) = vpc else {
+            return Ok(Vec::new());
+        };
+        let service = super::service_name(&d.spec.service, ctx.region);
+        let mut found = read(api, &service).await?;
+        found.retain(|e| e.config.vpc_id == vpc);
+        Ok(found)
     }
 
     async fn apply(
