@@ -22,7 +22,7 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
     let (env, text) = args.env_and_address();
     let address = parse_address(text).ok_or_else(|| {
         CommandError::Refused(format!(
-            "`{text}` is not an address that can be adopted\n  help: use `table.<name>`, `role.<name>`, `function.<name>` or `vpc_endpoint.<name>` (mappings and log groups belong to their function)"
+            "`{text}` is not an address that can be adopted\n  help: use the address the stack file declares, `<kind>.<name>`, like `table.messages` (mappings and log groups belong to their function)"
         ))
     })?;
     let mut session = open(global, env).await?;
