@@ -27,14 +27,59 @@ pub enum Adoption {
     },
 }
 
+/// One stack-file entry of a kind, as `Resource::check_all` sees it: its logical name, its
+/// raw form and its validated spec.
+pub type Entry<'a, R, S> = (
+    &'a serde_saphyr::Spanned<String>,
+    &'a serde_saphyr::Spanned<R>,
+    &'a S,
+);
+
 /// The pure half of one resource kind: what the stack declares of it and how one declared
 /// resource is planned. Implemented by a unit type in the kind's folder and registered,
 /// one line, in `kinds!` below; the drivers in `plan/` never name a kind.
 pub trait Resource {
     /// Its kind, as addresses show it.
     const KIND: Kind;
+
+    /// The attributes an entry exports to `${…}` references (`name`, `arn`, `stream_arn`).
+    fn exports(raw: &Self::Raw) -> Vec<refs::Attr> {
+        let _ = raw;
+        Vec::new()
+    }
+
+    /// Validates one entry against AWS's rules, reporting every problem to `vd`; `names`
+    /// are every declared resource, for references; `base` is the stack file's folder.
+    fn validate(
+        vd: &mut crate::stack::validate::Validator,
+        raw: &serde_saphyr::Spanned<Self::Raw>,
+        names: &crate::stack::validate::Names,
+        base: &std::path::Path,
+    ) -> Self::Spec;
+
+    /// Where an entry is declared, for messages about the resource as a whole.
+    #[must_use]
+    fn declared_at(
+        logical: &serde_saphyr::Spanned<String>,
+        raw: &serde_saphyr::Spanned<Self::Raw>,
+    ) -> Option<crate::stack::Loc> {
+        let _ = raw;
+        crate::stack::validate::loc(logical)
+    }
+
+    /// Checks across the entries of this kind (two with one AWS name, say).
+    fn check_all(
+        vd: &mut crate::stack::validate::Validator,
+        entries: &[Entry<'_, Self::Raw, Self::Spec>],
+    ) {
+        let _ = (vd, entries);
+    }
+    /// How messages name this kind (`table`, `event source mapping`).
+    const NOUN: &'static str;
+    /// One entry of this kind in the stack file, exactly as written (`deny_unknown_fields`).
+    type Raw: for<'de> serde::Deserialize<'de> + std::fmt::Debug;
     /// What the stack declares, validated.
-    type Spec;
+    type Spec: std::fmt::Debug + Clone;
     /// What refresh reads for one declared resource of this kind.
     type Live: std::fmt::Debug + Clone;
     /// What apply runs for one change of this kind (`Operation`'s variant for it).
@@ -201,12 +246,95 @@ pub trait ResourceIo: Resource {
     }
 }
 
-/// The registry: every resource kind, one line each — its folder, its unit type and where
-/// the stack keeps its declarations. The order is the planning order: tables first, since
+/// The registry: every resource kind, one line each — its folder, its unit type, where the
+/// validated stack keeps its declarations and the stack file's section for them. The order is the planning order: tables first, since
 /// their stream ARNs feed the references of the others.
 macro_rules! kinds {
-    ($($module:ident :: $unit:ident in $field:ident),* $(,)?) => {
+    ($($module:ident :: $unit:ident in $field:ident from $section:literal),* $(,)?) => {
         $(pub mod $module;)*
+
+        /// The whole stack file, exactly as written: one section per kind.
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct RawStack {
+            /// The stack's name, used in the ownership tag `cruddur-infra:stack=<name>`.
+            pub name: serde_saphyr::Spanned<String>,
+            /// Named environments (`local`, `prod`, …).
+            pub environments: serde_saphyr::Spanned<
+                crate::stack::raw::SpannedMap<serde_saphyr::Spanned<crate::stack::raw::RawEnvironment>>,
+            >,
+            $(
+                #[doc = concat!("The `", $section, "` section, by logical name.")]
+                #[serde(default, rename = $section)]
+                pub $field: crate::stack::raw::SpannedMap<
+                    serde_saphyr::Spanned<<$module::$unit as Resource>::Raw>,
+                >,
+            )*
+        }
+
+        /// A validated stack: what the rest of the tool works from.
+        #[derive(Debug, Clone)]
+        pub struct Stack {
+            /// Stack name (the value of the ownership tag).
+            pub name: String,
+            /// The file it came from.
+            pub path: std::path::PathBuf,
+            /// Environments by name.
+            pub environments: std::collections::BTreeMap<String, crate::stack::Environment>,
+            /// Where `environments:` is, to point at when an unknown one is asked for.
+            pub environments_loc: Option<crate::stack::Loc>,
+            $(
+                #[doc = concat!("Declared `", $section, "`, in file order.")]
+                pub $field: Vec<Declared<<$module::$unit as Resource>::Spec>>,
+            )*
+        }
+
+        /// Validates every entry of every kind: first the names every kind declares (for
+        /// references), then each entry, then each kind's checks across its entries. The
+        /// stack's own name and environments are the caller's.
+        pub(crate) fn validate_every_kind(
+            vd: &mut crate::stack::validate::Validator,
+            raw: &RawStack,
+            base: &std::path::Path,
+            path: &std::path::Path,
+        ) -> Stack {
+            let mut names = crate::stack::validate::Names::default();
+            $(for (logical, r) in &raw.$field.0 {
+                names.add(
+                    Address::new(<$module::$unit as Resource>::KIND, &logical.value),
+                    <$module::$unit as Resource>::exports(&r.value),
+                );
+            })*
+            $(
+                let $field = {
+                    let mut out = Vec::new();
+                    for (logical, r) in &raw.$field.0 {
+                        vd.logical_name(<$module::$unit as Resource>::NOUN, logical);
+                        out.push(Declared {
+                            address: Address::new(<$module::$unit as Resource>::KIND, &logical.value),
+                            spec: <$module::$unit as Resource>::validate(vd, r, &names, base),
+                            loc: <$module::$unit as Resource>::declared_at(logical, r),
+                        });
+                    }
+                    let entries: Vec<_> = raw
+                        .$field
+                        .0
+                        .iter()
+                        .zip(&out)
+                        .map(|((logical, r), d)| (logical, r, &d.spec))
+                        .collect();
+                    <$module::$unit as Resource>::check_all(vd, &entries);
+                    out
+                };
+            )*
+            Stack {
+                name: raw.name.value.clone(),
+                path: path.to_path_buf(),
+                environments: std::collections::BTreeMap::new(),
+                environments_loc: None,
+                $($field,)*
+            }
+        }
 
         /// The kind-specific work of a change: one variant per registered kind, named after
         /// its unit type.
@@ -446,11 +574,11 @@ macro_rules! kinds {
 }
 
 kinds! {
-    dynamodb_table::Table in tables,
-    iam_role::Role in roles,
-    lambda_function::Function in functions,
-    event_source_mapping::Mapping in mappings,
-    vpc_endpoint::Endpoint in endpoints,
+    dynamodb_table::Table in tables from "tables",
+    iam_role::Role in roles from "roles",
+    lambda_function::Function in functions from "functions",
+    event_source_mapping::Mapping in mappings from "event_source_mappings",
+    vpc_endpoint::Endpoint in endpoints from "vpc_endpoints",
 }
 
 use std::fmt;

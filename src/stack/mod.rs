@@ -6,45 +6,17 @@
 pub mod error;
 pub mod raw;
 pub mod validate;
-mod validate_kinds;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use error::{Diagnostic, Loc, StackError};
 
 use crate::resources::Address;
-use crate::resources::dynamodb_table::TableSpec;
-use crate::resources::event_source_mapping::MappingSpec;
-use crate::resources::iam_role::RoleSpec;
-use crate::resources::lambda_function::FunctionSpec;
-use crate::resources::vpc_endpoint::EndpointSpec;
 
 /// Largest stack file accepted; a hand-written stack is a few kilobytes.
 const MAX_FILE_BYTES: u64 = 1 << 20;
 
-/// A validated stack: what the rest of the tool works from.
-#[derive(Debug, Clone)]
-pub struct Stack {
-    /// Stack name (the value of the ownership tag).
-    pub name: String,
-    /// The file it came from.
-    pub path: PathBuf,
-    /// Environments by name.
-    pub environments: BTreeMap<String, Environment>,
-    /// Where `environments:` is, to point at when an unknown one is asked for.
-    pub environments_loc: Option<Loc>,
-    /// Declared tables, in file order.
-    pub tables: Vec<Declared<TableSpec>>,
-    /// Declared roles.
-    pub roles: Vec<Declared<RoleSpec>>,
-    /// Declared functions (`loc` points at `source:`).
-    pub functions: Vec<Declared<FunctionSpec>>,
-    /// Declared stream mappings.
-    pub mappings: Vec<Declared<MappingSpec>>,
-    /// Declared VPC endpoints.
-    pub endpoints: Vec<Declared<EndpointSpec>>,
-}
+pub use crate::resources::Stack;
 
 /// Where one environment's resources live. Unset fields fall back to the AWS SDK's
 /// standard configuration chain.
@@ -146,7 +118,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
     }
     let raw: raw::RawStack =
         serde_saphyr::from_str(text).map_err(|e| fail(vec![syntax_diagnostic(&e)]))?;
-    validate::validate(&raw, path).map_err(fail)
+    let mut v = validate::Validator::new();
+    let (environments, environments_loc) = validate::stack_level(&mut v, &raw);
+    let base = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    // Each kind validates its own entries through the registry.
+    let stack = crate::resources::validate_every_kind(&mut v, &raw, &base, path);
+    v.finish(Stack {
+        environments,
+        environments_loc,
+        ..stack
+    })
+    .map_err(fail)
 }
 
 /// Turns a parse or shape error into a diagnostic with a fix.

@@ -8,30 +8,73 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_saphyr::Spanned;
 
+use super::Environment;
 use super::error::{Diagnostic, Loc};
-use super::raw::{RawBilling, RawEnvironment, RawIndex, RawKey, RawStack, RawTable};
-use super::{Declared, Environment, Stack};
-use crate::resources::dynamodb_table::{
-    Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, TableSpec, Throughput,
-};
-use crate::resources::{Address, Kind, OWNER_TAG};
+use super::raw::{RawEnvironment, RawStack, RawStatement};
+use serde_json::Value;
 
-/// AWS's limit on global secondary indexes per table.
-const MAX_INDEXES: usize = 20;
+use crate::resources::policy::{self, Statement};
+use crate::resources::refs::{self, Attr, Ref};
+use crate::resources::{Address, OWNER_TAG};
+
 /// AWS's limit on tags per resource (one is the ownership tag).
 const MAX_TAGS: usize = 49;
 
-pub(super) fn loc<T>(s: &Spanned<T>) -> Option<Loc> {
+pub(crate) fn loc<T>(s: &Spanned<T>) -> Option<Loc> {
     Loc::from_saphyr(s.referenced)
 }
 
+/// What the stack declares, for checking references between resources: every declared
+/// address, with the attributes others may refer to (`arn`, `name`, `stream_arn`).
+#[derive(Debug, Default)]
+pub struct Names {
+    exports: BTreeMap<Address, BTreeSet<Attr>>,
+}
+
+impl Names {
+    /// Records a declared resource and what it exports.
+    pub(crate) fn add(&mut self, address: Address, attrs: impl IntoIterator<Item = Attr>) {
+        self.exports.entry(address).or_default().extend(attrs);
+    }
+
+    /// Whether the stack declares `address`.
+    #[must_use]
+    pub(crate) fn declares(&self, address: &Address) -> bool {
+        self.exports.contains_key(address)
+    }
+
+    /// Whether the declared resource at `address` exports `attr`.
+    #[must_use]
+    pub(crate) fn exports(&self, address: &Address, attr: Attr) -> bool {
+        self.exports.get(address).is_some_and(|a| a.contains(&attr))
+    }
+}
+
 /// Collects diagnostics while building the validated stack.
-pub(super) struct Validator {
+pub struct Validator {
     problems: Vec<Diagnostic>,
 }
 
 impl Validator {
-    pub(super) fn error(
+    /// Reports every name in `names` seen before, as a second `noun` with that AWS name.
+    pub(crate) fn unique_names<'n>(
+        &mut self,
+        noun: &str,
+        names: impl IntoIterator<Item = &'n Spanned<String>>,
+    ) {
+        let mut seen = BTreeSet::new();
+        for n in names {
+            if !seen.insert(n.value.clone()) {
+                self.error(
+                    format!("two {noun}s are named `{}`", n.value),
+                    loc(n),
+                    format!("each {noun} needs its own AWS name"),
+                );
+            }
+        }
+    }
+
+    pub(crate) fn error(
         &mut self,
         message: impl Into<String>,
         at: Option<Loc>,
@@ -41,7 +84,7 @@ impl Validator {
     }
 
     /// Checks an AWS resource name: `min..=max` characters of `A-Za-z0-9_.-`.
-    fn aws_name(&mut self, what: &str, name: &Spanned<String>, min: usize, max: usize) {
+    pub(crate) fn aws_name(&mut self, what: &str, name: &Spanned<String>, min: usize, max: usize) {
         let value = &name.value;
         let bad: BTreeSet<char> = value
             .chars()
@@ -64,7 +107,7 @@ impl Validator {
         }
     }
 
-    pub(super) fn logical_name(&mut self, kind: &str, name: &Spanned<String>) {
+    pub(crate) fn logical_name(&mut self, kind: &str, name: &Spanned<String>) {
         let ok = !name.value.is_empty()
             && name
                 .value
@@ -79,95 +122,6 @@ impl Validator {
                 loc(name),
                 "logical names use letters, digits, `_` and `-`, like `messages`",
             );
-        }
-    }
-
-    fn capacity(&mut self, what: &str, value: &Spanned<i64>) -> i64 {
-        if value.value < 1 {
-            self.error(
-                format!("{what} capacity is `{}`", value.value),
-                loc(value),
-                "provisioned capacity is at least 1 unit",
-            );
-        }
-        value.value
-    }
-
-    /// Capacity of a table or index: both units when provisioned, none when on demand.
-    fn throughput(
-        &mut self,
-        what: &str,
-        at: Option<Loc>,
-        provisioned: bool,
-        read: Option<&Spanned<i64>>,
-        write: Option<&Spanned<i64>>,
-    ) -> Option<Throughput> {
-        if provisioned {
-            if let (Some(r), Some(w)) = (read, write) {
-                Some(Throughput {
-                    read: self.capacity(&format!("{what} read"), r),
-                    write: self.capacity(&format!("{what} write"), w),
-                })
-            } else {
-                let missing = if read.is_none() { "read" } else { "write" };
-                self.error(
-                    format!("{what} is provisioned but has no `{missing}` capacity"),
-                    at,
-                    "with `mode: PROVISIONED`, give both `read` and `write` (at least 1)",
-                );
-                None
-            }
-        } else {
-            for (label, v) in [("read", read), ("write", write)] {
-                if let Some(v) = v {
-                    self.error(
-                        format!(
-                            "{what} has `{label}` capacity but the table is billed per request"
-                        ),
-                        loc(v),
-                        format!("remove `{label}`, or use `mode: PROVISIONED`"),
-                    );
-                }
-            }
-            None
-        }
-    }
-
-    /// Checks a key against the attribute names declared (typed correctly or not: a bad
-    /// type is reported once, at the type).
-    fn key(
-        &mut self,
-        owner: &str,
-        key: &Spanned<RawKey>,
-        declared: &BTreeSet<String>,
-    ) -> KeySchema {
-        for part in std::iter::once(&key.value.hash).chain(key.value.range.as_ref()) {
-            if !declared.contains(&part.value) {
-                self.error(
-                    format!(
-                        "{owner} key uses attribute `{}`, which is not defined",
-                        part.value
-                    ),
-                    loc(part),
-                    format!("add `{}: S` (or `N`, `B`) under `attributes`", part.value),
-                );
-            }
-        }
-        if let Some(range) = &key.value.range
-            && range.value == key.value.hash.value
-        {
-            self.error(
-                format!(
-                    "{owner} key uses `{}` as both partition and sort key",
-                    range.value
-                ),
-                loc(range),
-                "use a different attribute for `range`, or remove it",
-            );
-        }
-        KeySchema {
-            hash: key.value.hash.value.clone(),
-            range: key.value.range.as_ref().map(|r| r.value.clone()),
         }
     }
 
@@ -213,214 +167,7 @@ impl Validator {
         }
     }
 
-    fn billing(&mut self, billing: &Spanned<RawBilling>) -> (bool, Option<Billing>) {
-        let b = &billing.value;
-        let mode = b.mode.value.to_ascii_uppercase();
-        match mode.as_str() {
-            "PROVISIONED" => {
-                let t = self.throughput(
-                    "table",
-                    loc(billing),
-                    true,
-                    b.read.as_ref(),
-                    b.write.as_ref(),
-                );
-                (true, t.map(Billing::Provisioned))
-            }
-            "PAY_PER_REQUEST" => {
-                self.throughput(
-                    "table",
-                    loc(billing),
-                    false,
-                    b.read.as_ref(),
-                    b.write.as_ref(),
-                );
-                (false, Some(Billing::PayPerRequest))
-            }
-            other => {
-                self.error(
-                    format!("billing mode `{other}` is not one of AWS's"),
-                    loc(&b.mode),
-                    "use `PROVISIONED` (with `read` and `write`) or `PAY_PER_REQUEST`",
-                );
-                (false, None)
-            }
-        }
-    }
-
-    fn index(
-        &mut self,
-        raw: &Spanned<RawIndex>,
-        provisioned: bool,
-        declared: &BTreeSet<String>,
-    ) -> IndexSpec {
-        let i = &raw.value;
-        self.aws_name("index name", &i.name, 3, 255);
-        let key = self.key(&format!("index `{}`", i.name.value), &i.key, declared);
-        let kind = i.projection.value.to_ascii_uppercase();
-        let projection = match (kind.as_str(), &i.non_key_attributes) {
-            ("ALL", None) => Projection::All,
-            ("KEYS_ONLY", None) => Projection::KeysOnly,
-            ("INCLUDE", Some(names)) if !names.value.is_empty() => {
-                Projection::Include(names.value.iter().map(|n| n.value.clone()).collect())
-            }
-            ("INCLUDE", other) => {
-                self.error(
-                    format!(
-                        "index `{}` projects `INCLUDE` but names no attributes",
-                        i.name.value
-                    ),
-                    other.as_ref().map_or(loc(&i.projection), loc),
-                    "list them: `non_key_attributes: [message, user_handle]`",
-                );
-                Projection::All
-            }
-            ("ALL" | "KEYS_ONLY", Some(names)) => {
-                self.error(
-                    format!(
-                        "index `{}` lists `non_key_attributes` but projects `{kind}`",
-                        i.name.value
-                    ),
-                    loc(names),
-                    "remove `non_key_attributes`, or use `projection: INCLUDE`",
-                );
-                Projection::All
-            }
-            (other, _) => {
-                self.error(
-                    format!("projection `{other}` is not one of AWS's"),
-                    loc(&i.projection),
-                    "use `ALL`, `KEYS_ONLY` or `INCLUDE` (with `non_key_attributes`)",
-                );
-                Projection::All
-            }
-        };
-        let what = format!("index `{}`", i.name.value);
-        let throughput = self.throughput(
-            &what,
-            loc(raw),
-            provisioned,
-            i.read.as_ref(),
-            i.write.as_ref(),
-        );
-        IndexSpec {
-            name: i.name.value.clone(),
-            key,
-            projection,
-            throughput,
-        }
-    }
-
-    fn table(&mut self, raw: &Spanned<RawTable>) -> TableSpec {
-        let t = &raw.value;
-        self.aws_name("table name", &t.name, 3, 255);
-        let mut attributes = BTreeMap::new();
-        for (name, ty) in &t.attributes.value.0 {
-            if name.value.is_empty() || name.value.len() > 255 {
-                self.error(
-                    "attribute names have 1 to 255 bytes",
-                    loc(name),
-                    "rename the attribute",
-                );
-            }
-            match ScalarType::parse(&ty.value) {
-                Some(parsed) => {
-                    attributes.insert(name.value.clone(), parsed);
-                }
-                None => self.error(
-                    format!(
-                        "attribute `{}` has type `{}`, which cannot be a key",
-                        name.value, ty.value
-                    ),
-                    loc(ty),
-                    "key attributes are `S` (string), `N` (number) or `B` (binary)",
-                ),
-            }
-        }
-        let declared: BTreeSet<String> = t
-            .attributes
-            .value
-            .0
-            .iter()
-            .map(|(n, _)| n.value.clone())
-            .collect();
-        let key = self.key("table", &t.key, &declared);
-        let (provisioned, billing) = self.billing(&t.billing);
-        if t.global_secondary_indexes.len() > MAX_INDEXES {
-            self.error(
-                format!(
-                    "table declares {} global secondary indexes",
-                    t.global_secondary_indexes.len()
-                ),
-                loc(&t.global_secondary_indexes[MAX_INDEXES]),
-                format!("AWS allows at most {MAX_INDEXES} per table"),
-            );
-        }
-        let mut indexes: Vec<IndexSpec> = Vec::new();
-        for raw_index in &t.global_secondary_indexes {
-            let index = self.index(raw_index, provisioned, &declared);
-            if indexes.iter().any(|i| i.name == index.name) {
-                self.error(
-                    format!("index `{}` is declared twice", index.name),
-                    loc(&raw_index.value.name),
-                    "give each index of a table its own name",
-                );
-            }
-            indexes.push(index);
-        }
-        let used: BTreeSet<&str> = key
-            .attributes()
-            .chain(indexes.iter().flat_map(|i| i.key.attributes()))
-            .collect();
-        for (name, _) in &t.attributes.value.0 {
-            if !used.contains(name.value.as_str()) {
-                self.error(
-                    format!("attribute `{}` is defined but no key uses it", name.value),
-                    loc(name),
-                    "AWS rejects unused attribute definitions: remove it (items may still hold it), or use it in a key",
-                );
-            }
-        }
-        let stream = t.stream.as_ref().and_then(|s| {
-            let upper = s.value.to_ascii_uppercase();
-            if upper == "OFF" {
-                return None;
-            }
-            let parsed = StreamView::parse(&upper);
-            if parsed.is_none() {
-                self.error(
-                    format!("stream view type `{}` is not one of AWS's", s.value),
-                    loc(s),
-                    "use `NEW_IMAGE`, `OLD_IMAGE`, `NEW_AND_OLD_IMAGES`, `KEYS_ONLY`, or `off`",
-                );
-            }
-            parsed
-        });
-        if let Some(ttl) = &t.ttl_attribute
-            && (ttl.value.is_empty() || ttl.value.len() > 255)
-        {
-            self.error(
-                "the TTL attribute name has 1 to 255 bytes",
-                loc(ttl),
-                "name the attribute that holds the expiry time",
-            );
-        }
-        let tags = self.tags(&t.tags);
-        TableSpec {
-            name: t.name.value.clone(),
-            attributes,
-            key,
-            billing: billing.unwrap_or(Billing::PayPerRequest),
-            indexes,
-            stream,
-            deletion_protection: t.deletion_protection.as_ref().is_some_and(|d| d.value),
-            ttl_attribute: t.ttl_attribute.as_ref().map(|t| t.value.clone()),
-            point_in_time_recovery: t.point_in_time_recovery.as_ref().is_some_and(|p| p.value),
-            tags,
-        }
-    }
-
-    pub(super) fn tags(
+    pub(crate) fn tags(
         &mut self,
         raw: &super::raw::SpannedMap<Spanned<String>>,
     ) -> BTreeMap<String, String> {
@@ -458,13 +205,153 @@ impl Validator {
         }
         tags
     }
+
+    pub(crate) fn int_in(&mut self, what: &str, v: &Spanned<i64>, min: i64, max: i64) -> i32 {
+        if v.value < min || v.value > max {
+            self.error(
+                format!("{what} is `{}`", v.value),
+                loc(v),
+                format!("use a value from {min} to {max}"),
+            );
+        }
+        v.value.clamp(min, max) as i32
+    }
+
+    pub(crate) fn one_of(&mut self, what: &str, v: &Spanned<String>, allowed: &[&str]) -> String {
+        let upper = v.value.clone();
+        if !allowed.contains(&upper.as_str()) {
+            let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+            self.error(
+                format!("{what} `{}` is not one AWS accepts", v.value),
+                loc(v),
+                format!("use one of {}", list.join(", ")),
+            );
+        }
+        upper
+    }
+
+    /// Checks every `${…}` reference in `text` against the declared resources.
+    pub(crate) fn references(&mut self, text: &Spanned<String>, declared: &Names) {
+        match refs::parse(&text.value) {
+            Err(e) => self.error(e, loc(text), "references look like `${table.messages.arn}`"),
+            Ok(found) => {
+                for r in found {
+                    let Ref::Attribute(address, attr) = &r else {
+                        continue;
+                    };
+                    let exists = declared.declares(address);
+                    if !exists {
+                        self.error(
+                            format!("`${{{r}}}` refers to `{address}`, which this stack does not declare"),
+                            loc(text),
+                            format!("declare `{}` under `{}s:`, or fix the name", address.name, address.kind.as_str()),
+                        );
+                    } else if *attr == Attr::StreamArn
+                        && !declared.exports(address, Attr::StreamArn)
+                    {
+                        self.error(
+                            format!("`${{{r}}}` refers to a stream, but `{address}` has none"),
+                            loc(text),
+                            "turn the table's stream on (`stream: NEW_IMAGE`), or refer to its `arn`",
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn statements(
+        &mut self,
+        raw: &[Spanned<RawStatement>],
+        declared: &Names,
+        principal_allowed: bool,
+    ) -> Value {
+        let mut out = Vec::new();
+        for s in raw {
+            let st = &s.value;
+            let effect = st.effect.value.to_ascii_lowercase();
+            if effect != "allow" && effect != "deny" {
+                self.error(
+                    format!("effect `{}` is not `Allow` or `Deny`", st.effect.value),
+                    loc(&st.effect),
+                    "use `Allow` or `Deny`",
+                );
+            }
+            if st.actions.value.is_empty() {
+                self.error(
+                    "statement has no actions",
+                    loc(&st.actions),
+                    "list actions like `dynamodb:Query`, or `*`",
+                );
+            }
+            for a in &st.actions.value {
+                if a.value != "*" && !a.value.contains(':') {
+                    self.error(
+                        format!("action `{}` has no service prefix", a.value),
+                        loc(a),
+                        "write actions as `service:Action`, like `dynamodb:PutItem`",
+                    );
+                }
+            }
+            if st.resources.value.is_empty() {
+                self.error(
+                    "statement has no resources",
+                    loc(&st.resources),
+                    "list ARNs, references like `${table.messages.arn}`, or `*`",
+                );
+            }
+            for r in &st.resources.value {
+                self.references(r, declared);
+            }
+            match (&st.principal, principal_allowed) {
+                (Some(p), false) => self.error(
+                    "a role's inline policy cannot name a principal",
+                    loc(p),
+                    "remove `principal`: the role itself is the principal (use `trust:` for who may assume it)",
+                ),
+                (None, true) => self.error(
+                    "an endpoint policy statement needs a principal",
+                    loc(&s.value.effect),
+                    "add `principal: \"*\"` (or a mapping like `{AWS: [arn]}`)",
+                ),
+                _ => {}
+            }
+            out.push(Statement {
+                sid: st.sid.as_ref().map(|s| s.value.clone()),
+                allow: effect != "deny",
+                principal: st.principal.as_ref().map(|p| p.value.clone()),
+                actions: st.actions.value.iter().map(|a| a.value.clone()).collect(),
+                resources: st.resources.value.iter().map(|r| r.value.clone()).collect(),
+                conditions: st.conditions.as_ref().map(|c| c.value.clone()),
+            });
+        }
+        policy::document(&out)
+    }
+
+    /// A role's name: 1–64 of `A-Za-z0-9+=,.@_-`.
+    pub(crate) fn iam_name(&mut self, what: &str, name: &Spanned<String>, max: usize) {
+        let ok = !name.value.is_empty()
+            && name.value.len() <= max
+            && name
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        if !ok {
+            self.error(
+                format!("{what} `{}` is not valid", name.value),
+                loc(name),
+                format!("use 1 to {max} of `A-Za-z0-9+=,.@_-`"),
+            );
+        }
+    }
 }
 
-/// Validates the whole file: either a [`Stack`] or every problem found.
-pub fn validate(raw: &RawStack, path: &std::path::Path) -> Result<Stack, Vec<Diagnostic>> {
-    let mut v = Validator {
-        problems: Vec::new(),
-    };
+/// The stack's own parts, validated: its name and its environments (each kind's entries are
+/// the registry's, which calls back into this module's checks).
+pub(super) fn stack_level(
+    v: &mut Validator,
+    raw: &RawStack,
+) -> (BTreeMap<String, Environment>, Option<Loc>) {
     let name = &raw.name;
     let name_ok = !name.value.is_empty()
         && name.value.len() <= 128
@@ -491,152 +378,25 @@ pub fn validate(raw: &RawStack, path: &std::path::Path) -> Result<Stack, Vec<Dia
             "declare one, like `local: { endpoint_url: http://127.0.0.1:4566, region: ca-central-1 }`",
         );
     }
-    let mut tables: Vec<Declared<crate::resources::dynamodb_table::TableSpec>> = Vec::new();
-    for (logical, raw_table) in &raw.tables.0 {
-        v.logical_name("table", logical);
-        let spec = v.table(raw_table);
-        if tables.iter().any(|t| t.spec.name == spec.name) {
-            v.error(
-                format!("two tables are named `{}`", spec.name),
-                loc(&raw_table.value.name),
-                "each table needs its own AWS name",
-            );
-        }
-        tables.push(Declared {
-            address: Address::table(&logical.value),
-            spec,
-            loc: loc(logical),
-        });
-    }
-    let declared = super::validate_kinds::Declared {
-        tables: raw
-            .tables
-            .0
-            .iter()
-            .map(|(k, t)| {
-                (
-                    k.value.clone(),
-                    t.value
-                        .stream
-                        .as_ref()
-                        .is_some_and(|s| !s.value.eq_ignore_ascii_case("off")),
-                )
-            })
-            .collect(),
-        roles: raw.roles.0.iter().map(|(k, _)| k.value.clone()).collect(),
-        functions: raw
-            .functions
-            .0
-            .iter()
-            .map(|(k, _)| k.value.clone())
-            .collect(),
-    };
-    let base = path
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    let mut roles = Vec::new();
-    for (logical, r) in &raw.roles.0 {
-        v.logical_name("role", logical);
-        roles.push(Declared {
-            address: Address::new(Kind::Role, &logical.value),
-            spec: v.role(r, &declared),
-            loc: loc(logical),
-        });
-    }
-    let mut functions = Vec::new();
-    for (logical, f) in &raw.functions.0 {
-        v.logical_name("function", logical);
-        functions.push(Declared {
-            address: Address::new(Kind::Function, &logical.value),
-            spec: v.function(f, &declared, &base),
-            loc: loc(&f.value.source),
-        });
-    }
-    let mut mappings: Vec<Declared<crate::resources::event_source_mapping::MappingSpec>> =
-        Vec::new();
-    for (logical, m) in &raw.event_source_mappings.0 {
-        v.logical_name("event source mapping", logical);
-        let spec = v.mapping(m, &declared);
-        if mappings
-            .iter()
-            .any(|o| o.spec.table == spec.table && o.spec.function == spec.function)
-        {
-            v.error(
-                format!(
-                    "a second mapping from table `{}` to function `{}`",
-                    spec.table.name, spec.function.name
-                ),
-                loc(logical),
-                "AWS allows one mapping per stream and function: keep one",
-            );
-        }
-        mappings.push(Declared {
-            address: Address::new(Kind::EventSourceMapping, &logical.value),
-            spec,
-            loc: loc(logical),
-        });
-    }
-    let mut endpoints: Vec<Declared<crate::resources::vpc_endpoint::EndpointSpec>> = Vec::new();
-    for (logical, e) in &raw.vpc_endpoints.0 {
-        v.logical_name("VPC endpoint", logical);
-        let spec = v.endpoint(e, &declared);
-        if endpoints
-            .iter()
-            .any(|o| o.spec.vpc == spec.vpc && o.spec.service == spec.service)
-        {
-            v.error(
-                "a second endpoint for the same VPC and service",
-                loc(logical),
-                "AWS finds a gateway endpoint by VPC and service: keep one",
-            );
-        }
-        endpoints.push(Declared {
-            address: Address::new(Kind::VpcEndpoint, &logical.value),
-            spec,
-            loc: loc(logical),
-        });
-    }
-    for (kind, names) in [
-        (
-            "role",
-            raw.roles
-                .0
-                .iter()
-                .map(|(_, r)| &r.value.name)
-                .collect::<Vec<_>>(),
-        ),
-        (
-            "function",
-            raw.functions.0.iter().map(|(_, f)| &f.value.name).collect(),
-        ),
-    ] {
-        let mut seen = BTreeSet::new();
-        for n in names {
-            if !seen.insert(n.value.clone()) {
-                v.error(
-                    format!("two {kind}s are named `{}`", n.value),
-                    loc(n),
-                    format!("each {kind} needs its own AWS name"),
-                );
-            }
+    (environments, loc(&raw.environments))
+}
+
+impl Validator {
+    /// A validator with no problems yet.
+    pub(super) fn new() -> Self {
+        Self {
+            problems: Vec::new(),
         }
     }
-    if v.problems.is_empty() {
-        Ok(Stack {
-            name: name.value.clone(),
-            path: path.to_path_buf(),
-            environments,
-            environments_loc: loc(&raw.environments),
-            tables,
-            roles,
-            functions,
-            mappings,
-            endpoints,
-        })
-    } else {
-        v.problems
-            .sort_by_key(|d| d.loc.map(|l| (l.line, l.column)));
-        Err(v.problems)
+
+    /// `value` when nothing was reported, else every problem, in file order.
+    pub(super) fn finish<T>(mut self, value: T) -> Result<T, Vec<Diagnostic>> {
+        if self.problems.is_empty() {
+            Ok(value)
+        } else {
+            self.problems
+                .sort_by_key(|d| d.loc.map(|l| (l.line, l.column)));
+            Err(self.problems)
+        }
     }
 }

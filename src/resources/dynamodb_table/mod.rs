@@ -10,6 +10,7 @@
 
 pub mod aws;
 mod plan;
+pub mod stack;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

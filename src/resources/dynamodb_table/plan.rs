@@ -13,6 +13,36 @@ use crate::stack::Declared;
 
 impl Resource for Table {
     const KIND: Kind = Kind::Table;
+    const NOUN: &'static str = "table";
+    type Raw = super::stack::RawTable;
+
+    fn exports(raw: &super::stack::RawTable) -> Vec<Attr> {
+        let stream = raw
+            .stream
+            .as_ref()
+            .is_some_and(|s| !s.value.eq_ignore_ascii_case("off"));
+        let mut attrs = vec![Attr::Name, Attr::Arn];
+        if stream {
+            attrs.push(Attr::StreamArn);
+        }
+        attrs
+    }
+
+    fn validate(
+        vd: &mut crate::stack::validate::Validator,
+        raw: &serde_saphyr::Spanned<super::stack::RawTable>,
+        _: &crate::stack::validate::Names,
+        _: &std::path::Path,
+    ) -> TableSpec {
+        super::stack::table(vd, raw)
+    }
+
+    fn check_all(
+        vd: &mut crate::stack::validate::Validator,
+        entries: &[crate::resources::Entry<'_, super::stack::RawTable, TableSpec>],
+    ) {
+        vd.unique_names(Self::NOUN, entries.iter().map(|(_, r, _)| &r.value.name));
+    }
     type Spec = TableSpec;
     type Live = Option<super::TableLive>;
     type Op = TableOp;

@@ -7,6 +7,7 @@
 
 pub mod aws;
 mod plan;
+pub mod stack;
 
 use std::collections::BTreeSet;
 

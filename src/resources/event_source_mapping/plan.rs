@@ -11,6 +11,39 @@ use crate::stack::Declared;
 
 impl Resource for Mapping {
     const KIND: Kind = Kind::EventSourceMapping;
+    const NOUN: &'static str = "event source mapping";
+    type Raw = super::stack::RawMapping;
+
+    fn validate(
+        vd: &mut crate::stack::validate::Validator,
+        raw: &serde_saphyr::Spanned<super::stack::RawMapping>,
+        names: &crate::stack::validate::Names,
+        _: &std::path::Path,
+    ) -> MappingSpec {
+        super::stack::mapping(vd, raw, names)
+    }
+
+    /// AWS allows one mapping per stream and function.
+    fn check_all(
+        vd: &mut crate::stack::validate::Validator,
+        entries: &[crate::resources::Entry<'_, super::stack::RawMapping, MappingSpec>],
+    ) {
+        for (i, (logical, _, spec)) in entries.iter().enumerate() {
+            if entries[..i]
+                .iter()
+                .any(|(_, _, o)| o.table == spec.table && o.function == spec.function)
+            {
+                vd.error(
+                    format!(
+                        "a second mapping from table `{}` to function `{}`",
+                        spec.table.name, spec.function.name
+                    ),
+                    crate::stack::validate::loc(logical),
+                    "AWS allows one mapping per stream and function: keep one",
+                );
+            }
+        }
+    }
     type Spec = MappingSpec;
     type Live = Vec<super::MappingLive>;
     type Op = MappingOp;

@@ -12,6 +12,28 @@ use crate::stack::Declared;
 
 impl Resource for Role {
     const KIND: Kind = Kind::Role;
+    const NOUN: &'static str = "role";
+    type Raw = super::stack::RawRole;
+
+    fn exports(_: &super::stack::RawRole) -> Vec<Attr> {
+        vec![Attr::Name, Attr::Arn]
+    }
+
+    fn validate(
+        vd: &mut crate::stack::validate::Validator,
+        raw: &serde_saphyr::Spanned<super::stack::RawRole>,
+        names: &crate::stack::validate::Names,
+        _: &std::path::Path,
+    ) -> RoleSpec {
+        super::stack::role(vd, raw, names)
+    }
+
+    fn check_all(
+        vd: &mut crate::stack::validate::Validator,
+        entries: &[crate::resources::Entry<'_, super::stack::RawRole, RoleSpec>],
+    ) {
+        vd.unique_names(Self::NOUN, entries.iter().map(|(_, r, _)| &r.value.name));
+    }
     type Spec = RoleSpec;
     type Live = Option<super::RoleLive>;
     type Op = RoleOp;

@@ -42,6 +42,36 @@ fn placement(
 
 impl Resource for Function {
     const KIND: Kind = Kind::Function;
+    const NOUN: &'static str = "function";
+    type Raw = super::stack::RawFunction;
+
+    fn exports(_: &super::stack::RawFunction) -> Vec<Attr> {
+        vec![Attr::Name, Attr::Arn]
+    }
+
+    fn validate(
+        vd: &mut crate::stack::validate::Validator,
+        raw: &serde_saphyr::Spanned<super::stack::RawFunction>,
+        names: &crate::stack::validate::Names,
+        base: &std::path::Path,
+    ) -> FunctionSpec {
+        super::stack::function(vd, raw, names, base)
+    }
+
+    /// A function is pointed at by its `source:`, the part a missing package is about.
+    fn declared_at(
+        _: &serde_saphyr::Spanned<String>,
+        raw: &serde_saphyr::Spanned<super::stack::RawFunction>,
+    ) -> Option<crate::stack::Loc> {
+        crate::stack::validate::loc(&raw.value.source)
+    }
+
+    fn check_all(
+        vd: &mut crate::stack::validate::Validator,
+        entries: &[crate::resources::Entry<'_, super::stack::RawFunction, FunctionSpec>],
+    ) {
+        vd.unique_names(Self::NOUN, entries.iter().map(|(_, r, _)| &r.value.name));
+    }
     type Spec = FunctionSpec;
     type Live = super::FunctionState;
     type Op = FunctionOp;

@@ -8,6 +8,7 @@
 
 pub mod aws;
 mod plan;
+pub mod stack;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -11,6 +11,36 @@ use crate::stack::Declared;
 
 impl Resource for Endpoint {
     const KIND: Kind = Kind::VpcEndpoint;
+    const NOUN: &'static str = "VPC endpoint";
+    type Raw = super::stack::RawEndpoint;
+
+    fn validate(
+        vd: &mut crate::stack::validate::Validator,
+        raw: &serde_saphyr::Spanned<super::stack::RawEndpoint>,
+        names: &crate::stack::validate::Names,
+        _: &std::path::Path,
+    ) -> EndpointSpec {
+        super::stack::endpoint(vd, raw, names)
+    }
+
+    /// A gateway endpoint is found by VPC and service: one per pair.
+    fn check_all(
+        vd: &mut crate::stack::validate::Validator,
+        entries: &[crate::resources::Entry<'_, super::stack::RawEndpoint, EndpointSpec>],
+    ) {
+        for (i, (logical, _, spec)) in entries.iter().enumerate() {
+            if entries[..i]
+                .iter()
+                .any(|(_, _, o)| o.vpc == spec.vpc && o.service == spec.service)
+            {
+                vd.error(
+                    "a second endpoint for the same VPC and service",
+                    crate::stack::validate::loc(logical),
+                    "AWS finds a gateway endpoint by VPC and service: keep one",
+                );
+            }
+        }
+    }
     type Spec = EndpointSpec;
     type Live = Vec<super::EndpointLive>;
     type Op = EndpointOp;

@@ -1,0 +1,385 @@
+//! The stack file's `tables:` entries: their raw serde types and their validation against
+//! `DynamoDB`'s own limits (name lengths, key types, attribute definitions that keys use,
+//! capacity exactly when provisioned, at most 20 indexes). Pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::stack::raw::SpannedMap;
+use crate::stack::validate::{Validator, loc};
+
+
+use crate::stack::Loc;
+use super::{Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, TableSpec, Throughput};
+
+/// A `DynamoDB` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTable {
+    /// Table name in AWS.
+    pub name: Spanned<String>,
+    /// Attribute name → `S`, `N` or `B`; only attributes used by a key.
+    pub attributes: Spanned<SpannedMap<Spanned<String>>>,
+    /// The table's primary key.
+    pub key: Spanned<RawKey>,
+    /// Billing mode and capacity.
+    pub billing: Spanned<RawBilling>,
+    /// Global secondary indexes.
+    #[serde(default)]
+    pub global_secondary_indexes: Vec<Spanned<RawIndex>>,
+    /// Stream view type, or `off`.
+    pub stream: Option<Spanned<String>>,
+    /// AWS deletion protection.
+    pub deletion_protection: Option<Spanned<bool>>,
+    /// Attribute holding the expiry time for TTL.
+    pub ttl_attribute: Option<Spanned<String>>,
+    /// Continuous backups.
+    pub point_in_time_recovery: Option<Spanned<bool>>,
+    /// User tags (the ownership tag is added by the tool).
+    #[serde(default)]
+    pub tags: SpannedMap<Spanned<String>>,
+}
+
+/// A key schema: partition (hash) key and optional sort (range) key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    /// Partition key attribute.
+    pub hash: Spanned<String>,
+    /// Sort key attribute.
+    pub range: Option<Spanned<String>>,
+}
+
+/// Billing mode with capacity when provisioned.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBilling {
+    /// `PROVISIONED` or `PAY_PER_REQUEST`.
+    pub mode: Spanned<String>,
+    /// Read capacity units.
+    pub read: Option<Spanned<i64>>,
+    /// Write capacity units.
+    pub write: Option<Spanned<i64>>,
+}
+
+/// A global secondary index.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIndex {
+    /// Index name.
+    pub name: Spanned<String>,
+    /// The index's key.
+    pub key: Spanned<RawKey>,
+    /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
+    pub projection: Spanned<String>,
+    /// With `INCLUDE`: the non-key attributes to project.
+    pub non_key_attributes: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Read capacity units (provisioned tables).
+    pub read: Option<Spanned<i64>>,
+    /// Write capacity units (provisioned tables).
+    pub write: Option<Spanned<i64>>,
+}
+
+/// AWS's limit on global secondary indexes per table.
+const MAX_INDEXES: usize = 20;
+
+fn capacity(
+    vd: &mut Validator, what: &str, value: &Spanned<i64>) -> i64 {
+    if value.value < 1 {
+        vd.error(
+            format!("{what} capacity is `{}`", value.value),
+            loc(value),
+            "provisioned capacity is at least 1 unit",
+        );
+    }
+    value.value
+}
+
+/// Capacity of a table or index: both units when provisioned, none when on demand.
+fn throughput(
+    vd: &mut Validator,
+    what: &str,
+    at: Option<Loc>,
+    provisioned: bool,
+    read: Option<&Spanned<i64>>,
+    write: Option<&Spanned<i64>>,
+) -> Option<Throughput> {
+    if provisioned {
+        if let (Some(r), Some(w)) = (read, write) {
+            Some(Throughput {
+                read: capacity(vd, &format!("{what} read"), r),
+                write: capacity(vd, &format!("{what} write"), w),
+            })
+        } else {
+            let missing = if read.is_none() { "read" } else { "write" };
+            vd.error(
+                format!("{what} is provisioned but has no `{missing}` capacity"),
+                at,
+                "with `mode: PROVISIONED`, give both `read` and `write` (at least 1)",
+            );
+            None
+        }
+    } else {
+        for (label, v) in [("read", read), ("write", write)] {
+            if let Some(v) = v {
+                vd.error(
+                    format!(
+                        "{what} has `{label}` capacity but the table is billed per request"
+                    ),
+                    loc(v),
+                    format!("remove `{label}`, or use `mode: PROVISIONED`"),
+                );
+            }
+        }
+        None
+    }
+}
+
+/// Checks a key against the attribute names declared (typed correctly or not: a bad
+/// type is reported once, at the type).
+fn key(
+    vd: &mut Validator,
+    owner: &str,
+    key: &Spanned<RawKey>,
+    declared: &BTreeSet<String>,
+) -> KeySchema {
+    for part in std::iter::once(&key.value.hash).chain(key.value.range.as_ref()) {
+        if !declared.contains(&part.value) {
+            vd.error(
+                format!(
+                    "{owner} key uses attribute `{}`, which is not defined",
+                    part.value
+                ),
+                loc(part),
+                format!("add `{}: S` (or `N`, `B`) under `attributes`", part.value),
+            );
+        }
+    }
+    if let Some(range) = &key.value.range
+        && range.value == key.value.hash.value
+    {
+        vd.error(
+            format!(
+                "{owner} key uses `{}` as both partition and sort key",
+                range.value
+            ),
+            loc(range),
+            "use a different attribute for `range`, or remove it",
+        );
+    }
+    KeySchema {
+        hash: key.value.hash.value.clone(),
+        range: key.value.range.as_ref().map(|r| r.value.clone()),
+    }
+}
+
+fn billing(
+    vd: &mut Validator, billing: &Spanned<RawBilling>) -> (bool, Option<Billing>) {
+    let b = &billing.value;
+    let mode = b.mode.value.to_ascii_uppercase();
+    match mode.as_str() {
+        "PROVISIONED" => {
+            let t = throughput(vd, 
+                "table",
+                loc(billing),
+                true,
+                b.read.as_ref(),
+                b.write.as_ref(),
+            );
+            (true, t.map(Billing::Provisioned))
+        }
+        "PAY_PER_REQUEST" => {
+            throughput(vd, 
+                "table",
+                loc(billing),
+                false,
+                b.read.as_ref(),
+                b.write.as_ref(),
+            );
+            (false, Some(Billing::PayPerRequest))
+        }
+        other => {
+            vd.error(
+                format!("billing mode `{other}` is not one of AWS's"),
+                loc(&b.mode),
+                "use `PROVISIONED` (with `read` and `write`) or `PAY_PER_REQUEST`",
+            );
+            (false, None)
+        }
+    }
+}
+
+fn index(
+    vd: &mut Validator,
+    raw: &Spanned<RawIndex>,
+    provisioned: bool,
+    declared: &BTreeSet<String>,
+) -> IndexSpec {
+    let i = &raw.value;
+    vd.aws_name("index name", &i.name, 3, 255);
+    let key = key(vd, &format!("index `{}`", i.name.value), &i.key, declared);
+    let kind = i.projection.value.to_ascii_uppercase();
+    let projection = match (kind.as_str(), &i.non_key_attributes) {
+        ("ALL", None) => Projection::All,
+        ("KEYS_ONLY", None) => Projection::KeysOnly,
+        ("INCLUDE", Some(names)) if !names.value.is_empty() => {
+            Projection::Include(names.value.iter().map(|n| n.value.clone()).collect())
+        }
+        ("INCLUDE", other) => {
+            vd.error(
+                format!(
+                    "index `{}` projects `INCLUDE` but names no attributes",
+                    i.name.value
+                ),
+                other.as_ref().map_or(loc(&i.projection), loc),
+                "list them: `non_key_attributes: [message, user_handle]`",
+            );
+            Projection::All
+        }
+        ("ALL" | "KEYS_ONLY", Some(names)) => {
+            vd.error(
+                format!(
+                    "index `{}` lists `non_key_attributes` but projects `{kind}`",
+                    i.name.value
+                ),
+                loc(names),
+                "remove `non_key_attributes`, or use `projection: INCLUDE`",
+            );
+            Projection::All
+        }
+        (other, _) => {
+            vd.error(
+                format!("projection `{other}` is not one of AWS's"),
+                loc(&i.projection),
+                "use `ALL`, `KEYS_ONLY` or `INCLUDE` (with `non_key_attributes`)",
+            );
+            Projection::All
+        }
+    };
+    let what = format!("index `{}`", i.name.value);
+    let throughput = throughput(vd, 
+        &what,
+        loc(raw),
+        provisioned,
+        i.read.as_ref(),
+        i.write.as_ref(),
+    );
+    IndexSpec {
+        name: i.name.value.clone(),
+        key,
+        projection,
+        throughput,
+    }
+}
+
+pub(crate) fn table(
+    vd: &mut Validator, raw: &Spanned<RawTable>) -> TableSpec {
+    let t = &raw.value;
+    vd.aws_name("table name", &t.name, 3, 255);
+    let mut attributes = BTreeMap::new();
+    for (name, ty) in &t.attributes.value.0 {
+        if name.value.is_empty() || name.value.len() > 255 {
+            vd.error(
+                "attribute names have 1 to 255 bytes",
+                loc(name),
+                "rename the attribute",
+            );
+        }
+        match ScalarType::parse(&ty.value) {
+            Some(parsed) => {
+                attributes.insert(name.value.clone(), parsed);
+            }
+            None => vd.error(
+                format!(
+                    "attribute `{}` has type `{}`, which cannot be a key",
+                    name.value, ty.value
+                ),
+                loc(ty),
+                "key attributes are `S` (string), `N` (number) or `B` (binary)",
+            ),
+        }
+    }
+    let declared: BTreeSet<String> = t
+        .attributes
+        .value
+        .0
+        .iter()
+        .map(|(n, _)| n.value.clone())
+        .collect();
+    let key = key(vd, "table", &t.key, &declared);
+    let (provisioned, billing) = billing(vd, &t.billing);
+    if t.global_secondary_indexes.len() > MAX_INDEXES {
+        vd.error(
+            format!(
+                "table declares {} global secondary indexes",
+                t.global_secondary_indexes.len()
+            ),
+            loc(&t.global_secondary_indexes[MAX_INDEXES]),
+            format!("AWS allows at most {MAX_INDEXES} per table"),
+        );
+    }
+    let mut indexes: Vec<IndexSpec> = Vec::new();
+    for raw_index in &t.global_secondary_indexes {
+        let index = index(vd, raw_index, provisioned, &declared);
+        if indexes.iter().any(|i| i.name == index.name) {
+            vd.error(
+                format!("index `{}` is declared twice", index.name),
+                loc(&raw_index.value.name),
+                "give each index of a table its own name",
+            );
+        }
+        indexes.push(index);
+    }
+    let used: BTreeSet<&str> = key
+        .attributes()
+        .chain(indexes.iter().flat_map(|i| i.key.attributes()))
+        .collect();
+    for (name, _) in &t.attributes.value.0 {
+        if !used.contains(name.value.as_str()) {
+            vd.error(
+                format!("attribute `{}` is defined but no key uses it", name.value),
+                loc(name),
+                "AWS rejects unused attribute definitions: remove it (items may still hold it), or use it in a key",
+            );
+        }
+    }
+    let stream = t.stream.as_ref().and_then(|s| {
+        let upper = s.value.to_ascii_uppercase();
+        if upper == "OFF" {
+            return None;
+        }
+        let parsed = StreamView::parse(&upper);
+        if parsed.is_none() {
+            vd.error(
+                format!("stream view type `{}` is not one of AWS's", s.value),
+                loc(s),
+                "use `NEW_IMAGE`, `OLD_IMAGE`, `NEW_AND_OLD_IMAGES`, `KEYS_ONLY`, or `off`",
+            );
+        }
+        parsed
+    });
+    if let Some(ttl) = &t.ttl_attribute
+        && (ttl.value.is_empty() || ttl.value.len() > 255)
+    {
+        vd.error(
+            "the TTL attribute name has 1 to 255 bytes",
+            loc(ttl),
+            "name the attribute that holds the expiry time",
+        );
+    }
+    let tags = vd.tags(&t.tags);
+    TableSpec {
+        name: t.name.value.clone(),
+        attributes,
+        key,
+        billing: billing.unwrap_or(Billing::PayPerRequest),
+        indexes,
+        stream,
+        deletion_protection: t.deletion_protection.as_ref().is_some_and(|d| d.value),
+        ttl_attribute: t.ttl_attribute.as_ref().map(|t| t.value.clone()),
+        point_in_time_recovery: t.point_in_time_recovery.as_ref().is_some_and(|p| p.value),
+        tags,
+    }
+}

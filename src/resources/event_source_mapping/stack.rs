@@ -1,0 +1,125 @@
+//! The stack file's `event_source_mappings:` entries: raw serde types and validation
+//! (a declared table with a stream, a declared function, batch and retry limits). Pure.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::stack::validate::{Names, Validator, loc};
+
+use serde_json::Value;
+
+use crate::resources::refs::Attr;
+use crate::resources::{Address, Kind};
+use super::{MappingSpec, normalize_pattern};
+
+/// A stream-to-function mapping.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMapping {
+    /// Logical name of the table whose stream is read.
+    pub table: Spanned<String>,
+    /// Logical name of the function invoked.
+    pub function: Spanned<String>,
+    /// Records per invocation.
+    pub batch_size: Option<Spanned<i64>>,
+    /// `LATEST` or `TRIM_HORIZON`.
+    pub starting_position: Option<Spanned<String>>,
+    /// Whether it polls.
+    pub enabled: Option<Spanned<bool>>,
+    /// Event filter patterns (JSON).
+    #[serde(default)]
+    pub filter_patterns: Vec<Spanned<String>>,
+    /// Retries (-1: until the record expires).
+    pub maximum_retry_attempts: Option<Spanned<i64>>,
+    /// Split a failing batch.
+    pub bisect_batch_on_function_error: Option<Spanned<bool>>,
+    /// Seconds to gather records.
+    pub maximum_batching_window_seconds: Option<Spanned<i64>>,
+}
+
+pub(crate) fn mapping(
+    vd: &mut Validator,
+    raw: &Spanned<RawMapping>,
+    declared: &Names,
+) -> MappingSpec {
+    let m = &raw.value;
+    let table = Address::new(Kind::Table, &m.table.value);
+    match (
+        declared.declares(&table),
+        declared.exports(&table, Attr::StreamArn),
+    ) {
+        (false, _) => vd.error(
+            format!("table `{}` is not declared in this stack", m.table.value),
+            loc(&m.table),
+            "use the logical name of a table under `tables:`",
+        ),
+        (true, false) => vd.error(
+            format!("table `{}` has no stream to read", m.table.value),
+            loc(&m.table),
+            "turn its stream on with `stream: NEW_IMAGE` (or another view type)",
+        ),
+        (true, true) => {}
+    }
+    if !declared.declares(&Address::new(Kind::Function, &m.function.value)) {
+        vd.error(
+            format!(
+                "function `{}` is not declared in this stack",
+                m.function.value
+            ),
+            loc(&m.function),
+            "use the logical name of a function under `functions:`",
+        );
+    }
+    let starting_position = m.starting_position.as_ref().map_or_else(
+        || "LATEST".to_string(),
+        |s| {
+            if s.value == "AT_TIMESTAMP" {
+                vd.error(
+                    "`AT_TIMESTAMP` is not valid for DynamoDB streams",
+                    loc(s),
+                    "use `LATEST` or `TRIM_HORIZON`",
+                );
+                return s.value.clone();
+            }
+            vd.one_of("starting_position", s, &["LATEST", "TRIM_HORIZON"])
+        },
+    );
+    let mut filter_patterns = BTreeSet::new();
+    for p in &m.filter_patterns {
+        if !serde_json::from_str::<Value>(&p.value).is_ok_and(|v| v.is_object()) {
+            vd.error(
+                "filter pattern is not a JSON object",
+                loc(p),
+                r#"write it as JSON, like '{"eventName": ["INSERT"]}'"#,
+            );
+        }
+        filter_patterns.insert(normalize_pattern(&p.value));
+    }
+    MappingSpec {
+        table: Address::table(&m.table.value),
+        function: Address::new(Kind::Function, &m.function.value),
+        batch_size: m
+            .batch_size
+            .as_ref()
+            .map_or(100, |b| vd.int_in("batch_size", b, 1, 10000)),
+        starting_position,
+        enabled: m.enabled.as_ref().is_none_or(|e| e.value),
+        filter_patterns,
+        maximum_retry_attempts: m
+            .maximum_retry_attempts
+            .as_ref()
+            .map_or(-1, |r| vd.int_in("maximum_retry_attempts", r, -1, 10000)),
+        bisect_batch_on_function_error: m
+            .bisect_batch_on_function_error
+            .as_ref()
+            .is_some_and(|b| b.value),
+        maximum_batching_window_seconds: m
+            .maximum_batching_window_seconds
+            .as_ref()
+            .map_or(0, |w| {
+                vd.int_in("maximum_batching_window_seconds", w, 0, 300)
+            }),
+    }
+}

@@ -1,0 +1,269 @@
+//! The stack file's `functions:` entries: raw serde types and validation (runtime, role,
+//! source folder, environment and its references, VPC placement). Pure.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::stack::raw::{OneOrMany, SpannedMap};
+use crate::stack::validate::{Names, Validator, loc};
+use std::path::Path;
+
+
+use crate::resources::{Address, Kind};
+use super::{FunctionSpec, Selection};
+
+/// A Lambda function.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFunction {
+    /// Function name.
+    pub name: Spanned<String>,
+    /// Runtime.
+    pub runtime: Spanned<String>,
+    /// Handler.
+    pub handler: Spanned<String>,
+    /// Source folder, relative to the stack file.
+    pub source: Spanned<String>,
+    /// Logical name of its role.
+    pub role: Spanned<String>,
+    /// Memory in MB.
+    pub memory: Option<Spanned<i64>>,
+    /// Timeout in seconds.
+    pub timeout: Option<Spanned<i64>>,
+    /// Description.
+    pub description: Option<Spanned<String>>,
+    /// `x86_64` or `arm64`.
+    pub architecture: Option<Spanned<String>>,
+    /// Environment variables (values may hold references).
+    #[serde(default)]
+    pub environment: SpannedMap<Spanned<String>>,
+    /// Environment variables never shown in plans.
+    #[serde(default)]
+    pub secret_environment: SpannedMap<Spanned<String>>,
+    /// VPC placement.
+    pub vpc: Option<Spanned<RawVpcPlacement>>,
+    /// Keep `/aws/lambda/<name>` on destroy.
+    pub keep_logs: Option<Spanned<bool>>,
+    /// User tags.
+    #[serde(default)]
+    pub tags: SpannedMap<Spanned<String>>,
+}
+
+/// Subnets and security groups of a VPC function.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVpcPlacement {
+    /// `default` (the default VPC's subnets) or subnet ids.
+    pub subnets: Spanned<OneOrMany>,
+    /// `default` (the default VPC's default group) or group ids.
+    pub security_groups: Spanned<OneOrMany>,
+}
+
+/// Runtimes Lambda accepts for new functions (deprecated ones are refused by AWS).
+const RUNTIMES: &[&str] = &[
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "nodejs18.x",
+    "nodejs20.x",
+    "nodejs22.x",
+    "java11",
+    "java17",
+    "java21",
+    "dotnet8",
+    "ruby3.3",
+    "ruby3.4",
+    "provided.al2",
+    "provided.al2023",
+];
+
+/// Environment variable names Lambda reserves for itself.
+const RESERVED_ENV: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+fn selection(
+    vd: &mut Validator, what: &str, raw: &Spanned<OneOrMany>, prefix: &str) -> Selection {
+    match &raw.value {
+        OneOrMany::One(s) if s == "default" => Selection::Default,
+        OneOrMany::One(s) => {
+            vd.error(
+                format!("{what} `{s}` is not `default` or a list"),
+                loc(raw),
+                format!("write `default`, or a list of `{prefix}…` ids"),
+            );
+            Selection::Default
+        }
+        OneOrMany::Many(ids) => {
+            if ids.is_empty() || ids.iter().any(|i| !i.starts_with(prefix)) {
+                vd.error(
+                    format!("{what} must be `{prefix}…` ids"),
+                    loc(raw),
+                    format!("list ids like `{prefix}0123456789abcdef0`, or write `default`"),
+                );
+            }
+            Selection::Ids(ids.iter().cloned().collect())
+        }
+    }
+}
+
+fn env_vars(
+    vd: &mut Validator,
+    raw: &SpannedMap<Spanned<String>>,
+    declared: &Names,
+    out: &mut BTreeMap<String, String>,
+) {
+    for (k, v) in &raw.0 {
+        let valid = k
+            .value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && k.value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            vd.error(
+                format!("environment variable name `{}` is not valid", k.value),
+                loc(k),
+                "start with a letter; use letters, digits and `_`",
+            );
+        } else if RESERVED_ENV.contains(&k.value.as_str()) {
+            vd.error(format!("`{}` is reserved by Lambda", k.value), loc(k), "Lambda sets it itself (the region comes from AWS_REGION): remove it or rename it");
+        }
+        if out.contains_key(&k.value) {
+            vd.error(
+                format!("environment variable `{}` is set twice", k.value),
+                loc(k),
+                "set it in `environment` or `secret_environment`, not both",
+            );
+        }
+        vd.references(v, declared);
+        out.insert(k.value.clone(), v.value.clone());
+    }
+}
+
+pub(crate) fn function(
+    vd: &mut Validator,
+    raw: &Spanned<RawFunction>,
+    declared: &Names,
+    base: &Path,
+) -> FunctionSpec {
+    let f = &raw.value;
+    let name_ok = !f.name.value.is_empty()
+        && f.name.value.len() <= 64
+        && f.name
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !name_ok {
+        vd.error(
+            format!("function name `{}` is not valid", f.name.value),
+            loc(&f.name),
+            "use 1 to 64 of `A-Za-z0-9-_`",
+        );
+    }
+    let runtime = vd.one_of("runtime", &f.runtime, RUNTIMES);
+    if f.handler.value.is_empty() {
+        vd.error(
+            "the handler is empty",
+            loc(&f.handler),
+            "name the entry point, like `lambda_function.lambda_handler`",
+        );
+    }
+    if !declared.declares(&crate::resources::Address::new(
+        crate::resources::Kind::Role,
+        &f.role.value,
+    )) {
+        vd.error(
+            format!("role `{}` is not declared in this stack", f.role.value),
+            loc(&f.role),
+            format!("declare it under `roles:` (as `{}:`), or use the logical name of a declared role", f.role.value),
+        );
+    }
+    let architecture = f.architecture.as_ref().map_or_else(
+        || "x86_64".to_string(),
+        |a| vd.one_of("architecture", a, &["x86_64", "arm64"]),
+    );
+    let mut environment = BTreeMap::new();
+    env_vars(vd, &f.environment, declared, &mut environment);
+    env_vars(vd, &f.secret_environment, declared, &mut environment);
+    let vpc = f.vpc.as_ref().map(|v| {
+        (
+            selection(vd, "subnets", &v.value.subnets, "subnet-"),
+            selection(vd, "security_groups", &v.value.security_groups, "sg-"),
+        )
+    });
+    FunctionSpec {
+        name: f.name.value.clone(),
+        runtime,
+        handler: f.handler.value.clone(),
+        source: normalize_path(&base.join(&f.source.value)),
+        role: Address::new(Kind::Role, &f.role.value),
+        memory: f
+            .memory
+            .as_ref()
+            .map_or(128, |m| vd.int_in("memory", m, 128, 10240)),
+        timeout: f
+            .timeout
+            .as_ref()
+            .map_or(3, |t| vd.int_in("timeout", t, 1, 900)),
+        description: f
+            .description
+            .as_ref()
+            .map(|d| d.value.clone())
+            .unwrap_or_default(),
+        architecture,
+        environment,
+        secrets: f
+            .secret_environment
+            .0
+            .iter()
+            .map(|(k, _)| k.value.clone())
+            .collect(),
+        vpc,
+        keep_logs: f.keep_logs.as_ref().is_some_and(|k| k.value),
+        tags: vd.tags(&f.tags),
+    }
+}
+
+/// Removes `.` and `dir/..` pairs, so messages show `lambda-artifacts/x`, not `stacks/../lambda-artifacts/x`.
+fn normalize_path(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        std::path::PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}

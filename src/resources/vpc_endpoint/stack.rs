@@ -1,0 +1,99 @@
+//! The stack file's `vpc_endpoints:` entries: raw serde types and validation (service,
+//! VPC, route tables, policy). Pure.
+
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::stack::raw::{OneOrMany, RawStatement, SpannedMap};
+use crate::stack::validate::{Names, Validator, loc};
+
+
+use super::{EndpointSpec, RouteTables, VpcChoice};
+
+/// A gateway VPC endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    /// The `Name` tag.
+    pub name: Spanned<String>,
+    /// `dynamodb` (default) or `s3`.
+    pub service: Option<Spanned<String>>,
+    /// `default` or a VPC id.
+    pub vpc: Option<Spanned<String>>,
+    /// `main`, `all`, or route table ids.
+    pub route_tables: Option<Spanned<OneOrMany>>,
+    /// Endpoint policy statements.
+    pub policy: Option<Spanned<Vec<Spanned<RawStatement>>>>,
+    /// Other tags.
+    #[serde(default)]
+    pub tags: SpannedMap<Spanned<String>>,
+}
+
+pub(crate) fn endpoint(
+    vd: &mut Validator,
+    raw: &Spanned<RawEndpoint>,
+    declared: &Names,
+) -> EndpointSpec {
+    let e = &raw.value;
+    let service = e.service.as_ref().map_or_else(
+        || "dynamodb".to_string(),
+        |s| vd.one_of("gateway endpoint service", s, &["dynamodb", "s3"]),
+    );
+    let vpc = match &e.vpc {
+        None => VpcChoice::Default,
+        Some(v) if v.value == "default" => VpcChoice::Default,
+        Some(v) if v.value.starts_with("vpc-") => VpcChoice::Id(v.value.clone()),
+        Some(v) => {
+            vd.error(
+                format!("vpc `{}` is not `default` or a VPC id", v.value),
+                loc(v),
+                "write `default`, or an id like `vpc-0123456789abcdef0`",
+            );
+            VpcChoice::Default
+        }
+    };
+    let route_tables = match e.route_tables.as_ref().map(|r| (&r.value, r)) {
+        None => RouteTables::Main,
+        Some((OneOrMany::One(s), _)) if s == "main" => RouteTables::Main,
+        Some((OneOrMany::One(s), _)) if s == "all" => RouteTables::All,
+        Some((OneOrMany::Many(ids), r)) => {
+            if ids.is_empty() || ids.iter().any(|i| !i.starts_with("rtb-")) {
+                vd.error(
+                    "route_tables must be `rtb-…` ids",
+                    loc(r),
+                    "list ids like `rtb-0123456789abcdef0`, or write `main` or `all`",
+                );
+            }
+            RouteTables::Ids(ids.iter().cloned().collect())
+        }
+        Some((OneOrMany::One(s), r)) => {
+            vd.error(
+                format!("route_tables `{s}` is not `main`, `all` or a list"),
+                loc(r),
+                "write `main`, `all`, or a list of route table ids",
+            );
+            RouteTables::Main
+        }
+    };
+    let policy = e
+        .policy
+        .as_ref()
+        .map(|p| vd.statements(&p.value, declared, true));
+    let mut tags = vd.tags(&e.tags);
+    if tags.contains_key("Name") {
+        vd.error(
+            "the endpoint's `Name` tag comes from `name:`",
+            loc(&e.name),
+            "remove `Name` from `tags`",
+        );
+    }
+    tags.insert("Name".into(), e.name.value.clone());
+    EndpointSpec {
+        service,
+        vpc,
+        route_tables,
+        policy,
+        tags,
+    }
+}
