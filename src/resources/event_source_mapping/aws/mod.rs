@@ -199,31 +199,36 @@ pub async fn create(api: Api<'_>, c: &MappingConfig, source: &str) -> Result<Str
 
 /// Updates the mapping in place and waits for it to settle.
 pub async fn update(api: Api<'_>, uuid: &str, c: &MappingConfig) -> Result<(), AwsError> {
-    // Exhaustive on purpose: a new field fails to compile here until it is sent (or, like the
-    // source and starting position, replaced).
-    let MappingConfig {
-        event_source_arn: _,
-        function_arn: _,
-        batch_size: _,
-        starting_position: _,
-        enabled: _,
-        filter_patterns: _,
-        maximum_retry_attempts: _,
-        bisect_batch_on_function_error: _,
-        maximum_batching_window_seconds: _,
-    } = c;
+    // Built from `in_place`, so what is sent is exactly what the diff compares.
+    let super::InPlace {
+        function_arn,
+        batch_size,
+        enabled,
+        filter_patterns,
+        maximum_retry_attempts,
+        bisect_batch_on_function_error,
+        maximum_batching_window_seconds,
+    } = super::in_place(c);
+    let criteria = FilterCriteria::builder()
+        .set_filters(Some(
+            filter_patterns
+                .iter()
+                .map(|p| Filter::builder().pattern(p).build())
+                .collect(),
+        ))
+        .build();
     let req = api
         .aws
         .lambda
         .update_event_source_mapping()
         .uuid(uuid)
-        .function_name(&c.function_arn)
-        .batch_size(c.batch_size)
-        .enabled(c.enabled)
-        .filter_criteria(filters(c))
-        .maximum_retry_attempts(c.maximum_retry_attempts)
-        .bisect_batch_on_function_error(c.bisect_batch_on_function_error)
-        .maximum_batching_window_in_seconds(c.maximum_batching_window_seconds);
+        .function_name(function_arn)
+        .batch_size(batch_size)
+        .enabled(enabled)
+        .filter_criteria(criteria)
+        .maximum_retry_attempts(maximum_retry_attempts)
+        .bisect_batch_on_function_error(bisect_batch_on_function_error)
+        .maximum_batching_window_in_seconds(maximum_batching_window_seconds);
     retry(api.wait(), api.reporter, || {
         let req = req.clone();
         async move {
