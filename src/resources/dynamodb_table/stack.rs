@@ -85,6 +85,8 @@ pub struct RawIndex {
 /// AWS's limit on global secondary indexes per table.
 const MAX_INDEXES: usize = 20;
 
+/// One provisioned capacity figure: AWS refuses fewer than 1 unit (reported, and 1 used so
+/// that validation can go on).
 fn capacity(
     vd: &mut Validator, what: &str, value: &Spanned<i64>) -> i64 {
     if value.value < 1 {
@@ -175,6 +177,9 @@ fn key(
     }
 }
 
+/// The billing mode and its capacity: `PROVISIONED` needs both `read` and `write` (at least
+/// 1 each), `PAY_PER_REQUEST` takes neither (AWS rejects capacity on an on-demand table).
+/// Answers whether the table is provisioned, so its indexes can be checked the same way.
 fn billing(
     vd: &mut Validator, billing: &Spanned<RawBilling>) -> (bool, Option<Billing>) {
     let b = &billing.value;
@@ -211,6 +216,9 @@ fn billing(
     }
 }
 
+/// One global secondary index: its key must use defined `S`/`N`/`B` attributes; `INCLUDE`
+/// needs `non_key_attributes` and no other projection takes them; capacity exactly when the
+/// table is provisioned.
 fn index(
     vd: &mut Validator,
     raw: &Spanned<RawIndex>,
@@ -274,6 +282,11 @@ fn index(
     }
 }
 
+/// One `tables:` entry, checked against `DynamoDB`'s rules before any call: a valid table
+/// name; attribute names of 1 to 255 bytes with key types only; every defined attribute used
+/// by some key (AWS rejects the others) and every key attribute defined; at most 20 indexes,
+/// each named once; a known stream view type; a TTL attribute name of 1 to 255 bytes; tags
+/// within AWS's limits and never the ownership tag.
 pub(crate) fn table(
     vd: &mut Validator, raw: &Spanned<RawTable>) -> TableSpec {
     let t = &raw.value;

@@ -39,6 +39,10 @@ pub struct RawMapping {
     pub maximum_batching_window_seconds: Option<Spanned<i64>>,
 }
 
+/// One `event_source_mappings:` entry: a declared table whose stream is on, a declared
+/// function, a starting position `DynamoDB` streams accept (`AT_TIMESTAMP` is not one), filter
+/// patterns that are JSON objects, and batch, retry and batching-window figures within
+/// Lambda's limits.
 pub(crate) fn mapping(
     vd: &mut Validator,
     raw: &Spanned<RawMapping>,

@@ -40,6 +40,10 @@ pub struct RawRole {
 /// IAM's default quota of managed policies attached to one role.
 const MAX_MANAGED_POLICIES: usize = 10;
 
+/// One `roles:` entry: an IAM name (64 characters of `A-Za-z0-9+=,.@_-`); a path that starts
+/// and ends with `/`; at least one trusted service principal; a session of 1 to 12 hours;
+/// inline policies with statements whose references name declared resources; managed policy
+/// ARNs, at most 10 (IAM's default quota).
 pub(crate) fn role(
     vd: &mut Validator, raw: &Spanned<RawRole>, declared: &Names) -> RoleSpec {
     let r = &raw.value;

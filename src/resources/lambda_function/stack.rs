@@ -103,6 +103,7 @@ const RESERVED_ENV: &[&str] = &[
     "LAMBDA_RUNTIME_DIR",
 ];
 
+/// Subnets or security groups: `default` (the default VPC's), or a list of ids with `prefix`.
 fn selection(
     vd: &mut Validator, what: &str, raw: &Spanned<OneOrMany>, prefix: &str) -> Selection {
     match &raw.value {
@@ -128,6 +129,9 @@ fn selection(
     }
 }
 
+/// Environment variables: names Lambda accepts and does not reserve for itself (`AWS_REGION`,
+/// …), each set once across `environment` and `secret_environment`, values whose references
+/// name declared resources.
 fn env_vars(
     vd: &mut Validator,
     raw: &SpannedMap<Spanned<String>>,
@@ -164,6 +168,10 @@ fn env_vars(
     }
 }
 
+/// One `functions:` entry: a valid function name; a runtime Lambda still accepts for new
+/// functions; a handler; a declared role; memory (128–10,240 MB) and timeout (1–900 s) within
+/// Lambda's limits; `x86_64` or `arm64`; its environment; VPC placement. `source` is resolved
+/// against the stack file's folder (`base`), and shown without `..` segments.
 pub(crate) fn function(
     vd: &mut Validator,
     raw: &Spanned<RawFunction>,

@@ -30,6 +30,9 @@ pub struct RawEndpoint {
     pub tags: SpannedMap<Spanned<String>>,
 }
 
+/// One `vpc_endpoints:` entry: `default` or a VPC id; route tables as `main`, `all` or a list
+/// of `rtb-…` ids; a policy whose references name declared resources; the `Name` tag comes
+/// from `name:`, never from `tags`.
 pub(crate) fn endpoint(
     vd: &mut Validator,
     raw: &Spanned<RawEndpoint>,
