@@ -266,21 +266,6 @@ impl AwsError {
             _ => Retry::Never,
         }
     }
-
-    /// Whether a retry may succeed.
-    #[must_use]
-    pub fn is_retryable(&self) -> bool {
-        self.retry_class() != Retry::Never
-    }
-
-    /// AWS's error code, when the error is a call AWS answered.
-    #[must_use]
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            AwsError::Call { code, .. } => code.as_deref(),
-            _ => None,
-        }
-    }
 }
 
 fn has_source<T: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
