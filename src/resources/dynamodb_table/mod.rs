@@ -173,6 +173,7 @@ impl StreamView {
 }
 
 impl fmt::Display for StreamView {
+    /// Writes the AWS spelling, as progress lines show it (`enabling the stream (...)`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -183,7 +184,8 @@ impl fmt::Display for StreamView {
 pub struct TableSpec {
     /// Table name in AWS.
     pub name: String,
-    /// Every key attribute of the table and its indexes, with its type.
+    /// Every key attribute of the table and its indexes, with its type. Validation rejects
+    /// any other: AWS refuses attribute definitions that no key uses.
     pub attributes: BTreeMap<String, ScalarType>,
     /// Primary key.
     pub key: KeySchema,
@@ -228,6 +230,7 @@ pub enum TtlTransition {
 }
 
 impl fmt::Display for TtlTransition {
+    /// Writes AWS's TTL status (`ENABLING`, `DISABLING`), as TTL notes show it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             TtlTransition::Enabling => "ENABLING",
@@ -240,15 +243,18 @@ impl fmt::Display for TtlTransition {
 /// compare field by field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableLive {
-    /// The live configuration, in spec shape (tags without the ownership tag).
+    /// The live configuration, in spec shape (tags without the ownership tag). For a
+    /// `DELETING` table, TTL, point-in-time recovery and tags are not read: off and empty.
     pub config: TableSpec,
-    /// The stack named by the ownership tag, if any.
+    /// The stack named by the ownership tag, if any (`None` for a `DELETING` table, whose
+    /// tags are not read).
     pub owner: Option<String>,
     /// Table ARN.
     pub arn: String,
     /// Lifecycle state.
     pub state: TableState,
-    /// Latest stream ARN, when the stream is on.
+    /// Latest stream ARN, when the stream is on. Disabling and enabling the stream again
+    /// gives a new one, which is why a view type change invalidates references to it.
     pub stream_arn: Option<String>,
     /// Approximate item count (refreshed by AWS about every six hours).
     pub item_count: i64,
@@ -276,6 +282,12 @@ fn key_text(attributes: &BTreeMap<String, ScalarType>, part: Option<&str>) -> Op
 
 /// The table's fields as plans show them, in a fixed order. Both the spec and the live view
 /// go through this one function, so equal configurations flatten to equal lists.
+///
+/// Effects: `name`, `key.hash` and `key.range` (shown with their types, so a key type
+/// change counts) replace the table; an index's key, projection and non-key attributes
+/// rebuild that index; billing, capacities, stream, deletion protection, TTL, backups and
+/// tags change in place. Capacity fields appear only under provisioned billing,
+/// `ttl_attribute` only while TTL is on, and indexes in name order.
 #[must_use]
 pub fn flatten(spec: &TableSpec) -> Vec<Field> {
     // Exhaustive on purpose: a new field fails to compile here until it is shown and compared.
@@ -385,6 +397,10 @@ pub fn creation_fields(spec: &TableSpec) -> Vec<Field> {
 }
 
 /// What differs between the stack's table and the live one.
+///
+/// Two in-place changes get a note instead of a plain update: a stream view type change
+/// (both sides on), done as disable-then-enable with a new stream ARN, and a TTL move
+/// from one attribute to another, done over two applies (`TTL_MOVE`).
 #[must_use]
 pub fn diff(spec: &TableSpec, live: &TableLive) -> Vec<FieldDiff> {
     let mut diffs = diff_fields(&flatten(spec), &flatten(&live.config));
@@ -403,9 +419,11 @@ pub fn diff(spec: &TableSpec, live: &TableLive) -> Vec<FieldDiff> {
 /// One call (or one call and its wait) of an in-place table update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TableStep {
-    /// `UpdateTable` deleting one index, then wait until it is gone.
+    /// `UpdateTable` deleting one index, then wait until it is gone. Also the first half of
+    /// an index rebuild.
     DeleteIndex(String),
-    /// One `UpdateTable` for billing, capacities and deletion protection.
+    /// One `UpdateTable` for billing, capacities and deletion protection. Planned only when
+    /// at least one of them changes; `None` and empty mean "leave as is".
     Update {
         /// New billing mode and capacity.
         billing: Option<Billing>,
@@ -419,16 +437,18 @@ pub enum TableStep {
     CreateIndex {
         /// The index.
         index: IndexSpec,
-        /// Attribute definitions to send.
+        /// Attribute definitions to send: the table key's and those of every index that
+        /// exists once this one does (not of indexes created later: AWS rejects
+        /// definitions no key uses).
         attributes: Vec<(String, ScalarType)>,
     },
     /// `UpdateTable` turning the stream off (without a view type, which AWS rejects).
     DisableStream,
     /// `UpdateTable` turning the stream on.
     EnableStream(StreamView),
-    /// `UpdateTimeToLive`.
+    /// `UpdateTimeToLive`. At most one per apply (see `ttl_step`).
     SetTtl {
-        /// The attribute.
+        /// The attribute: the old one when disabling, the new one when enabling.
         attribute: String,
         /// On or off.
         enabled: bool,
@@ -465,6 +485,10 @@ fn index_rebuilt(
 /// (one per call), then the stream, TTL, backups and tags, which have calls of their own.
 ///
 /// Call only when the key schema is unchanged: a key change replaces the table.
+///
+/// Indexes match by name, so a renamed index is a delete plus a create. A kept index's
+/// capacity is sent only when it changes, or always when switching to provisioned.
+/// Deletes and creates each go in name order; tag steps never include the ownership tag.
 #[must_use]
 pub fn update_steps(spec: &TableSpec, live: &TableLive) -> Vec<TableStep> {
     // Exhaustive on purpose: a new field fails to compile here until it is applied (or, like the name and key, replaced).
@@ -598,6 +622,10 @@ fn ttl_step(spec: &TableSpec, live: &TableLive) -> Option<TableStep> {
 }
 
 /// What the reader must know about a TTL change this apply cannot finish, if any.
+///
+/// Two cases: a TTL change still `ENABLING`/`DISABLING` holds any other for a later apply
+/// (`ttl_step` plans none); a move between two attributes takes two applies, about an
+/// hour apart. Turning TTL simply on or off needs no note.
 #[must_use]
 pub fn ttl_note(spec: &TableSpec, live: &TableLive) -> Option<String> {
     let have = &live.config;
@@ -625,13 +653,17 @@ pub fn ttl_note(spec: &TableSpec, live: &TableLive) -> Option<String> {
 
 
 /// A `DynamoDB` table, as the registry knows the kind.
+///
+/// A unit type: `Resource` is implemented in `plan.rs` (pure planning), `ResourceIo` in
+/// `aws` (the SDK calls).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Table;
 
 /// What apply must do to one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TableOp {
-    /// Create it.
+    /// Create it: `CreateTable` with indexes, stream and tags (the ownership tag included),
+    /// wait for `ACTIVE`, then turn on TTL and point-in-time recovery if wanted.
     Create(TableSpec),
     /// Wait until the table of the same name that AWS is still deleting is gone (it holds
     /// the name until then), then create it.
@@ -643,9 +675,11 @@ pub enum TableOp {
         /// The steps, in AWS's accepted order.
         steps: Vec<TableStep>,
     },
-    /// Delete the table of this name, wait until it is gone, then create this one.
+    /// Delete the table of this name, wait until it is gone, then create this one. Loses
+    /// every item, so the data-loss guard and `--backup` see it.
     Replace(TableSpec),
-    /// Delete it and wait until it is gone.
+    /// Delete it and wait until it is gone: destroy, or an owned table the stack no longer
+    /// declares (a stray). Loses every item, like `Replace`.
     Delete,
 }
 

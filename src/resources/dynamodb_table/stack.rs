@@ -29,13 +29,14 @@ pub struct RawTable {
     /// Global secondary indexes.
     #[serde(default)]
     pub global_secondary_indexes: Vec<Spanned<RawIndex>>,
-    /// Stream view type, or `off`.
+    /// Stream view type, or `off` (any case); absent means off.
     pub stream: Option<Spanned<String>>,
-    /// AWS deletion protection.
+    /// AWS deletion protection; absent means off. While on, plans refuse to delete or
+    /// replace the table.
     pub deletion_protection: Option<Spanned<bool>>,
     /// Attribute holding the expiry time for TTL.
     pub ttl_attribute: Option<Spanned<String>>,
-    /// Continuous backups.
+    /// Continuous backups (point-in-time recovery); absent means off.
     pub point_in_time_recovery: Option<Spanned<bool>>,
     /// User tags (the ownership tag is added by the tool).
     #[serde(default)]
@@ -56,7 +57,7 @@ pub struct RawKey {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBilling {
-    /// `PROVISIONED` or `PAY_PER_REQUEST`.
+    /// `PROVISIONED` or `PAY_PER_REQUEST`, in any case.
     pub mode: Spanned<String>,
     /// Read capacity units.
     pub read: Option<Spanned<i64>>,
@@ -287,6 +288,10 @@ fn index(
 /// by some key (AWS rejects the others) and every key attribute defined; at most 20 indexes,
 /// each named once; a known stream view type; a TTL attribute name of 1 to 255 bytes; tags
 /// within AWS's limits and never the ownership tag.
+///
+/// Every problem goes to `vd` and validation goes on: a placeholder stands in for what was
+/// wrong (on-demand billing, an `ALL` projection, the attributes that did parse), and the
+/// spec returned is only used when `vd` reports no error.
 pub(crate) fn table(
     vd: &mut Validator, raw: &Spanned<RawTable>) -> TableSpec {
     let t = &raw.value;

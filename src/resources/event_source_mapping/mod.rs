@@ -13,7 +13,8 @@ use std::collections::BTreeSet;
 
 use super::{Effect, Field, FieldDiff, Val, diff_fields};
 
-/// A mapping in spec shape.
+/// A mapping in spec shape, for both sides of a diff: the wanted configuration (ARNs from
+/// the known values) and the live one (`aws::live`, AWS's defaults filled in).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappingConfig {
     /// The stream ARN; `None` when not known until apply (a new or re-enabled stream).
@@ -24,7 +25,8 @@ pub struct MappingConfig {
     pub batch_size: i32,
     /// `LATEST` or `TRIM_HORIZON`.
     pub starting_position: String,
-    /// Whether the mapping polls.
+    /// Whether the mapping polls; read back from the state (`Disabled` and `Disabling`
+    /// count as off).
     pub enabled: bool,
     /// Event filter patterns (normalized JSON text).
     pub filter_patterns: BTreeSet<String>,
@@ -43,11 +45,13 @@ pub struct MappingLive {
     pub uuid: String,
     /// Its configuration.
     pub config: MappingConfig,
-    /// `Creating`, `Enabled`, `Disabled`, `Deleting`, …
+    /// `Creating`, `Enabled`, `Disabled`, `Deleting`, … (`aws::read` leaves out mappings
+    /// already `Deleting`).
     pub state: String,
 }
 
-/// The mapping's fields as plans show them.
+/// The mapping's fields as plans show them. The source ARN (unknown until apply when it
+/// is `None`) and the starting position force replacement; the rest change in place.
 #[must_use]
 pub fn flatten(c: &MappingConfig) -> Vec<Field> {
     // Exhaustive on purpose: a new field fails to compile here until it is shown and compared.
@@ -137,7 +141,8 @@ pub fn in_place(c: &MappingConfig) -> InPlace {
     }
 }
 
-/// What differs.
+/// What differs, field by field over `flatten`: a new or unknown source, or another
+/// starting position, replaces the mapping.
 #[must_use]
 pub fn diff(wanted: &MappingConfig, live: &MappingLive) -> Vec<FieldDiff> {
     diff_fields(&flatten(wanted), &flatten(&live.config))
@@ -145,6 +150,7 @@ pub fn diff(wanted: &MappingConfig, live: &MappingLive) -> Vec<FieldDiff> {
 
 /// Picks, among the live mappings for this function and table, the one to keep (on the
 /// current stream, then the oldest UUID for stability) and the duplicates to delete.
+/// An empty `live` keeps nothing: the mapping is to be created.
 #[must_use]
 pub fn choose<'a>(
     wanted: &MappingConfig,
@@ -162,7 +168,8 @@ pub fn choose<'a>(
     (keep, it.collect())
 }
 
-/// Normalizes a filter pattern so that spacing and key order do not cause diffs.
+/// Normalizes a filter pattern so that spacing and key order do not cause diffs. Text
+/// that is not JSON is kept as written (validation reports it).
 #[must_use]
 pub fn normalize_pattern(pattern: &str) -> String {
     serde_json::from_str::<serde_json::Value>(pattern)
@@ -184,7 +191,8 @@ pub enum MappingOp {
         config: MappingConfig,
         /// The table whose stream it reads.
         table: super::Address,
-        /// Duplicates to delete first.
+        /// Every live mapping of the function and table, deleted first (for a replace,
+        /// the old mapping too): AWS allows only one per stream and function.
         delete_first: Vec<String>,
     },
     /// Update the mapping `uuid` in place, and delete duplicates.
@@ -196,7 +204,7 @@ pub enum MappingOp {
         /// Duplicates to delete.
         duplicates: Vec<String>,
     },
-    /// Delete these mappings.
+    /// Delete these mappings, by UUID, each waited on until gone.
     Delete(Vec<String>),
 }
 
@@ -283,19 +291,19 @@ pub struct MappingSpec {
     pub table: super::Address,
     /// The function invoked.
     pub function: super::Address,
-    /// Records per invocation.
+    /// Records per invocation (default 100).
     pub batch_size: i32,
-    /// `LATEST` or `TRIM_HORIZON`.
+    /// `LATEST` (the default) or `TRIM_HORIZON`.
     pub starting_position: String,
-    /// Whether it polls.
+    /// Whether it polls (default true).
     pub enabled: bool,
     /// Normalized filter patterns.
     pub filter_patterns: BTreeSet<String>,
-    /// Retries.
+    /// Retries before a batch is dropped (default -1: until the record expires).
     pub maximum_retry_attempts: i32,
-    /// Bisect on error.
+    /// Split a failing batch in two (default false).
     pub bisect_batch_on_function_error: bool,
-    /// Batching window.
+    /// Seconds to gather records before invoking (default 0).
     pub maximum_batching_window_seconds: i32,
 }
 

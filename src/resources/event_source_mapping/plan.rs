@@ -9,11 +9,15 @@ use crate::resources::refs::{Attr, Ref};
 use crate::resources::{Kind, Address, Effect, FieldDiff, Resource, Val};
 use crate::stack::Declared;
 
+/// The pure half of the mapping kind: validation of `event_source_mappings:` entries and
+/// planning. A mapping exports nothing and has no AWS name; it is never adopted.
 impl Resource for Mapping {
     const KIND: Kind = Kind::EventSourceMapping;
     const NOUN: &'static str = "event source mapping";
     type Raw = super::stack::RawMapping;
 
+    /// Checks one entry with `stack::mapping`: a declared table with a stream, a declared
+    /// function, and figures within Lambda's limits. No paths, so `base` is unused.
     fn validate(
         vd: &mut crate::stack::validate::Validator,
         raw: &serde_saphyr::Spanned<super::stack::RawMapping>,
@@ -23,7 +27,8 @@ impl Resource for Mapping {
         super::stack::mapping(vd, raw, names)
     }
 
-    /// AWS allows one mapping per stream and function.
+    /// AWS allows one mapping per stream and function: every entry with the table and
+    /// function of an earlier one is an error, reported at its logical name.
     fn check_all(
         vd: &mut crate::stack::validate::Validator,
         entries: &[crate::resources::Entry<'_, super::stack::RawMapping, MappingSpec>],
@@ -45,6 +50,8 @@ impl Resource for Mapping {
         }
     }
     type Spec = MappingSpec;
+    /// Every live mapping of the function on one of the table's streams: normally one,
+    /// more after a lost create answer or a mapping left on an older stream.
     type Live = Vec<super::MappingLive>;
     type Op = MappingOp;
 
@@ -54,6 +61,18 @@ impl Resource for Mapping {
     /// Plans one stream mapping, found by function and table (it has no name of its own). AWS
     /// allows one mapping per stream and function: extra ones, left by a lost create answer,
     /// are deleted, and a replacement deletes before it creates.
+    ///
+    /// The wanted source is the table's stream ARN from the known values, `None` (known
+    /// after apply; it replaces a live mapping) when the table's plan cannot know it yet.
+    /// `super::choose` keeps one mapping; in converge the others are listed in a
+    /// `duplicate_mappings` note, which alone makes an update that deletes them. Ownership
+    /// is derived from the function (mappings carry no tag). The change depends on both
+    /// the function and the table.
+    ///
+    /// # Errors
+    ///
+    /// `NotRefreshed` when refresh read nothing for the mapping; `Impossible` for an
+    /// action that cannot apply to what was read (an update with no mapping to keep).
     fn plan(p: &mut Planner<'_>, m: &Declared<Self::Spec>) -> Result<(), PlanError> {
     let live = p
         .live

@@ -22,20 +22,20 @@ pub struct RawMapping {
     pub table: Spanned<String>,
     /// Logical name of the function invoked.
     pub function: Spanned<String>,
-    /// Records per invocation.
+    /// Records per invocation: 1 to 10,000, default 100.
     pub batch_size: Option<Spanned<i64>>,
-    /// `LATEST` or `TRIM_HORIZON`.
+    /// `LATEST` (the default) or `TRIM_HORIZON`; `AT_TIMESTAMP` is refused for `DynamoDB`.
     pub starting_position: Option<Spanned<String>>,
-    /// Whether it polls.
+    /// Whether it polls (default true).
     pub enabled: Option<Spanned<bool>>,
     /// Event filter patterns (JSON).
     #[serde(default)]
     pub filter_patterns: Vec<Spanned<String>>,
-    /// Retries (-1: until the record expires).
+    /// Retries: -1 (the default: until the record expires) to 10,000.
     pub maximum_retry_attempts: Option<Spanned<i64>>,
-    /// Split a failing batch.
+    /// Split a failing batch (default false).
     pub bisect_batch_on_function_error: Option<Spanned<bool>>,
-    /// Seconds to gather records.
+    /// Seconds to gather records: 0 (the default) to 300.
     pub maximum_batching_window_seconds: Option<Spanned<i64>>,
 }
 

@@ -1,6 +1,10 @@
 //! Planning one role: its policies resolved for the diff but carried as templates (late
 //! references are filled in at apply time), the inline-policy quota, the action and the
 //! steps. Pure.
+//!
+//! A role is read by its declared name, so the name is its identity: a renamed role plans
+//! as a create of the new name. The old one is left in place, since roles are never found
+//! as strays (IAM is global and the Tagging API query does not cover it).
 
 use super::{Role, RoleConfig, RoleOp, RoleSpec};
 use crate::plan::{
@@ -15,6 +19,8 @@ impl Resource for Role {
     const NOUN: &'static str = "role";
     type Raw = super::stack::RawRole;
 
+    /// Name and ARN, both known at plan time (`seed_known`), so a reference to a role is
+    /// substituted in the plan itself.
     fn exports(_: &super::stack::RawRole) -> Vec<Attr> {
         vec![Attr::Name, Attr::Arn]
     }
@@ -28,6 +34,7 @@ impl Resource for Role {
         super::stack::role(vd, raw, names)
     }
 
+    /// Two entries may not name one IAM role: both would be planned against the same role.
     fn check_all(
         vd: &mut crate::stack::validate::Validator,
         entries: &[crate::resources::Entry<'_, super::stack::RawRole, RoleSpec>],
@@ -35,6 +42,7 @@ impl Resource for Role {
         vd.unique_names(Self::NOUN, entries.iter().map(|(_, r, _)| &r.value.name));
     }
     type Spec = RoleSpec;
+    /// `None`: IAM has no role of the declared name.
     type Live = Option<super::RoleLive>;
     type Op = RoleOp;
 
@@ -42,6 +50,7 @@ impl Resource for Role {
         Some(&spec.name)
     }
 
+    /// Adopted by name: the target is the role name `TagRole` takes.
     fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
         match live {
             Some(l) => Adoption::Found {
@@ -52,6 +61,9 @@ impl Resource for Role {
         }
     }
 
+    /// IAM builds a role's ARN from the account, path and name (`super::arn`), so both are
+    /// known before the role exists: policies and functions referring to a role being
+    /// created need no apply-time value.
     fn seed_known(p: &mut Planner<'_>, r: &Declared<RoleSpec>) {
         p.export(&r.address, Attr::Name, r.spec.name.clone());
         p.export(
@@ -65,6 +77,20 @@ impl Resource for Role {
     /// operation carries the templates, so references known only at apply time (a new stream's
     /// ARN) are filled in then; the role then waits for the resources those references name. The
     /// inline-policy quota is checked here, on the resolved documents.
+    ///
+    /// A path change forces a replacement (IAM cannot move a role): the role is deleted,
+    /// then created again under the same name, since role names are unique per account.
+    /// The trust policy, description, session length, inline policies, managed attachments
+    /// and tags change in place, through the steps `update_steps` computes (detaches before
+    /// attaches). Ownership is proven by the role's own tag; roles have no deletion
+    /// protection. In destroy mode the diff is empty, no quota is checked and no dependency
+    /// is recorded: an owned role is deleted, any other left in place with a note.
+    ///
+    /// # Errors
+    ///
+    /// `NotRefreshed` when refresh did not read the role (a bug); `Quota` when the inline
+    /// policies exceed IAM's 10,240 characters; `NotOwned` when a role of that name exists
+    /// without this stack's tag; `Impossible` for an update of a role that was not found.
     fn plan(p: &mut Planner<'_>, r: &Declared<Self::Spec>) -> Result<(), PlanError> {
     let live = p
         .live

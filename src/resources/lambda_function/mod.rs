@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Effect, Field, FieldDiff, Val, diff_fields};
 
-/// Subnets and security groups, resolved to ids.
+/// Subnets and security groups, resolved to ids. Sets, so neither the stack's order nor
+/// Lambda's causes a diff; a function in no VPC has no placement (not empty sets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VpcPlacement {
     /// Subnet ids.
@@ -23,7 +24,8 @@ pub struct VpcPlacement {
     pub security_groups: BTreeSet<String>,
 }
 
-/// A function in spec shape.
+/// A function in spec shape, for both sides of a diff: the wanted configuration (the
+/// stack's, references resolved) and the live one (`aws::read`, Lambda's defaults filled in).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionConfig {
     /// Function name.
@@ -48,7 +50,8 @@ pub struct FunctionConfig {
     pub secrets: BTreeSet<String>,
     /// VPC placement, when in a VPC.
     pub vpc: Option<VpcPlacement>,
-    /// Base64 SHA-256 of the deployment zip.
+    /// Base64 SHA-256 of the deployment zip, compared with Lambda's `CodeSha256`; the zip
+    /// is deterministic, so unchanged sources hash the same.
     pub code_sha256: String,
     /// User tags.
     pub tags: BTreeMap<String, String>,
@@ -61,7 +64,8 @@ pub struct FunctionLive {
     pub config: FunctionConfig,
     /// Its ARN.
     pub arn: String,
-    /// The stack named by its ownership tag.
+    /// The stack named by its ownership tag (taken out of `config.tags`, so it never shows
+    /// as a user tag).
     pub owner: Option<String>,
     /// `Pending`, `Active`, `Failed`, …
     pub state: String,
@@ -79,13 +83,15 @@ pub struct FunctionState {
     pub log_group: bool,
 }
 
-/// The function's ARN.
+/// The function's ARN, built as Lambda builds it so that it is known before the function
+/// exists.
 #[must_use]
 pub fn arn(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:lambda:{region}:{account}:function:{name}")
 }
 
-/// The log group Lambda writes the function's logs to.
+/// The log group Lambda writes the function's logs to. Lambda creates it on the first
+/// invocation; the tool never creates it, and deletes it on destroy unless `keep_logs`.
 #[must_use]
 pub fn log_group_name(function: &str) -> String {
     format!("/aws/lambda/{function}")
@@ -93,6 +99,9 @@ pub fn log_group_name(function: &str) -> String {
 
 /// The function's fields as plans show them; secrets compare by value but render as
 /// `(sensitive)`.
+///
+/// Only `name` forces replacement. Each environment variable and tag is its own field, so
+/// a plan names the one that changed; the VPC fields are absent for a function in no VPC.
 #[must_use]
 pub fn flatten(c: &FunctionConfig) -> Vec<Field> {
     // Exhaustive on purpose: a new field fails to compile here until it is shown and compared.
@@ -190,6 +199,10 @@ pub enum FunctionStep {
 
 /// The steps that turn `live` into `wanted`: code first, then configuration (each waits
 /// for `LastUpdateStatus=Successful`), then tags.
+///
+/// An architecture change goes with the code (`UpdateFunctionCode` takes it). Any change
+/// to runtime, handler, role, memory, timeout, description, environment or VPC makes one
+/// configuration step that sends them all. The name is never updated (it replaces).
 #[must_use]
 pub fn update_steps(wanted: &FunctionConfig, live: &FunctionLive) -> Vec<FunctionStep> {
     // Exhaustive on purpose: a new field fails to compile here until it is applied (or, like the name, replaced; secrets only change how values show).
@@ -250,12 +263,12 @@ pub enum FunctionOp {
     Create {
         /// Configuration (environment values may hold late references).
         config: FunctionConfig,
-        /// The zip.
+        /// The deployment package built from the function's `source` folder.
         zip: Vec<u8>,
     },
     /// Run these steps.
     Update {
-        /// Wanted configuration.
+        /// Wanted configuration; environment values may hold late references.
         config: FunctionConfig,
         /// The function ARN (tags).
         arn: String,
@@ -264,7 +277,8 @@ pub enum FunctionOp {
         /// The steps.
         steps: Vec<FunctionStep>,
     },
-    /// Delete it, then create it from this package.
+    /// Delete it, then create it from this package. The delete does not wait for the old
+    /// function's VPC network interfaces.
     Replace {
         /// Configuration.
         config: FunctionConfig,
@@ -419,9 +433,10 @@ pub struct FunctionSpec {
     pub runtime: String,
     /// Handler.
     pub handler: String,
-    /// Source folder (resolved against the stack file's folder).
+    /// Source folder (resolved against the stack file's folder); the deterministic zip of
+    /// it is what is deployed and hashed.
     pub source: std::path::PathBuf,
-    /// The role's address.
+    /// The role's address; its ARN comes from the known values at plan time.
     pub role: super::Address,
     /// Memory in MB.
     pub memory: i32,
@@ -433,11 +448,11 @@ pub struct FunctionSpec {
     pub architecture: String,
     /// Environment variable templates (with `${…}` references), secrets included.
     pub environment: BTreeMap<String, String>,
-    /// Names of the secret ones.
+    /// Names of the secret ones (from `secret_environment`), shown as `(sensitive)`.
     pub secrets: BTreeSet<String>,
-    /// VPC placement.
+    /// VPC placement: subnets, then security groups.
     pub vpc: Option<(Selection, Selection)>,
-    /// Keep the log group on destroy.
+    /// Keep the log group on destroy (by default destroy deletes it).
     pub keep_logs: bool,
     /// User tags.
     pub tags: BTreeMap<String, String>,

@@ -11,6 +11,8 @@ use crate::stack::Declared;
 
 /// Resolves a function's VPC placement: `default` means the default VPC's subnets and its
 /// `default` security group, read during refresh; an explicit list is taken as it is.
+/// Only `default` subnets require the default VPC (`PlanError::Missing` without one):
+/// `default` groups in a region without one resolve to no security groups.
 fn placement(
     p: &Planner<'_>,
     address: &Address,
@@ -40,15 +42,20 @@ fn placement(
     })
 }
 
+/// The pure half of the function kind: validation of `functions:` entries and planning.
 impl Resource for Function {
     const KIND: Kind = Kind::Function;
     const NOUN: &'static str = "function";
     type Raw = super::stack::RawFunction;
 
+    /// Every function exports `name` and `arn`; both are known before any AWS call (see
+    /// `seed_known`), so references to them never wait for the function's change.
     fn exports(_: &super::stack::RawFunction) -> Vec<Attr> {
         vec![Attr::Name, Attr::Arn]
     }
 
+    /// Checks one entry with `stack::function` (name, runtime, role, limits, environment,
+    /// VPC placement); `base` resolves its `source` folder.
     fn validate(
         vd: &mut crate::stack::validate::Validator,
         raw: &serde_saphyr::Spanned<super::stack::RawFunction>,
@@ -66,6 +73,8 @@ impl Resource for Function {
         crate::stack::validate::loc(&raw.value.source)
     }
 
+    /// Function names are unique per account and region: two entries with one `name:`
+    /// would be one function in AWS, so the second is an error.
     fn check_all(
         vd: &mut crate::stack::validate::Validator,
         entries: &[crate::resources::Entry<'_, super::stack::RawFunction, FunctionSpec>],
@@ -73,9 +82,11 @@ impl Resource for Function {
         vd.unique_names(Self::NOUN, entries.iter().map(|(_, r, _)| &r.value.name));
     }
     type Spec = FunctionSpec;
+    /// The function if it exists and, for destroy, whether its log group does.
     type Live = super::FunctionState;
     type Op = FunctionOp;
 
+    /// The function's name, by which its mappings are listed and created.
     fn aws_name(spec: &FunctionSpec) -> Option<&str> {
         Some(&spec.name)
     }
@@ -92,6 +103,8 @@ impl Resource for Function {
         }
     }
 
+    /// Records `stack` as the owner of the function read, answering the previous owner
+    /// and the ARN `TagResource` takes; `Missing` when no function of that name exists.
     fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
         match &mut live.function {
             Some(l) => Adoption::Found {
@@ -106,10 +119,14 @@ impl Resource for Function {
         d.spec.name == name
     }
 
+    /// A function tagged for this stack but no longer declared is deleted with its stream
+    /// mappings and log group (`FunctionOp::DeleteStray`).
     fn stray_op(_: &str) -> Option<FunctionOp> {
         Some(FunctionOp::DeleteStray)
     }
 
+    /// Exports the name and the ARN, which Lambda builds from region, account and name
+    /// (`super::arn`), so both are known before the function exists.
     fn seed_known(p: &mut Planner<'_>, f: &Declared<FunctionSpec>) {
         p.export(&f.address, Attr::Name, f.spec.name.clone());
         p.export(
@@ -122,6 +139,22 @@ impl Resource for Function {
     /// Plans one function: its configuration with references resolved, its code compared by
     /// the deterministic zip's hash, and, for destroy, its log group (which Lambda creates on
     /// first run and which costs money until deleted), owned by derivation from the function.
+    ///
+    /// Environment values are substituted with the known values for the diff, but the
+    /// operation keeps the `${…}` template of any value with a reference not known yet;
+    /// apply fills it in, and the change waits for the resources those references name as
+    /// well as for its role. Only `name` (and a creation that ended `Failed`, see
+    /// `super::diff`) forces replacement; everything else is updated in place by the steps
+    /// of `super::update_steps`. A new code hash is shown as a note listing the package's
+    /// files. Ownership is proven by the function's tag: in destroy, a function another
+    /// stack owns is left in place, and so is its log group.
+    ///
+    /// # Errors
+    ///
+    /// `NotRefreshed` when refresh read no state or no package for the function; `Missing`
+    /// for `default` subnets without a default VPC; `NotOwned` in converge when the
+    /// function exists but is not this stack's; `Impossible` for an action that cannot
+    /// apply to what was read.
     fn plan(p: &mut Planner<'_>, f: &Declared<Self::Spec>) -> Result<(), PlanError> {
     let state = p
         .live

@@ -18,9 +18,9 @@ use super::{FunctionSpec, Selection};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFunction {
-    /// Function name.
+    /// Function name: 1 to 64 of `A-Za-z0-9-_`.
     pub name: Spanned<String>,
-    /// Runtime.
+    /// Runtime, one of `RUNTIMES`.
     pub runtime: Spanned<String>,
     /// Handler.
     pub handler: Spanned<String>,
@@ -28,9 +28,9 @@ pub struct RawFunction {
     pub source: Spanned<String>,
     /// Logical name of its role.
     pub role: Spanned<String>,
-    /// Memory in MB.
+    /// Memory in MB: 128 to 10,240, default 128.
     pub memory: Option<Spanned<i64>>,
-    /// Timeout in seconds.
+    /// Timeout in seconds: 1 to 900, default 3.
     pub timeout: Option<Spanned<i64>>,
     /// Description.
     pub description: Option<Spanned<String>>,
@@ -39,7 +39,8 @@ pub struct RawFunction {
     /// Environment variables (values may hold references).
     #[serde(default)]
     pub environment: SpannedMap<Spanned<String>>,
-    /// Environment variables never shown in plans.
+    /// Environment variables never shown in plans; a name may not also be in
+    /// `environment`.
     #[serde(default)]
     pub secret_environment: SpannedMap<Spanned<String>>,
     /// VPC placement.
@@ -62,6 +63,7 @@ pub struct RawVpcPlacement {
 }
 
 /// Runtimes Lambda accepts for new functions (deprecated ones are refused by AWS).
+/// Not checked against AWS: update it when Lambda adds or deprecates a runtime.
 const RUNTIMES: &[&str] = &[
     "python3.9",
     "python3.10",
@@ -104,6 +106,8 @@ const RESERVED_ENV: &[&str] = &[
 ];
 
 /// Subnets or security groups: `default` (the default VPC's), or a list of ids with `prefix`.
+/// Any other single value, an empty list or an id without `prefix` is reported; a value is
+/// still returned, so validation goes on and reports every problem.
 fn selection(
     vd: &mut Validator, what: &str, raw: &Spanned<OneOrMany>, prefix: &str) -> Selection {
     match &raw.value {
@@ -257,6 +261,7 @@ pub(crate) fn function(
 }
 
 /// Removes `.` and `dir/..` pairs, so messages show `lambda-artifacts/x`, not `stacks/../lambda-artifacts/x`.
+/// Purely lexical: symlinks are not resolved, and a leading `..` is kept.
 fn normalize_path(path: &Path) -> std::path::PathBuf {
     use std::path::Component;
     let mut out: Vec<Component<'_>> = Vec::new();

@@ -50,7 +50,7 @@ pub fn default_policy() -> Value {
     serde_json::json!({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})
 }
 
-/// The service name of `DynamoDB`'s endpoint in `region`.
+/// The service name of `service`'s gateway endpoint (`dynamodb` or `s3`) in `region`.
 #[must_use]
 pub fn service_name(service: &str, region: &str) -> String {
     format!("com.amazonaws.{region}.{service}")

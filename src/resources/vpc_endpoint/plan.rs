@@ -1,5 +1,10 @@
 //! Planning one VPC endpoint, found by VPC and service: the one to keep, duplicates the
 //! stack owns, the action and the operation. Pure.
+//!
+//! An endpoint has no name AWS knows it by: it exports nothing to references, and it is
+//! found as a stray by its id (`ec2:vpc-endpoint` in the Tagging API). Every endpoint of
+//! its VPC and service that refresh found is claimed by the declared one, so duplicates
+//! are planned here, never as strays.
 
 use super::{Endpoint, EndpointConfig, EndpointOp, EndpointSpec, RouteTables, VpcChoice};
 use crate::plan::{
@@ -9,6 +14,7 @@ use crate::resources::refs::{self};
 use crate::resources::{Adoption, Kind, Effect, FieldDiff, Resource, Val};
 use crate::stack::Declared;
 
+/// `exports` and `aws_name` keep their defaults: nothing refers to an endpoint.
 impl Resource for Endpoint {
     const KIND: Kind = Kind::VpcEndpoint;
     const NOUN: &'static str = "VPC endpoint";
@@ -42,9 +48,14 @@ impl Resource for Endpoint {
         }
     }
     type Spec = EndpointSpec;
+    /// Every endpoint of the declared service in the declared VPC, whoever owns it, but
+    /// none `deleted`, `deleting`, `rejected` or `failed`; empty when there is none, or
+    /// when the region has no default VPC and the endpoint asks for it.
     type Live = Vec<super::EndpointLive>;
     type Op = EndpointOp;
 
+    /// The declared VPC, under the key `LiveState::vpcs` uses (`default` or its id). An
+    /// endpoint needs its route tables only, never a placement.
     fn vpcs(spec: &EndpointSpec) -> Vec<(String, bool)> {
         let key = match &spec.vpc {
             VpcChoice::Default => "default".to_string(),
@@ -70,6 +81,8 @@ impl Resource for Endpoint {
         live.iter().any(|e| e.id == id)
     }
 
+    /// A stray is deleted by the id its ARN ends in (`EndpointOp::Delete`, which waits
+    /// until EC2 reports it deleted).
     fn stray_op(id: &str) -> Option<EndpointOp> {
         Some(EndpointOp::Delete(vec![id.to_string()]))
     }
@@ -80,6 +93,23 @@ impl Resource for Endpoint {
     /// Plans one VPC endpoint, found by VPC and service. When the stack owns more than one
     /// there (a lost create answer), the oldest is kept and the others are deleted; one owned
     /// by nobody or by another stack stops the plan, as for named resources.
+    ///
+    /// The VPC's facts come from refresh: `main` and `all` resolve against its route
+    /// tables, and the policy's references are substituted with the values known (the
+    /// rest make the endpoint wait for the resources they name, when converging).
+    ///
+    /// The VPC and the service force a replacement (EC2 cannot move an endpoint): the old
+    /// one is deleted, then a new one created. Route tables (added and removed as sets),
+    /// the policy and the tags change in place. Duplicates show as a note field, so they
+    /// alone make an update, which deletes them; a destroy deletes them with the endpoint;
+    /// a replacement does not carry them.
+    ///
+    /// # Errors
+    ///
+    /// `Missing` when the endpoint asks for the default VPC and the region has none;
+    /// `NotRefreshed` when refresh did not read the endpoint (a bug); `NotOwned` when the
+    /// endpoint found is not tagged as this stack's (converging only: destroy leaves it);
+    /// `Impossible` for an update, replacement or deletion with no endpoint found.
     fn plan(p: &mut Planner<'_>, e: &Declared<Self::Spec>) -> Result<(), PlanError> {
     let key = match &e.spec.vpc {
         VpcChoice::Default => "default".to_string(),

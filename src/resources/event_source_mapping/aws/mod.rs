@@ -63,6 +63,9 @@ fn live(m: &EventSourceMappingConfiguration) -> MappingLive {
 /// (any of its streams, so a mapping left on an older stream is found too); all of the
 /// function's mappings when `table` is `None`. Listed by the function's name, as created:
 /// moto compares `FunctionName` as plain text.
+///
+/// Pages through `ListEventSourceMappings`, leaving out mappings already `Deleting`; a
+/// function Lambda does not know (`ResourceNotFoundException`) has no mappings.
 pub async fn read(
     api: Api<'_>,
     function: &str,
@@ -128,6 +131,9 @@ fn filters(c: &MappingConfig) -> FilterCriteria {
 
 /// Waits until the mapping is `Enabled` or `Disabled`: in any other state (`Creating`,
 /// `Updating`, …) AWS refuses the next change.
+///
+/// Polls `GetEventSourceMapping` for up to `MAPPING_TIMEOUT`; an answer without a state
+/// counts as settled, but a mapping gone meanwhile is an error (`ResourceNotFound`).
 async fn wait_state(api: Api<'_>, uuid: &str, what: &str) -> Result<(), AwsError> {
     wait_until(api.wait(), api.reporter, what, MAPPING_TIMEOUT, || async {
         let m = api
@@ -156,6 +162,9 @@ pub fn is_stream_access_propagation(message: Option<&str>) -> bool {
 
 /// Creates the mapping from `source` (the resolved stream ARN), retrying while IAM
 /// propagates the role's stream permissions; waits until it is enabled.
+///
+/// Filter criteria are sent only when there are patterns. A stream-access error is
+/// retried for the settling budget, throttling a few times. Returns the new UUID.
 pub async fn create(api: Api<'_>, c: &MappingConfig, source: &str) -> Result<String, AwsError> {
     let mut req = api
         .aws
@@ -198,6 +207,10 @@ pub async fn create(api: Api<'_>, c: &MappingConfig, source: &str) -> Result<Str
 }
 
 /// Updates the mapping in place and waits for it to settle.
+///
+/// `UpdateEventSourceMapping` sends exactly the `InPlace` fields; the filter criteria are
+/// always sent, so an empty set clears them. Retried while AWS answers
+/// `ResourceInUseException` (the mapping is mid-change) or `TooManyRequestsException`.
 pub async fn update(api: Api<'_>, uuid: &str, c: &MappingConfig) -> Result<(), AwsError> {
     // Built from `in_place`, so what is sent is exactly what the diff compares.
     let super::InPlace {
@@ -247,6 +260,9 @@ pub async fn update(api: Api<'_>, uuid: &str, c: &MappingConfig) -> Result<(), A
 /// Deletes the mapping and waits until Lambda no longer knows it. AWS refuses the delete
 /// while the mapping is changing state (`Creating`, `Enabling`, `Updating`, …): wait for it
 /// to settle, then try again, within the settling budget.
+///
+/// A `ResourceNotFoundException` from the delete means already gone; otherwise
+/// `GetEventSourceMapping` is polled until it answers `ResourceNotFoundException`.
 pub async fn delete(api: Api<'_>, uuid: &str) -> Result<(), AwsError> {
     let sent = retry(api.wait(), api.reporter, || async {
         match api
@@ -316,6 +332,9 @@ pub async fn delete(api: Api<'_>, uuid: &str) -> Result<(), AwsError> {
     .await
 }
 
+/// The I/O half of the mapping kind. The tool puts no ownership tag on mappings, so they
+/// are never found as strays themselves: a stray function's mappings go with it
+/// (`delete_dependents`).
 impl ResourceIo for super::Mapping {
     /// A function's mappings outlive it: a stray function's go first.
     async fn delete_dependents(
@@ -344,6 +363,11 @@ impl ResourceIo for super::Mapping {
         read(api, function, Some(table)).await
     }
 
+    /// Runs one mapping operation. Create deletes `delete_first` one by one, takes the
+    /// stream ARN from the config or, for a stream new in this apply, from the outputs of
+    /// the table's change, then creates. Update deletes the duplicates, then updates the
+    /// mapping kept. Delete removes each mapping in turn, waiting until it is gone. A
+    /// stream ARN still unknown is an unresolved-reference error.
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,

@@ -5,6 +5,9 @@
 //! instance profile, or was detached from a policy moments ago (IAM is eventually
 //! consistent): delete removes all three causes first and retries the conflict for the
 //! settling budget.
+//!
+//! `NoSuchEntity` answers "absent" to a read and "done" to a delete or a detach, so a
+//! delete run again after a partial failure converges.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,6 +43,14 @@ fn tag(name: &str, k: &str, v: &str) -> Result<Tag, AwsError> {
 }
 
 /// Reads the role named `name` with its inline policies and attachments.
+///
+/// Round one, concurrently: `GetRole`, `ListRolePolicies`, `ListAttachedRolePolicies`
+/// and `GetRolePolicy` for each name in `declared` (a guess that saves a round trip).
+/// Round two: `GetRolePolicy` for the policies listed but not declared, which the diff
+/// must see to delete them. `NoSuchEntity` from `GetRole` is `Ok(None)`; from a listing
+/// it is an empty list, from `GetRolePolicy` a policy left out. Documents are URL-decoded
+/// JSON (one that does not decode is `Unexpected`); the ownership tag is moved from the
+/// tags into `owner`.
 pub async fn read(
     api: Api<'_>,
     name: &str,
@@ -242,6 +253,13 @@ async fn attach(api: Api<'_>, name: &str, arn: &str) -> Result<(), AwsError> {
 
 /// Creates the role (ownership tag in the same call), then its inline policies and
 /// attachments. `policies` are already resolved.
+///
+/// `CreateRole` carries the path, trust document, session length, description (when not
+/// empty) and every tag, so the role is never untagged; it is retried while IAM answers
+/// `ConcurrentModification`, while `EntityAlreadyExists` is an error (the plan found no
+/// role of that name). Then every `PutRolePolicy` and `AttachRolePolicy` at once. If one
+/// of those fails, the role stays, tagged: the next plan sees it as owned and updates it.
+/// Answers the new role's ARN (empty if IAM's answer lacks it).
 pub async fn create(api: Api<'_>, config: &RoleConfig, stack: &str) -> Result<String, AwsError> {
     let name = config.name.as_str();
     let mut req = api
@@ -289,6 +307,11 @@ pub async fn create(api: Api<'_>, config: &RoleConfig, stack: &str) -> Result<St
 }
 
 /// Runs the planned steps; `resolve` fills references in policy templates.
+///
+/// One call per step, in the plan's order (detaches before attaches, so a full role can
+/// swap a managed policy), stopping at the first failure. A policy template is resolved
+/// just before its `PutRolePolicy`, so a reference still unknown fails that step only
+/// after the steps before it ran.
 pub async fn update(
     api: Api<'_>,
     name: &str,
@@ -433,6 +456,13 @@ async fn instance_profiles(api: Api<'_>, name: &str) -> Result<Vec<String>, AwsE
 /// Deletes the role: inline policies, attachments and instance profile memberships first
 /// (IAM refuses otherwise), read afresh so that nothing added out of band blocks the
 /// delete. The instance profiles themselves are left: only the role is the stack's.
+///
+/// Sequence: `read` (absent: done), `DeleteRolePolicy` for each inline policy,
+/// `DetachRolePolicy` for each attachment, `ListInstanceProfilesForRole` and
+/// `RemoveRoleFromInstanceProfile` for each profile, then `DeleteRole`. `DeleteRole` is
+/// retried on `DeleteConflict` until the settling budget is spent (IAM may still count
+/// what was just removed) and on `ConcurrentModification` as busy; `NoSuchEntity` at any
+/// step counts as done.
 pub async fn delete(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     let Some(live) = read(api, name, &[]).await? else {
         return Ok(());
@@ -506,7 +536,8 @@ async fn tag_as_owned(api: Api<'_>, name: &str, stack: &str) -> Result<(), AwsEr
     Ok(())
 }
 
-/// The role's configuration with every reference in its policies filled in.
+/// The role's configuration with every reference in its policies filled in; a reference
+/// still unknown is an error (`Outputs::unresolved`).
 fn resolved(
     out: &crate::apply::Outputs,
     address: &crate::resources::Address,
@@ -519,7 +550,10 @@ fn resolved(
     Ok(c)
 }
 
+/// No `STRAY_TYPE`: IAM is global and the Tagging API query does not cover roles, so a
+/// role is never found as a stray.
 impl ResourceIo for super::Role {
+    /// `TagRole` with the ownership tag only; `target` is the role name.
     async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
         tag_as_owned(api, target, stack).await
     }
@@ -534,6 +568,9 @@ impl ResourceIo for super::Role {
         read(api, &d.spec.name, &declared).await
     }
 
+    /// A create resolves every policy template before its first call. A replacement
+    /// deletes the old role first (role names are unique per account), then resolves and
+    /// creates. An update resolves each template as its step runs.
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,

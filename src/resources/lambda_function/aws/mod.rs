@@ -74,6 +74,15 @@ macro_rules! write_error {
 }
 
 /// Reads the function named `name`.
+///
+/// One `GetFunction` call gives the configuration and the tags; `ResourceNotFoundException`
+/// is `Ok(None)`. The ownership tag is moved out of the tags into `owner`; an empty subnet
+/// list means no VPC; `secrets` stays empty (Lambda does not know which are secret).
+///
+/// # Errors
+///
+/// Any other `GetFunction` failure (not retried), and `AwsError::Unexpected` when Lambda
+/// answers with a `TagsError`, since ownership then cannot be proven.
 pub async fn read(api: Api<'_>, name: &str) -> Result<Option<FunctionLive>, AwsError> {
     let out = match api.aws.lambda.get_function().function_name(name).send().await {
         Ok(out) => out,
@@ -160,6 +169,13 @@ enum Settle {
 
 /// Waits until the function is neither `Pending` nor updating; after a write of ours, a
 /// `Failed` state or update is an error with AWS's reason.
+///
+/// Polls `GetFunctionConfiguration` for up to `FUNCTION_TIMEOUT`.
+///
+/// # Errors
+///
+/// `AwsError::Unexpected` with Lambda's `StateReason` or `LastUpdateStatusReason` for a
+/// failure under `Settle::After`; `AwsError::Timeout`; a failed poll (not retried).
 async fn settle(api: Api<'_>, name: &str, what: &str, mode: Settle) -> Result<(), AwsError> {
     wait_until(api.wait(), api.reporter, what, FUNCTION_TIMEOUT, || async {
         let c = api
@@ -222,6 +238,12 @@ fn vpc(c: &FunctionConfig) -> VpcConfig {
 
 /// Creates the function from `zip` (ownership tag in the same call), retrying while IAM
 /// has not yet propagated a new role, and waits until it is `Active`.
+///
+/// `CreateFunction` carries code, configuration, VPC and every tag in one call, so the
+/// function never exists untagged. It is retried per `write_error!`: IAM propagation for
+/// the settling budget, throttling and `ResourceConflictException` a few times. Then
+/// `settle` waits out `Pending`; a function ending `Failed` is an error with Lambda's
+/// reason. Returns the new function's ARN.
 pub async fn create(
     api: Api<'_>,
     c: &FunctionConfig,
@@ -266,6 +288,14 @@ pub async fn create(
 }
 
 /// Runs the planned steps: code, then configuration, each followed by a wait.
+///
+/// Lambda refuses a write with `ResourceConflictException` while an update is
+/// `InProgress`, so each code or configuration step first waits for any earlier update
+/// (`Settle::Before`), then calls `UpdateFunctionCode` (zip and architecture) or
+/// `UpdateFunctionConfiguration` (the whole configuration), retried per `write_error!` (a
+/// changed role may not have propagated yet), then waits for `LastUpdateStatus=Successful`
+/// (`Settle::After`). Tag steps call `TagResource` / `UntagResource` on `arn` once. A
+/// failing step stops the run; the steps before it stay applied.
 pub async fn update(
     api: Api<'_>,
     c: &FunctionConfig,
@@ -359,6 +389,9 @@ pub async fn update(
 /// Deletes the function (its mappings are separate resources, deleted before it). With
 /// `in_vpc`, waits until Lambda has released the function's network interfaces: Lambda
 /// removes them with the function's own role, so the role must outlive them.
+///
+/// `DeleteFunction` is retried while Lambda answers `ResourceConflictException` or
+/// `TooManyRequestsException`; `ResourceNotFoundException` counts as already deleted.
 pub async fn delete(api: Api<'_>, name: &str, in_vpc: bool) -> Result<(), AwsError> {
     let deleted = retry(api.wait(), api.reporter, || async {
         match api.aws.lambda.delete_function().function_name(name).send().await {
@@ -391,6 +424,10 @@ pub fn interface_description(function: &str) -> String {
 }
 
 /// Waits, with progress, until no network interface of the function `name` is left.
+///
+/// Polls `DescribeNetworkInterfaces` filtered on `interface_description(name)` as a
+/// prefix, for up to `ENI_TIMEOUT`, reporting the ids left. Being a prefix, the filter
+/// also matches the interfaces of a function whose name starts with `name`.
 async fn wait_for_interfaces(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     let filter = aws_sdk_ec2::types::Filter::builder()
         .name("description")
@@ -426,6 +463,10 @@ async fn wait_for_interfaces(api: Api<'_>, name: &str) -> Result<(), AwsError> {
 }
 
 /// Whether the log group `name` exists.
+///
+/// `DescribeLogGroups` with `name` as the prefix, then an exact match, since the prefix
+/// also lists `/aws/lambda/<name>-…`. One page suffices: results are sorted by name, and
+/// `name` sorts before every longer name it prefixes.
 pub async fn log_group_exists(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
     let out = api
         .aws
@@ -474,7 +515,8 @@ async fn tag_as_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsErr
     Ok(())
 }
 
-/// The function's configuration with every reference in its environment filled in.
+/// The function's configuration with every reference in its environment filled in; a
+/// reference still unknown when the change runs is an error.
 fn resolved(
     out: &crate::apply::Outputs,
     address: &crate::resources::Address,
@@ -487,14 +529,21 @@ fn resolved(
     Ok(c)
 }
 
+/// The I/O half of the function kind: reads, applies, strays and adoption through Lambda,
+/// EC2 (network interfaces) and CloudWatch Logs.
 impl ResourceIo for super::Function {
+    /// The Tagging API type under which a function the stack no longer declares is found.
     const STRAY_TYPE: Option<&'static str> = Some("lambda:function");
 
+    /// The name in `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`,
+    /// without a version or alias qualifier.
     fn stray_name(arn: &str) -> Option<String> {
         let name = arn.split(":function:").nth(1)?;
         Some(name.split(':').next().unwrap_or(name).to_string())
     }
 
+    /// A listed function is a stray only if `GetFunction` still finds it and its tag names
+    /// `stack`.
     async fn read_stray(
         api: Api<'_>,
         stack: &str,
@@ -535,6 +584,11 @@ impl ResourceIo for super::Function {
         })
     }
 
+    /// Runs one function operation. Create and update fill in the environment's late
+    /// references first. Replace deletes without waiting for network interfaces, then
+    /// creates. Delete waits for interfaces only for a function that was in a VPC. For
+    /// `DeleteLogGroup` the change's name is the log group's. A stray goes in order: its
+    /// mappings (`delete_dependents`), the function, its log group.
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,

@@ -37,6 +37,10 @@ fn parse_policy(text: &str) -> Option<serde_json::Value> {
 
 /// The endpoints for `service_name`, in any VPC, that are not deleted. Asked by service
 /// alone so the question needs no VPC id first.
+///
+/// One `DescribeVpcEndpoints` filtered on `service-name`. Endpoints `deleted`, `deleting`,
+/// `rejected` or `failed` are left out; the ownership tag is moved from the tags into
+/// `owner`; a policy that parses neither as JSON nor as URL-encoded JSON reads as `None`.
 pub async fn read(api: Api<'_>, service_name: &str) -> Result<Vec<EndpointLive>, AwsError> {
     let out = api
         .aws
@@ -84,7 +88,8 @@ pub async fn read(api: Api<'_>, service_name: &str) -> Result<Vec<EndpointLive>,
 }
 
 /// The endpoint's state in lowercase (the SDK parses moto's lowercase states as unknown
-/// values), or `None` when EC2 does not know the endpoint.
+/// values), or `None` when EC2 does not know the endpoint (an `InvalidVpcEndpointId…`
+/// error, or an empty answer).
 async fn state(api: Api<'_>, id: &str) -> Result<Option<String>, AwsError> {
     let out = api
         .aws
@@ -112,6 +117,11 @@ async fn state(api: Api<'_>, id: &str) -> Result<Option<String>, AwsError> {
 
 /// Creates the endpoint (ownership and `Name` tags in the same call) and waits until it is
 /// available. `token` makes a retried create idempotent.
+///
+/// `CreateVpcEndpoint` (type `Gateway`, VPC, service, route tables, the policy when one is
+/// declared, tags in a `TagSpecification`, `token` as `ClientToken`), then
+/// `DescribeVpcEndpoints` by id, polled until the state is `available`: any other state,
+/// `failed` included, keeps the wait going until `ENDPOINT_TIMEOUT` fails it.
 pub async fn create(
     api: Api<'_>,
     c: &EndpointConfig,
@@ -168,6 +178,10 @@ pub async fn create(
 }
 
 /// Applies an in-place update.
+///
+/// Only what changed is sent: one `ModifyVpcEndpoint` for the route tables added and
+/// removed and the policy (`ResetPolicy` when the stack drops it, restoring AWS's default
+/// full access), then `CreateTags` and `DeleteTags`. Nothing is awaited afterwards.
 pub async fn update(api: Api<'_>, id: &str, u: &EndpointUpdate) -> Result<(), AwsError> {
     if !u.add_route_tables.is_empty() || !u.remove_route_tables.is_empty() || u.policy.is_some() {
         let mut req = api
@@ -226,6 +240,11 @@ pub async fn update(api: Api<'_>, id: &str, u: &EndpointUpdate) -> Result<(), Aw
 }
 
 /// Deletes the endpoint and waits until EC2 reports it deleted or forgets it.
+///
+/// `DeleteVpcEndpoints` reports a failure per endpoint in `Unsuccessful`, not as the call's
+/// error: an `InvalidVpcEndpoint…` code in either place means already gone (`Ok`), any
+/// other code is an error. Then `DescribeVpcEndpoints` is polled for up to
+/// `ENDPOINT_TIMEOUT`.
 pub async fn delete(api: Api<'_>, id: &str) -> Result<(), AwsError> {
     let out = match api
         .aws
@@ -296,14 +315,20 @@ async fn tag_as_owned(api: Api<'_>, id: &str, stack: &str) -> Result<(), AwsErro
     Ok(())
 }
 
+/// Endpoints are regional EC2 resources the Tagging API covers, so strays are found.
 impl ResourceIo for super::Endpoint {
+    /// The Tagging API's type for VPC endpoints.
     const STRAY_TYPE: Option<&'static str> = Some("ec2:vpc-endpoint");
 
+    /// The endpoint id, after `:vpc-endpoint/` in the ARN.
     fn stray_name(arn: &str) -> Option<String> {
         arn.split(":vpc-endpoint/").nth(1).map(str::to_string)
     }
 
     /// EC2 keeps deleted endpoints (and their tags) listed for a while.
+    ///
+    /// A stray is live unless its state is `deleted` or `deleting`, or EC2 no longer knows
+    /// it. Its owner is not read again: the Tagging API listed it under this stack's tag.
     async fn read_stray(
         api: Api<'_>,
         _: &str,
@@ -320,6 +345,7 @@ impl ResourceIo for super::Endpoint {
         }))
     }
 
+    /// `CreateTags` with the ownership tag; `target` is the endpoint id.
     async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
         tag_as_owned(api, target, stack).await
     }
@@ -344,6 +370,11 @@ impl ResourceIo for super::Endpoint {
         Ok(found)
     }
 
+    /// The client token is stable per stack and address (`cruddur-infra-<stack>-<name>`),
+    /// so a create sent twice makes one endpoint; a replacement appends the old id, so the
+    /// new endpoint's create never reuses the first create's token. An update deletes the
+    /// duplicates first, then modifies the endpoint kept; a replacement deletes, then
+    /// creates; every deletion waits until the endpoint is gone.
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,
