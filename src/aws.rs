@@ -29,6 +29,8 @@ pub struct Target {
     pub endpoint_url: Option<String>,
     /// Named profile.
     pub profile: Option<String>,
+    /// What answers there, which decides the calls that may be sent at all.
+    pub engine: crate::engine::Engine,
 }
 
 /// How long and how often to poll asynchronous AWS states, and how often to retry.
@@ -106,6 +108,9 @@ pub struct Aws {
     pub wait: WaitPolicy,
     /// Reads in flight at once (`--parallelism`).
     pub reads: std::sync::Arc<tokio::sync::Semaphore>,
+    /// What answers at the endpoint: AWS (or moto), or DynamoDB Local, which has no STS,
+    /// no tagging and no PITR, so those calls are never sent there.
+    pub engine: crate::engine::Engine,
 }
 
 /// What one resource's AWS calls need: the clients, the wait and retry policy (in
@@ -341,11 +346,16 @@ impl Aws {
             region,
             wait,
             reads: std::sync::Arc::new(tokio::sync::Semaphore::new(16)),
+            engine: target.engine,
         })
     }
 
-    /// The account the credentials belong to.
+    /// The account the credentials belong to: STS's answer, or the engine's fixed account
+    /// where there is no STS (DynamoDB Local).
     pub async fn account_id(&self) -> Result<String, AwsError> {
+        if let Some(account) = self.engine.fixed_account() {
+            return Ok(account.to_string());
+        }
         let out = self
             .sts
             .get_caller_identity()

@@ -63,7 +63,9 @@ fn me() -> String {
     format!("{user}@{host} (pid {})", std::process::id())
 }
 
-async fn ensure_table(client: &Client) -> Result<(), AwsError> {
+/// Creates the lock table if it does not exist, and waits until it is ACTIVE. Ownership
+/// records (`crate::ownership`) live in it too, so their first write creates it as well.
+pub(crate) async fn ensure_table(client: &Client) -> Result<(), AwsError> {
     match client.describe_table().table_name(TABLE).send().await {
         Ok(out)
             if out

@@ -131,7 +131,7 @@ pub async fn refresh(
 
 /// Resources tagged as owned by `stack` that it no longer declares, found with one
 /// Resource Groups Tagging API query over every kind it covers (IAM roles are global and
-/// not covered), each read back by its kind: the Tagging API is eventually consistent and
+/// not covered) or, without that API, from the ownership records; each read back by its kind: the Tagging API is eventually consistent and
 /// lists deleted resources for a while, and a stray that does not exist is nothing to
 /// delete.
 pub async fn orphans(
@@ -150,8 +150,12 @@ pub async fn orphans(
     Ok(checked.into_iter().flatten().collect())
 }
 
-/// What the Tagging API lists as owned by `stack` and not declared, by kind and name.
+/// What the Tagging API lists as owned by `stack` and not declared, by kind and name; where
+/// there is no Tagging API (DynamoDB Local), what the stack's ownership records list.
 async fn listed_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<(Kind, String)>, AwsError> {
+    if !aws.engine.has_tagging_api() {
+        return recorded_orphans(aws, stack).await;
+    }
     let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
         .key(OWNER_TAG)
         .values(&stack.name)
@@ -183,6 +187,20 @@ async fn listed_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<(Kind, String)>,
             break;
         }
     }
+    found.sort();
+    Ok(found)
+}
+
+/// The resources `stack`'s ownership records name that it no longer declares. A record
+/// outlives its resource only after a crash between the delete and the record's removal;
+/// the read-back in `orphans` finds nothing there, so such a record plans nothing.
+async fn recorded_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<(Kind, String)>, AwsError> {
+    let mut found: Vec<(Kind, String)> = crate::ownership::list(aws, &stack.name)
+        .await?
+        .into_iter()
+        .filter(|r| !crate::resources::declares(stack, r.kind, &r.name))
+        .map(|r| (r.kind, r.name))
+        .collect();
     found.sort();
     Ok(found)
 }

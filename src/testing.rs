@@ -46,6 +46,7 @@ pub(crate) fn aws_of(
         region: "ca-central-1".into(),
         wait,
         reads: std::sync::Arc::new(tokio::sync::Semaphore::new(16)),
+        engine: crate::engine::Engine::Aws,
     };
     set(&mut aws);
     aws

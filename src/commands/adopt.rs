@@ -1,6 +1,7 @@
 //! `adopt [ENV] ADDRESS`: take over a resource made outside the tool (the table made by
 //! hand in week 5). Shows what the next `apply` would change once it is owned, asks, then
-//! adds the ownership tag. Never takes a resource owned by another stack.
+//! adds the ownership tag (or, where nothing can be tagged, writes the ownership record).
+//! Never takes a resource owned by another stack.
 
 use std::io::{self, Write};
 
@@ -81,17 +82,31 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
     )?;
     human::plan(&mut out, &own, session.out)?;
     out.flush()?;
+    // Where nothing can be tagged, the ownership record stands in for the tag.
+    let how = if session.aws.engine.can_tag() {
+        format!("adds the tag `{OWNER_TAG}={stack}`")
+    } else {
+        format!(
+            "{} cannot tag: writes an ownership record in `{}`",
+            session.aws.engine.display_name(),
+            crate::lock::TABLE
+        )
+    };
     confirm(
         args.yes,
-        &format!("Adopt {address} into stack `{stack}` (adds the tag `{OWNER_TAG}={stack}`)?"),
+        &format!("Adopt {address} into stack `{stack}` ({how})?"),
     )?;
     let sink = StderrEvents(session.err);
     let api = Api::new(&session.aws, &address, &sink);
     crate::resources::tag_owned(api, address.kind, &target, &stack).await?;
-    api.reporter.step("tagged");
+    api.reporter.step(if session.aws.engine.can_tag() {
+        "tagged"
+    } else {
+        "ownership record written"
+    });
     writeln!(
         out,
-        "\nAdopted {address}: it is now owned by stack `{stack}`."
+        "\nAdopted {address}: it is now owned by stack `{stack}` ({how})."
     )?;
     Ok(())
 }

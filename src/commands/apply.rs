@@ -61,6 +61,15 @@ pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<
             list.join(", "),
         )));
     }
+    if args.backup
+        && !session.aws.engine.has_backups()
+        && plan.changes.iter().any(|c| c.deleted_table().is_some())
+    {
+        return Err(CommandError::Refused(format!(
+            "--backup cannot keep a copy here: {} has no backups (CreateBackup is not supported there); nothing was changed\n  help: re-run without --backup (with --allow-data-loss if the tables hold items) to delete them without a copy",
+            session.aws.engine.display_name(),
+        )));
+    }
     match mode {
         Mode::Destroy if args.env != "local" => confirm_name(args.yes, &session.stack.name)?,
         Mode::Destroy => confirm(

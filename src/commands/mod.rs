@@ -79,15 +79,22 @@ pub fn target(global: &GlobalArgs, env: &stack::Environment) -> Target {
             .clone()
             .or_else(|| env.endpoint_url.clone()),
         profile: global.profile.clone().or_else(|| env.profile.clone()),
+        engine: env.engine,
     }
 }
 
 /// Loads the stack and connects to the environment's account.
 pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, CommandError> {
-    let stack = stack::load(&global.stack).map_err(CommandError::Stack)?;
-    let env = stack.environment(env_name).map_err(CommandError::Stack)?;
+    let mut stack = stack::load(&global.stack).map_err(CommandError::Stack)?;
+    let env = stack
+        .environment(env_name)
+        .map_err(CommandError::Stack)?
+        .clone();
+    // What the engine cannot serve leaves the stack here, before anything is built, read or
+    // planned; the header says what was left out.
+    let notes = crate::resources::fit_to_engine(&mut stack, env.engine);
     let artifacts = build_artifacts(&stack)?;
-    let target = target(global, env);
+    let target = target(global, &env);
     let mut aws = Aws::connect(&target, WaitPolicy::default()).await?;
     aws.reads = std::sync::Arc::new(tokio::sync::Semaphore::new(usize::from(global.parallelism)));
     // Filled in by `refresh`, which asks STS together with everything else.
@@ -103,6 +110,7 @@ pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, Comman
         account,
         region: aws.region.clone(),
         endpoint,
+        notes,
     };
     let ctx = Context {
         account: header.account.clone(),

@@ -20,7 +20,12 @@ pub fn header(w: &mut impl Write, h: &Header, p: Palette) -> io::Result<()> {
     if let Some(endpoint) = &h.endpoint {
         write!(w, " · endpoint {endpoint}")?;
     }
-    writeln!(w)
+    writeln!(w)?;
+    for note in &h.notes {
+        paint(w, p.dim, &format!("note: {note}"))?;
+        writeln!(w)?;
+    }
+    Ok(())
 }
 
 fn symbol(action: &Action) -> &'static str {

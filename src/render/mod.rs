@@ -75,6 +75,9 @@ pub struct Header {
     pub region: String,
     /// Endpoint, when not AWS's own.
     pub endpoint: Option<String>,
+    /// What the environment's engine leaves out (DynamoDB Local: every kind but tables,
+    /// tags, PITR), one line each.
+    pub notes: Vec<String>,
 }
 
 #[cfg(test)]

@@ -107,6 +107,7 @@ fn header() -> Header {
         account: "123456789012".into(),
         region: "ca-central-1".into(),
         endpoint: Some("http://127.0.0.1:4566".into()),
+        notes: Vec::new(),
     }
 }
 
@@ -117,6 +118,21 @@ fn header_names_stack_environment_account_region_and_endpoint() {
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "stack cruddur · environment local · account 123456789012 · region ca-central-1 · endpoint http://127.0.0.1:4566\n"
+    );
+}
+
+#[test]
+fn the_engines_notes_follow_the_header_line_one_each() {
+    let mut h = header();
+    h.notes = vec!["only tables are managed here".into(), "no tags".into()];
+    let mut out = Vec::new();
+    human::header(&mut out, &h, Palette::new(false)).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(
+        lines[1..],
+        ["note: only tables are managed here", "note: no tags"]
     );
 }
 

@@ -3,11 +3,20 @@
 //!
 //! Each kind lives in its own folder: `mod.rs` holds the pure `Spec`, `Live` and `diff`;
 //! `aws.rs` holds reads and writes through the SDK. Nothing in this file talks to AWS.
+//!
+//! Ownership: a resource the tool creates carries the tag `OWNER_TAG=<stack>`, set in the
+//! create call itself (a mapping has none: it is owned through its function). Planning
+//! never updates or deletes a resource whose tag names another stack or none (`destroy`
+//! leaves it in place with a note). A *stray* is a resource tagged as this stack's that
+//! the stack file no longer declares (an entry removed or renamed): refresh finds strays
+//! through the Resource Groups Tagging API, and planning deletes them in both `apply` and
+//! `destroy`.
 
 pub mod policy;
 pub mod refs;
 pub mod vpc;
 
+use crate::engine::Engine;
 use crate::plan::{PlanError, Planner};
 use crate::stack::Declared;
 
@@ -39,10 +48,16 @@ pub type Entry<'a, R, S> = (
 /// resource is planned. Implemented by a unit type in the kind's folder and registered,
 /// one line, in `kinds!` below; the drivers in `plan/` never name a kind.
 pub trait Resource {
-    /// Its kind, as addresses show it.
+    /// Its kind, as addresses show it. The generated dispatch compares a `Kind` with each
+    /// registered `KIND` in turn, so no two registered kinds may share one.
     const KIND: Kind;
 
     /// The attributes an entry exports to `${…}` references (`name`, `arn`, `stream_arn`).
+    ///
+    /// Called for every entry of every kind before any entry is validated, so that a
+    /// reference to any kind can be checked whatever the file order. Pure. Each attribute
+    /// listed must be made known by planning (`seed_known`, `plan`) or by apply
+    /// (`run.outputs`), or a reference to it fails at apply time as unresolved.
     fn exports(raw: &Self::Raw) -> Vec<refs::Attr> {
         let _ = raw;
         Vec::new()
@@ -50,6 +65,10 @@ pub trait Resource {
 
     /// Validates one entry against AWS's rules, reporting every problem to `vd`; `names`
     /// are every declared resource, for references; `base` is the stack file's folder.
+    ///
+    /// Called once per entry, in file order. It must not stop at the first problem and must
+    /// return a spec even for an invalid entry (a placeholder will do): loading fails
+    /// afterwards when `vd` holds any problem, so such a spec is never planned. No AWS calls.
     fn validate(
         vd: &mut crate::stack::validate::Validator,
         raw: &serde_saphyr::Spanned<Self::Raw>,
@@ -68,6 +87,9 @@ pub trait Resource {
     }
 
     /// Checks across the entries of this kind (two with one AWS name, say).
+    ///
+    /// Called once per kind, after all its entries are validated, with the entries in file
+    /// order; a spec may be a placeholder (see `validate`).
     fn check_all(
         vd: &mut crate::stack::validate::Validator,
         entries: &[Entry<'_, Self::Raw, Self::Spec>],
@@ -80,13 +102,19 @@ pub trait Resource {
     type Raw: for<'de> serde::Deserialize<'de> + std::fmt::Debug;
     /// What the stack declares, validated.
     type Spec: std::fmt::Debug + Clone;
-    /// What refresh reads for one declared resource of this kind.
+    /// What refresh reads for one declared resource of this kind. A resource that does not
+    /// exist is a value here (`None`, an empty list), never a read error.
     type Live: std::fmt::Debug + Clone;
-    /// What apply runs for one change of this kind (`Operation`'s variant for it).
+    /// What apply runs for one change of this kind (`Operation`'s variant for it). It is
+    /// recorded in the plan and must carry everything apply needs: apply chooses nothing,
+    /// it only fills in references the plan could not know.
     type Op: std::fmt::Debug + Clone + PartialEq;
 
     /// Whether `op` deletes data the resource holds (a table replaced or deleted), so that
     /// the data-loss guard and `--backup` see it. Most kinds hold none.
+    ///
+    /// Pure. Read through `Change::deleted_table`: each such change is probed with
+    /// `ResourceIo::holds_data` before confirmation, and backed up under `--backup`.
     #[must_use]
     fn deletes_data(op: &Self::Op) -> bool {
         let _ = op;
@@ -96,6 +124,10 @@ pub trait Resource {
     /// Whether the declared resource `d` is the one AWS knows as `name` (so a tagged resource
     /// of that name is no stray). Kinds without names of their own say so by their live
     /// state, in `claims`.
+    ///
+    /// Pure. Used at refresh, to drop the Tagging API's listings of declared resources
+    /// (`stray_of`), and at planning, so that a declared resource is never deleted as a
+    /// stray (`stray_operation`).
     #[must_use]
     fn declares(d: &Declared<Self::Spec>, name: &str) -> bool {
         let _ = (d, name);
@@ -103,6 +135,10 @@ pub trait Resource {
     }
 
     /// Whether what refresh read for `d` includes the resource AWS knows as `name`.
+    ///
+    /// Pure; called at planning only. Kinds found by a natural key rather than a name (a
+    /// VPC endpoint by VPC and service) answer here, so that what they found is planned by
+    /// their own `plan`, not deleted a second time as a stray.
     #[must_use]
     fn claims(live: &Self::Live, name: &str) -> bool {
         let _ = (live, name);
@@ -111,6 +147,9 @@ pub trait Resource {
 
     /// The operation that deletes a stray of this kind named `name`; `None` for kinds that
     /// are never found as strays.
+    ///
+    /// A kind with a `ResourceIo::STRAY_TYPE` must answer `Some`: planning skips, without a
+    /// word, a stray whose kind has no operation for it.
     #[must_use]
     fn stray_op(name: &str) -> Option<Self::Op> {
         let _ = name;
@@ -120,13 +159,19 @@ pub trait Resource {
     /// For `adopt`: takes over what refresh read for a declared resource of this kind,
     /// recording `stack` as its owner so that the next plan can be shown; answers who owned
     /// it and the identity to tag.
+    ///
+    /// Pure: only `live` changes, so that the plan the `adopt` command shows is computed as
+    /// if the stack owned the resource already. The tag itself is written afterwards, once
+    /// the user confirms, by `ResourceIo::tag_owned` with `target`; the previous owner is
+    /// returned so that a resource of another stack is refused.
     fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
         let _ = (live, stack);
         Adoption::NotAdoptable
     }
 
     /// The resource's name in AWS, for kinds whose resources have one (others refer to it by
-    /// that name, a mapping to its function's, say).
+    /// that name, a mapping to its function's, say). Other kinds' reads find it through
+    /// `ReadContext::aws_name`.
     fn aws_name(spec: &Self::Spec) -> Option<&str> {
         let _ = spec;
         None
@@ -134,18 +179,47 @@ pub trait Resource {
 
     /// The VPCs (`default` or an id) this resource uses, each with whether it needs the
     /// default VPC's subnets and security group (a placement).
+    ///
+    /// Pure. Refresh reads the facts of each VPC named here once, into `LiveState::vpcs`
+    /// under the same key; `plan` looks them up there, a missing key meaning that the
+    /// region has no default VPC.
     fn vpcs(spec: &Self::Spec) -> Vec<(String, bool)> {
         let _ = spec;
         Vec::new()
     }
 
+    /// Whether `engine` serves this kind at all. DynamoDB Local serves tables only: there,
+    /// every other kind leaves the stack before refresh (`fit_to_engine`), so it is not read,
+    /// planned or touched.
+    #[must_use]
+    fn served_by(engine: Engine) -> bool {
+        engine == Engine::Aws
+    }
+
+    /// Sets aside, in a declared spec, the settings `engine` cannot hold (DynamoDB Local: a
+    /// table's tags and point-in-time recovery), so that they are neither diffed nor sent;
+    /// answers their names for the plan's one note. Pure; called before refresh.
+    fn set_aside_for(spec: &mut Self::Spec, engine: Engine) -> Vec<&'static str> {
+        let _ = (spec, engine);
+        Vec::new()
+    }
+
     /// Exports what others may reference and is known before any AWS call (its name and
     /// ARN, which AWS builds from the name, account and region).
+    ///
+    /// Called for every declared resource of every kind before any `plan`, so references
+    /// resolve whatever the registry order. Pure: only the spec and `p.ctx` are used.
     fn seed_known(p: &mut Planner<'_>, d: &Declared<Self::Spec>);
 
     /// Plans one declared resource: its diff against what refresh read, the safety checks
     /// and the action (`Planner::action`), and the operation apply will run, recorded with
     /// `Planner::push`. Every problem is an error, never a guess.
+    ///
+    /// Called once per declared resource, in registry order, in both modes (`p.mode`). It
+    /// must be deterministic: `apply` plans again under the lock and refuses to go on when
+    /// the changes differ. At most one change is pushed, none when nothing differs. An
+    /// `Err` is collected and planning goes on with the other resources; live state
+    /// missing from `p.live` is `PlanError::NotRefreshed`, a bug.
     fn plan(p: &mut Planner<'_>, d: &Declared<Self::Spec>) -> Result<(), PlanError>;
 }
 
@@ -157,6 +231,11 @@ pub trait Resource {
 #[allow(async_fn_in_trait)]
 pub trait ResourceIo: Resource {
     /// Reads what planning needs for one declared resource of this kind (never writes).
+    ///
+    /// Called at refresh for every declared resource, all kinds concurrently, each read
+    /// holding a `--parallelism` permit. The service's not-found error maps to absence in
+    /// `Live`. `ctx` shares what is read once (the default VPC's id) and other resources'
+    /// AWS names. Any other failed call fails the whole refresh.
     async fn read(
         api: crate::aws::Api<'_>,
         ctx: &crate::refresh::ReadContext<'_>,
@@ -165,6 +244,14 @@ pub trait ResourceIo: Resource {
 
     /// Runs one planned operation of this kind, making what it learns (a new stream's ARN)
     /// known to the changes after it through `run.outputs`.
+    ///
+    /// Called once per change, once the changes it depends on have succeeded (for
+    /// `destroy`, once the changes depending on it are done). It decides nothing the plan
+    /// did not record; references still unknown are filled in from `run.outputs`, an error
+    /// if they are still missing. A create of a tagged kind sets the ownership tag
+    /// (`OWNER_TAG=run.stack`) in the create call itself, so that no interruption can leave
+    /// an untagged resource the next plan would refuse as not owned. On an error, the
+    /// changes depending on this one are skipped; the others go on.
     async fn apply(
         api: crate::aws::Api<'_>,
         run: &crate::apply::Run<'_>,
@@ -173,10 +260,15 @@ pub trait ResourceIo: Resource {
     ) -> Result<(), crate::aws::AwsError>;
 
     /// The Resource Groups Tagging API type of this kind (`dynamodb:table`), when that API
-    /// covers it: strays of the stack are found with it.
+    /// covers it: strays of the stack are found with it. `None` (IAM roles, which are global
+    /// and not covered) means the kind is never found as a stray; a kind that sets it also
+    /// implements `stray_name`, `read_stray` and `Resource::stray_op`.
     const STRAY_TYPE: Option<&'static str> = None;
 
     /// The name (or id) in one of this kind's ARNs, if `arn` is one.
+    ///
+    /// Tried on every ARN the Tagging API lists, kind by kind in registry order; the first
+    /// kind that answers `Some` takes the ARN, so this must match its ARN shape exactly.
     #[must_use]
     fn stray_name(arn: &str) -> Option<String> {
         let _ = arn;
@@ -185,6 +277,7 @@ pub trait ResourceIo: Resource {
 
     /// Reads a listed stray back: `None` when it is gone, going, or not owned by `stack` (the
     /// Tagging API is eventually consistent and lists deleted resources for a while).
+    /// Called at refresh, once per listed stray; never writes.
     #[must_use]
     async fn read_stray(
         api: crate::aws::Api<'_>,
@@ -195,10 +288,11 @@ pub trait ResourceIo: Resource {
         Ok(None)
     }
 
-    /// Deletes what this kind holds that belongs to the resource `owner` of kind `kind` and
-    /// outlives it (a function's stream mappings), before that resource goes as a stray.
     /// Whether the resource `name` holds data a deletion loses (a table with at least one
     /// item), for the data-loss guard. Most kinds hold none.
+    ///
+    /// Probed before confirmation for every change whose operation `deletes_data`: a `true`
+    /// refuses the whole plan unless `--allow-data-loss` is given.
     #[must_use]
     async fn holds_data(
         api: crate::aws::Api<'_>,
@@ -210,6 +304,9 @@ pub trait ResourceIo: Resource {
 
     /// Takes an on-demand backup of `name` (`--backup`) and returns its ARN; `None` for kinds
     /// that hold no data.
+    ///
+    /// Run under the lock, before any change, for every change whose operation
+    /// `deletes_data`; `label` goes into the backup's name.
     #[must_use]
     async fn backup(
         api: crate::aws::Api<'_>,
@@ -221,6 +318,10 @@ pub trait ResourceIo: Resource {
     }
 
     /// Adds this stack's ownership tag to `target` (`adopt`).
+    ///
+    /// Called once the user confirms, with `target` as `Resource::adopt` answered it. Only
+    /// the tag is added: the changes the plan showed wait for the next `apply`. The default
+    /// refuses, for kinds that are never adopted on their own.
     #[must_use]
     async fn tag_owned(
         api: crate::aws::Api<'_>,
@@ -235,6 +336,11 @@ pub trait ResourceIo: Resource {
         })
     }
 
+    /// Deletes what this kind holds that belongs to the resource `owner` of kind `kind` and
+    /// outlives it (a function's stream mappings), before that resource goes as a stray.
+    ///
+    /// Called on every kind by the registry's `delete_dependents`; a kind that holds
+    /// nothing of `kind` answers `Ok(())` at once.
     #[must_use]
     async fn delete_dependents(
         api: crate::aws::Api<'_>,
@@ -249,6 +355,20 @@ pub trait ResourceIo: Resource {
 /// The registry: every resource kind, one line each — its folder, its unit type, where the
 /// validated stack keeps its declarations and the stack file's section for them. The order is the planning order: tables first, since
 /// their stream ARNs feed the references of the others.
+///
+/// Input, one entry per kind, comma-separated:
+///
+/// ```text
+/// module::Unit in field from "section"
+/// ```
+///
+/// `module` is the kind's folder (declared here as `pub mod module;`); `Unit` is its unit
+/// type, which implements `Resource` and `ResourceIo` and names its `Operation` variant;
+/// `field` names its field in `RawStack`, `Stack` and `LiveState`; `section` is the stack
+/// file's key for it.
+///
+/// Generated: those four types and every dispatch function the drivers in `stack`,
+/// `refresh`, `plan` and `apply` call instead of naming a kind.
 macro_rules! kinds {
     ($($module:ident :: $unit:ident in $field:ident from $section:literal),* $(,)?) => {
         $(pub mod $module;)*
@@ -385,6 +505,61 @@ macro_rules! kinds {
                     <$module::$unit as ResourceIo>::apply(api, run, change, op).await
                 })*
             }
+        }
+
+        /// Fits the stack to what `engine` serves: drops every kind it does not serve, and
+        /// sets aside the settings it cannot hold (`Resource::served_by`,
+        /// `Resource::set_aside_for`). Answers the header's notes: one line naming what was
+        /// left out, and one naming the settings set aside. Nothing for AWS itself.
+        pub fn fit_to_engine(stack: &mut Stack, engine: Engine) -> Vec<String> {
+            let mut dropped = Vec::new();
+            let mut set_aside: Vec<&'static str> = Vec::new();
+            $(
+                if <$module::$unit as Resource>::served_by(engine) {
+                    for d in &mut stack.$field {
+                        for what in <$module::$unit as Resource>::set_aside_for(&mut d.spec, engine) {
+                            if !set_aside.contains(&what) {
+                                set_aside.push(what);
+                            }
+                        }
+                    }
+                } else if !stack.$field.is_empty() {
+                    let n = stack.$field.len();
+                    let plural = if n == 1 { "" } else { "s" };
+                    dropped.push(format!("{n} {}{plural}", <$module::$unit as Resource>::NOUN));
+                    stack.$field.clear();
+                }
+            )*
+            let mut notes = Vec::new();
+            if !dropped.is_empty() {
+                notes.push(format!(
+                    "{} serves tables only: {} declared here are not read, planned or touched in this environment",
+                    engine.display_name(),
+                    dropped.join(", "),
+                ));
+            }
+            if !set_aside.is_empty() {
+                let names: Vec<String> = set_aside.iter().map(|s| format!("`{s}`")).collect();
+                notes.push(format!(
+                    "{} cannot hold {}: they are not compared or set here",
+                    engine.display_name(),
+                    names.join(" or "),
+                ));
+            }
+            notes
+        }
+
+        /// Whether a declared resource of `kind` is the one AWS knows as `name`.
+        pub(crate) fn declares(stack: &Stack, kind: Kind, name: &str) -> bool {
+            $(
+                if kind == <$module::$unit as Resource>::KIND {
+                    return stack
+                        .$field
+                        .iter()
+                        .any(|d| <$module::$unit as Resource>::declares(d, name));
+                }
+            )*
+            false
         }
 
         /// The Tagging API types of every kind it covers.
@@ -583,7 +758,9 @@ kinds! {
 
 use std::fmt;
 
-/// The tag key that marks a resource as created (and owned) by a stack.
+/// The tag key that marks a resource as created (and owned) by a stack. Set in every
+/// create call; refresh moves it from the tags into each live value's `owner`, so it never
+/// shows in a diff.
 pub const OWNER_TAG: &str = "cruddur-infra:stack";
 
 /// A kind of resource, as it appears in addresses (`table.messages`).
@@ -632,7 +809,8 @@ impl Kind {
         .find(|k| k.as_str() == s)
     }
 
-    /// The kinds a reference may name.
+    /// The kinds a reference may name: those whose `Resource::exports` offer attributes.
+    /// Narrower than `from_address`, so `${vpc_endpoint.x.arn}` is refused at validation.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
         match s {

@@ -28,6 +28,8 @@ pub struct Environment {
     pub endpoint_url: Option<String>,
     /// Named profile.
     pub profile: Option<String>,
+    /// What answers there: AWS (or moto), or DynamoDB Local (tables only).
+    pub engine: crate::engine::Engine,
 }
 
 /// A declared resource: its address, its validated spec, and where it is declared.

@@ -58,6 +58,8 @@ pub struct RawEnvironment {
     pub endpoint_url: Option<Spanned<String>>,
     /// Named AWS profile.
     pub profile: Option<Spanned<String>>,
+    /// What answers at the endpoint: `aws` (AWS or moto) or `dynamodb-local`.
+    pub engine: Option<Spanned<String>>,
 }
 
 /// One value or a list of them (`subnets: default` or `subnets: [subnet-1]`).

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::engine::Engine;
 use crate::resources::dynamodb_table::{Billing, Projection, StreamView, Throughput};
 
 fn load_str(text: &str) -> Result<Stack, StackError> {
@@ -46,6 +47,65 @@ fn the_seed_stack_is_valid_and_complete() {
     assert_eq!(table.spec.indexes[0].name, "message-group-sk-index");
     assert_eq!(table.spec.indexes[0].projection, Projection::All);
     assert_eq!(table.spec.stream, Some(StreamView::NewImage));
+    assert_eq!(stack.environments["local"].engine, Engine::Aws);
+    let ddb = &stack.environments["dynamodb-local"];
+    assert_eq!(ddb.engine, Engine::DynamodbLocal);
+    assert_eq!(ddb.endpoint_url.as_deref(), Some("http://127.0.0.1:8000"));
+}
+
+#[test]
+fn an_unknown_engine_and_dynamodb_local_without_an_endpoint_are_errors_with_places() {
+    let out = errors(
+        "name: cruddur\nenvironments:\n  a:\n    region: ca-central-1\n    engine: localstack\n  b:\n    region: ca-central-1\n    engine: dynamodb-local\n",
+    );
+    assert!(
+        out.contains("engine `localstack` is not one this tool knows"),
+        "{out}"
+    );
+    assert!(out.contains("stack.yaml:5:13"), "the engine's place: {out}");
+    assert!(
+        out.contains("`aws`, `dynamodb-local`"),
+        "the fix lists them: {out}"
+    );
+    assert!(
+        out.contains("environment `b` runs on DynamoDB Local but names no endpoint"),
+        "{out}"
+    );
+    assert!(
+        out.contains("stack.yaml:6:3"),
+        "the environment's place: {out}"
+    );
+    assert!(out.contains("endpoint_url: http://127.0.0.1:8000"), "{out}");
+}
+
+#[test]
+fn on_dynamodb_local_only_tables_stay_and_their_tags_and_pitr_are_set_aside() {
+    let mut stack = load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/stacks/cruddur.yaml"
+    )))
+    .expect("seed stack loads");
+    let untouched = crate::resources::fit_to_engine(&mut stack, Engine::Aws);
+    assert!(untouched.is_empty());
+    assert_eq!(stack.roles.len(), 1);
+    stack.tables[0].spec.point_in_time_recovery = true;
+    let notes = crate::resources::fit_to_engine(&mut stack, Engine::DynamodbLocal);
+    assert_eq!(
+        notes,
+        [
+            "DynamoDB Local serves tables only: 1 role, 1 function, 1 event source mapping, 1 VPC endpoint declared here are not read, planned or touched in this environment",
+            "DynamoDB Local cannot hold `tags` or `point_in_time_recovery`: they are not compared or set here",
+        ]
+    );
+    assert!(stack.roles.is_empty() && stack.functions.is_empty());
+    assert!(stack.mappings.is_empty() && stack.endpoints.is_empty());
+    let table = &stack.tables[0].spec;
+    assert!(table.tags.is_empty() && !table.point_in_time_recovery);
+    assert_eq!(
+        table.name, "cruddur-messages",
+        "the rest of the table is kept"
+    );
+    assert_eq!(table.indexes.len(), 1);
 }
 
 #[test]

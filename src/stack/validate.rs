@@ -11,6 +11,7 @@ use serde_saphyr::Spanned;
 use super::Environment;
 use super::error::{Diagnostic, Loc};
 use super::raw::{RawEnvironment, RawStack, RawStatement};
+use crate::engine::Engine;
 use serde_json::Value;
 
 use crate::resources::policy::{self, Statement};
@@ -160,10 +161,35 @@ impl Validator {
                 );
             }
         }
+        let engine = match &e.engine {
+            None => Engine::Aws,
+            Some(raw) => Engine::parse(&raw.value).unwrap_or_else(|| {
+                let known: Vec<String> = Engine::ALL.iter().map(|e| format!("`{e}`")).collect();
+                self.error(
+                    format!("engine `{}` is not one this tool knows", raw.value),
+                    loc(raw),
+                    format!(
+                        "write one of {} (`aws` covers AWS and the moto emulator)",
+                        known.join(", ")
+                    ),
+                );
+                Engine::Aws
+            }),
+        };
+        // DynamoDB Local only ever runs on an endpoint of its own; without one, the SDK
+        // would send this environment's calls to AWS itself.
+        if engine == Engine::DynamodbLocal && e.endpoint_url.is_none() {
+            self.error(
+                format!("environment `{}` runs on DynamoDB Local but names no endpoint", name.value),
+                loc(name),
+                "add `endpoint_url: http://127.0.0.1:8000` (where `scripts/local-aws start dynamodb-local` runs it)",
+            );
+        }
         Environment {
             region: e.region.as_ref().map(|r| r.value.clone()),
             endpoint_url: e.endpoint_url.as_ref().map(|r| r.value.clone()),
             profile: e.profile.as_ref().map(|r| r.value.clone()),
+            engine,
         }
     }
 

@@ -70,6 +70,50 @@ impl Drop for Emulator {
     }
 }
 
+/// The DynamoDB Local shared by this run (started on first use by
+/// `tests/emulator/dynamodb_local.py`, with `-delayTransientStatuses`). Panics (failing the
+/// test loudly) when it is not installed or Java is missing: these tests are never skipped.
+pub fn dynamodb_local() -> &'static Emulator {
+    DYNAMODB_LOCAL.get_or_init(|| {
+        let mut child = Command::new("python3")
+            .arg(root().join("tests/emulator/dynamodb_local.py"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start DynamoDB Local's launcher (python3)");
+        let stdout = child.stdout.take().expect("launcher stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read DynamoDB Local's ready line");
+        let port = line
+            .strip_prefix("ready ")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("DynamoDB Local did not start: {}", line.trim()));
+        Emulator {
+            url: format!("http://127.0.0.1:{port}"),
+            child: Mutex::new(child),
+        }
+    })
+}
+
+static DYNAMODB_LOCAL: OnceLock<Emulator> = OnceLock::new();
+
+/// A `DynamoDB` client straight to DynamoDB Local, for checking what the tool did there.
+pub fn dynamodb_local_client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config_for(&dynamodb_local().url))
+}
+
+/// A stack with one table named `table` and one environment, `ddb`, on DynamoDB Local;
+/// `body` is the table's YAML below its name.
+pub fn dynamodb_local_stack(stack: &str, table: &str, body: &str) -> String {
+    format!(
+        "name: {stack}\nenvironments:\n  ddb:\n    endpoint_url: {}\n    region: ca-central-1\n    engine: dynamodb-local\ntables:\n  messages:\n    name: {table}\n{body}",
+        dynamodb_local().url
+    )
+}
+
 /// What a run of the binary produced.
 #[derive(Debug)]
 pub struct Output {

@@ -1,5 +1,8 @@
 //! Planning one table: its diff against the live table, the safety checks, the action and
 //! the exact steps apply runs. Pure.
+//!
+//! Only the name and the key schema (key types included) force a replacement; everything
+//! else, index rebuilds included, is updated in place through `update_steps`.
 
 use super::{Table, TableOp, TableSpec, TableState, TableStep};
 use crate::plan::{
@@ -9,13 +12,22 @@ use crate::resources::refs::{Attr, Ref};
 use crate::resources::Resource;
 use crate::resources::Kind;
 use crate::resources::Adoption;
+use crate::engine::Engine;
 use crate::stack::Declared;
 
+/// The pure half of the `table` kind: validation of `tables:` entries, reference exports,
+/// ownership and stray handling, and the per-table plan.
 impl Resource for Table {
+    /// Addresses read `table.<logical name>`.
     const KIND: Kind = Kind::Table;
+    /// Messages say "table" (`two tables are named ...`).
     const NOUN: &'static str = "table";
+    /// A `tables:` entry as written (`RawTable`, `deny_unknown_fields`).
     type Raw = super::stack::RawTable;
 
+    /// `name` and `arn` always; `stream_arn` only when `stream` is present and not `off`
+    /// (any case). Read from the raw entry: exports are collected before any entry is
+    /// validated, so that `${table.x.stream_arn}` and a mapping's table can be checked.
     fn exports(raw: &super::stack::RawTable) -> Vec<Attr> {
         let stream = raw
             .stream
@@ -28,6 +40,8 @@ impl Resource for Table {
         attrs
     }
 
+    /// Checks one entry with `stack::table`. Tables reference no other resource and no
+    /// file, so the declared names and the stack folder are unused.
     fn validate(
         vd: &mut crate::stack::validate::Validator,
         raw: &serde_saphyr::Spanned<super::stack::RawTable>,
@@ -37,20 +51,50 @@ impl Resource for Table {
         super::stack::table(vd, raw)
     }
 
+    /// Reports two entries with the same AWS table name: they would be one table in AWS.
     fn check_all(
         vd: &mut crate::stack::validate::Validator,
         entries: &[crate::resources::Entry<'_, super::stack::RawTable, TableSpec>],
     ) {
         vd.unique_names(Self::NOUN, entries.iter().map(|(_, r, _)| &r.value.name));
     }
+    /// The validated table.
     type Spec = TableSpec;
+    /// The table refresh read by name, `None` when AWS does not have it. A `DELETING`
+    /// table is `Some` in that state, since it still holds the name.
     type Live = Option<super::TableLive>;
+    /// `Create`, `CreateAfterDeletion`, `Update` with its steps, `Replace` or `Delete`.
     type Op = TableOp;
 
+    /// Tables are what DynamoDB Local serves, so they stay in every environment.
+    fn served_by(_: Engine) -> bool {
+        true
+    }
+
+    /// Where nothing can be tagged (DynamoDB Local), the user's `tags` are set aside; where
+    /// there is no point-in-time recovery, `point_in_time_recovery: true` is. The read
+    /// reports neither there, so neither is diffed.
+    fn set_aside_for(spec: &mut TableSpec, engine: Engine) -> Vec<&'static str> {
+        let mut aside = Vec::new();
+        if !engine.can_tag() && !spec.tags.is_empty() {
+            spec.tags.clear();
+            aside.push("tags");
+        }
+        if !engine.has_point_in_time_recovery() && spec.point_in_time_recovery {
+            spec.point_in_time_recovery = false;
+            aside.push("point_in_time_recovery");
+        }
+        aside
+    }
+
+    /// The table name, by which an event source mapping's refresh finds its table.
     fn aws_name(spec: &TableSpec) -> Option<&str> {
         Some(&spec.name)
     }
 
+    /// Records `stack` as the owner in `live`, so the plan shown after adopting reads as if
+    /// the tag were already there; returns the previous owner tag and the table ARN, which
+    /// `TagResource` takes. No table: `Missing`, and `apply` creates it.
     fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
         match live {
             Some(l) => Adoption::Found {
@@ -61,14 +105,19 @@ impl Resource for Table {
         }
     }
 
+    /// A table tagged with this stack is this declaration when the AWS names match.
     fn declares(d: &Declared<TableSpec>, name: &str) -> bool {
         d.spec.name == name
     }
 
+    /// A table the stack owns but no longer declares (a rename included) is deleted; being
+    /// a `Delete`, it goes through the data-loss guard like any other.
     fn stray_op(_: &str) -> Option<TableOp> {
         Some(TableOp::Delete)
     }
 
+    /// `Replace` and `Delete` lose every item. Creates lose nothing, and so do updates:
+    /// an index that is deleted or rebuilt is only a copy, backfilled from the table.
     fn deletes_data(op: &TableOp) -> bool {
         match op {
             TableOp::Replace(_) | TableOp::Delete => true,
@@ -76,6 +125,10 @@ impl Resource for Table {
         }
     }
 
+    /// Exports the name and the ARN, which AWS builds from region, account and name, so
+    /// they are known before the table exists. The stream ARN is not: AWS adds a creation
+    /// timestamp to it, so `plan` exports it only when the live stream stays, and apply
+    /// publishes a new one.
     fn seed_known(p: &mut Planner<'_>, t: &Declared<TableSpec>) {
         let arn = format!(
             "arn:aws:dynamodb:{}:{}:table/{}",
@@ -89,6 +142,19 @@ impl Resource for Table {
     /// an update records the exact steps (index deletes first, one per call); the stream ARN is
     /// exported when the plan keeps the stream; deleting or replacing a table with items adds a
     /// note (the data-loss guard itself runs before apply, with an exact check).
+    ///
+    /// The diff (`field_diffs`) is against the live table, every creation field when there
+    /// is none, or empty in destroy mode. `Planner::action` then refuses to touch a table
+    /// owned by another stack or by none (destroy leaves it in place with a note) and to
+    /// delete or replace one with deletion protection on; `update_steps` runs only for an
+    /// update of a live table, whose key schema is unchanged by construction (a key change
+    /// is a replace).
+    ///
+    /// # Errors
+    ///
+    /// `NotRefreshed` when refresh read nothing for the address; `NotOwned` and
+    /// `DeletionProtected` from the safety checks; `Impossible` for an update with no live
+    /// table, or a no-op, which `action` never returns.
     fn plan(p: &mut Planner<'_>, t: &Declared<Self::Spec>) -> Result<(), PlanError> {
     let state = p
         .live

@@ -35,7 +35,8 @@ use crate::stack::Declared;
 use crate::resources::ResourceIo;
 use crate::resources::refs::{Attr, Ref};
 use crate::aws::{Api, AwsError, Poll, Retry, retry, retry_within, wait_until};
-use crate::resources::OWNER_TAG;
+use crate::ownership;
+use crate::resources::{Kind, OWNER_TAG};
 
 /// How long a table or stream change may take before the tool gives up.
 const TABLE_TIMEOUT: Duration = Duration::from_mins(20);
@@ -152,6 +153,10 @@ fn attribute_definitions<'a>(
 /// Normalizes `DescribeTable`'s answer into spec shape. Capacity only counts under
 /// provisioned billing: after a switch to on-demand AWS (and moto) may still report the
 /// old figures.
+///
+/// Returns the configuration, the table state and the latest stream ARN (only while the
+/// stream is enabled). Indexes being deleted are left out; TTL, point-in-time recovery
+/// and tags come from calls of their own, so they are left off/empty for `read` to fill.
 #[must_use]
 pub fn normalize(desc: &TableDescription) -> (TableSpec, TableState, Option<String>) {
     let attributes: BTreeMap<String, ScalarType> = desc
@@ -389,6 +394,10 @@ async fn ttl(
 /// Whether point-in-time recovery is on. Asked before knowing whether the table exists,
 /// so a missing table (modeled, or moto's unmodeled code) reads as off.
 async fn pitr(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
+    // DynamoDB Local answers UnknownOperationException: it never has PITR on.
+    if !api.aws.engine.has_point_in_time_recovery() {
+        return Ok(false);
+    }
     let out = api
         .aws
         .dynamodb
@@ -419,6 +428,16 @@ async fn pitr(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
 /// Reads the table named `name`, or `None` when it does not exist. A `DELETING` table is
 /// returned in that state, without tags or settings: it still holds its name, so a create
 /// must wait for it to go.
+///
+/// `DescribeTable`, `DescribeTimeToLive` and `DescribeContinuousBackups` run concurrently
+/// (each treats a missing table as absent); then `ListTagsOfResource` on the ARN, whose
+/// ownership tag becomes `owner` and is removed from the user tags.
+///
+/// # Errors
+///
+/// Any of those calls failing otherwise (not retried); a table still `CREATING` whose
+/// tags stay unreadable past the settling budget (`Timeout`); a table described but
+/// whose tags AWS does not find (`Unexpected`, asking to run the command again).
 pub async fn read(api: Api<'_>, name: &str) -> Result<Option<TableLive>, AwsError> {
     // TTL and backups are keyed by name: asked together with the description, they cost
     // no round trip of their own. Tags need the ARN the description returns.
@@ -441,9 +460,15 @@ pub async fn read(api: Api<'_>, name: &str) -> Result<Option<TableLive>, AwsErro
     if state == TableState::Deleting {
         return Ok(Some(live));
     }
-    let mut tags = tags(api, &arn, name, state == TableState::Creating).await?;
-    live.owner = tags.remove(OWNER_TAG);
-    config.tags = tags;
+    if api.aws.engine.can_tag() {
+        let mut tags = tags(api, &arn, name, state == TableState::Creating).await?;
+        live.owner = tags.remove(OWNER_TAG);
+        config.tags = tags;
+    } else {
+        // No tags at all here (DynamoDB Local): the ownership record says who owns it, and
+        // the stack's declared tags were set aside before planning (`fit_to_engine`).
+        live.owner = ownership::owner(api.aws, Kind::Table, name).await?;
+    }
     config.ttl_attribute = ttl_attribute;
     config.point_in_time_recovery = pitr_on;
     live.config = config;
@@ -452,6 +477,11 @@ pub async fn read(api: Api<'_>, name: &str) -> Result<Option<TableLive>, AwsErro
 
 /// Waits until the table and every index are `ACTIVE` (and `index`, when given, exists or,
 /// with `gone`, does not), returning the description.
+///
+/// Polls `DescribeTable` with backoff; a table not found yet is pending, not an error.
+/// `what` names the wait in progress lines and in the `Timeout` error after `timeout`.
+/// Checking every index, not just the one changed, matters because AWS refuses an
+/// `UpdateTable` while any index is still `CREATING` (backfilling) or `DELETING`.
 async fn wait_active(
     api: Api<'_>,
     name: &str,
@@ -505,6 +535,16 @@ async fn wait_active(
 /// Creates the table with everything `CreateTable` accepts in one call (the ownership tag
 /// included, so a crash cannot leave an untagged table), waits for `ACTIVE`, then turns on
 /// TTL and point-in-time recovery, which have calls of their own.
+///
+/// The TTL and backup calls run concurrently. The returned live view is built from the
+/// last description and the spec (no read-back): item count 0, no TTL transition.
+///
+/// # Errors
+///
+/// `CreateTable` is retried only on `LimitExceededException` (too many table operations
+/// at once); anything else, such as `ResourceInUseException` for a name already taken,
+/// fails at once. Then a `Timeout` when the table and its indexes are not `ACTIVE`
+/// within 20 minutes, or the errors of `set_ttl` and `set_pitr`.
 pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<TableLive, AwsError> {
     const OP: &str = "CreateTable";
     let name = spec.name.as_str();
@@ -544,10 +584,17 @@ pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<Table
                 .build(),
         )?);
     }
-    let mut all_tags = spec.tags.clone();
-    all_tags.insert(OWNER_TAG.to_string(), stack.to_string());
-    for (k, v) in &all_tags {
-        req = req.tags(built(OP, name, Tag::builder().key(k).value(v).build())?);
+    if api.aws.engine.can_tag() {
+        let mut all_tags = spec.tags.clone();
+        all_tags.insert(OWNER_TAG.to_string(), stack.to_string());
+        for (k, v) in &all_tags {
+            req = req.tags(built(OP, name, Tag::builder().key(k).value(v).build())?);
+        }
+    } else {
+        // Where nothing can be tagged, the ownership record is written before the table
+        // exists, so a crash between the two never leaves a table nobody owns.
+        let address = api.reporter.address.to_string();
+        ownership::claim(api.aws, stack, Kind::Table, &address, name).await?;
     }
     retry(api.wait(), api.reporter, || {
         let req = req.clone();
@@ -595,6 +642,10 @@ pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<Table
 
 /// One `UpdateTimeToLive`. AWS accepts about one per table per hour; a refusal is not
 /// retried, but says when to run again.
+///
+/// `ResourceInUseException` and `LimitExceededException` are retried as busy. The call
+/// is not awaited: AWS keeps the TTL `ENABLING`/`DISABLING` for a while, which the next
+/// refresh sees as `ttl_transition`.
 async fn set_ttl(api: Api<'_>, name: &str, attribute: &str, enabled: bool) -> Result<(), AwsError> {
     const OP: &str = "UpdateTimeToLive";
     let spec = built(
@@ -652,6 +703,9 @@ fn ttl_refused(err: AwsError) -> AwsError {
 
 /// One `UpdateContinuousBackups`, retried while AWS is still setting backups up after
 /// `CreateTable`.
+///
+/// Only `ContinuousBackupsUnavailableException` is retried (as settling, up to four
+/// settling budgets); every other error fails at once.
 async fn set_pitr(api: Api<'_>, name: &str, enabled: bool) -> Result<(), AwsError> {
     const OP: &str = "UpdateContinuousBackups";
     let spec = built(
@@ -691,6 +745,9 @@ async fn set_pitr(api: Api<'_>, name: &str, enabled: bool) -> Result<(), AwsErro
 
 /// Sends one `UpdateTable`, retrying while AWS reports the table busy or the account at its
 /// limit of concurrent table operations.
+///
+/// `ResourceInUseException` and `LimitExceededException` are retried as busy, up to the
+/// policy's attempt count; the caller waits for `ACTIVE` before and after.
 async fn update_table(
     api: Api<'_>,
     name: &str,
@@ -712,6 +769,14 @@ async fn update_table(
 
 /// Runs the planned in-place steps in order, waiting for `ACTIVE` before each `UpdateTable`
 /// and for each index change to finish before the next.
+///
+/// Index deletes and creates may wait up to 3 hours (a backfill copies the table), other
+/// waits 20 minutes; `Tag` and `Untag` use `arn` and are confirmed with `ListTagsOfResource`.
+///
+/// # Errors
+///
+/// The first call that fails for good or wait that times out; the steps before it stay
+/// applied, and the next plan starts from what AWS then reports.
 pub async fn update(
     api: Api<'_>,
     name: &str,
@@ -959,6 +1024,13 @@ async fn confirm_tags(
 
 /// Deletes the table (waiting out an update in progress) and waits until AWS no longer
 /// lists it. A table that is already gone counts as deleted.
+///
+/// # Errors
+///
+/// `DeleteTable` is retried while AWS answers `ResourceInUseException` (the table is
+/// `CREATING` or `UPDATING`) or `LimitExceededException`, up to the policy's attempts;
+/// any other refusal (deletion protection on, say) fails at once. Then a `Timeout` after
+/// 20 minutes if the table is still listed.
 pub async fn delete(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     const OP: &str = "DeleteTable";
     let result = retry(api.wait(), api.reporter, || async {
@@ -989,6 +1061,10 @@ pub async fn delete(api: Api<'_>, name: &str) -> Result<(), AwsError> {
 
 /// Waits until AWS no longer lists the table: a `DELETING` table still holds its name, so
 /// a table of the same name can only be created after this.
+///
+/// # Errors
+///
+/// A `DescribeTable` failure other than not-found, or a `Timeout` after 20 minutes.
 pub async fn wait_gone(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     wait_until(
         api.wait(),
@@ -1013,6 +1089,14 @@ pub async fn wait_gone(api: Api<'_>, name: &str) -> Result<(), AwsError> {
 /// hours or so, and one eventually consistent Scan page can be empty while items exist (a
 /// page stops at its size limit, and may have read only deleted items): this scans with
 /// consistent reads and follows `LastEvaluatedKey` until it finds an item or the end.
+///
+/// Each page is a `Scan` with `Select::Count` and `Limit` 1, so no item is returned and
+/// a table with items usually answers on the first page.
+///
+/// # Errors
+///
+/// A `Scan` failure; `ProvisionedThroughputExceededException` and
+/// `RequestLimitExceeded` are retried as busy first.
 pub async fn has_items(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
     let mut start = None;
     loop {
@@ -1050,6 +1134,13 @@ pub async fn has_items(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
 }
 
 /// Takes an on-demand backup and returns its ARN.
+///
+/// One `CreateBackup` named `<table>-<label>`, not retried. The backup is not awaited:
+/// it may still be `CREATING` when this returns.
+///
+/// # Errors
+///
+/// The call failing, or an answer without a backup ARN (`Unexpected`).
 pub async fn backup(api: Api<'_>, name: &str, label: &str) -> Result<String, AwsError> {
     let out = api
         .aws
@@ -1069,9 +1160,14 @@ pub async fn backup(api: Api<'_>, name: &str, label: &str) -> Result<String, Aws
         })
 }
 
-/// Adds this stack's ownership tag to the table `arn` (`adopt`), and waits until it shows.
+/// Adds this stack's ownership tag to the table `arn` (`adopt`), and waits until it shows;
+/// where nothing can be tagged (DynamoDB Local), writes the ownership record instead.
 async fn tag_as_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsError> {
     let name = arn.rsplit('/').next().unwrap_or(arn);
+    if !api.aws.engine.can_tag() {
+        let address = api.reporter.address.to_string();
+        return ownership::claim(api.aws, stack, Kind::Table, &address, name).await;
+    }
     update(
         api,
         name,
@@ -1084,9 +1180,13 @@ async fn tag_as_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsErr
     .await
 }
 
+/// The I/O half of the `table` kind, over the functions above.
 impl ResourceIo for super::Table {
+    /// Tables are listed by the Resource Groups Tagging API, so owned strays are found.
     const STRAY_TYPE: Option<&'static str> = Some("dynamodb:table");
 
+    /// The table name in `arn:aws:dynamodb:<region>:<account>:table/<name>`. ARNs with a
+    /// further path (`/stream/…`, `/index/…`, `/backup/…`) name no table: `None`.
     fn stray_name(arn: &str) -> Option<String> {
         arn.split(":table/")
             .nth(1)
@@ -1094,6 +1194,9 @@ impl ResourceIo for super::Table {
             .map(str::to_string)
     }
 
+    /// Reads the listed table back by name: `None` when it is gone, `DELETING`, or no
+    /// longer tagged with `stack`; otherwise its approximate item count and deletion
+    /// protection, for the plan's notes and checks.
     async fn read_stray(
         api: Api<'_>,
         stack: &str,
@@ -1110,18 +1213,22 @@ impl ResourceIo for super::Table {
         }))
     }
 
+    /// `target` is the table ARN that `Resource::adopt` returned.
     async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
         tag_as_owned(api, target, stack).await
     }
 
+    /// The exact check of `has_items`, never the approximate `ItemCount`.
     async fn holds_data(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
         has_items(api, name).await
     }
 
+    /// Tables hold data, so there is always a backup ARN (see `backup`).
     async fn backup(api: Api<'_>, name: &str, label: &str) -> Result<Option<String>, AwsError> {
         backup(api, name, label).await.map(Some)
     }
 
+    /// Reads the table by its declared name (see `read`); tables need no read context.
     async fn read(
         api: Api<'_>,
         _: &ReadContext<'_>,
@@ -1130,6 +1237,11 @@ impl ResourceIo for super::Table {
         read(api, &d.spec.name).await
     }
 
+    /// Runs one `TableOp`: `Create` creates; `CreateAfterDeletion` first waits until the
+    /// `DELETING` table of the same name is gone; `Update` runs the steps and reads the
+    /// table back; `Replace` deletes (and waits) before creating, since both have one name;
+    /// `Delete` deletes and waits. A table that ends with a stream publishes its ARN to
+    /// `run.outputs` for the changes after it (a new stream gets a new ARN).
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,
@@ -1162,6 +1274,10 @@ impl ResourceIo for super::Table {
                 }
                 TableOp::Delete => {
                     delete(api, name).await?;
+                    // The record goes only once the table is gone (`delete` waits).
+                    if !api.aws.engine.can_tag() {
+                        ownership::release(api.aws, stack, Kind::Table, name).await?;
+                    }
                     None
                 }
             };

@@ -1,0 +1,214 @@
+//! Ownership records: the stand-in for the ownership tag where AWS cannot tag.
+//!
+//! Everything the tool creates says which stack owns it, so that a plan never touches what
+//! the user made by hand and a destroy never leaves anything behind. On AWS (and moto) that
+//! is the `cruddur-infra:stack` tag, set in the create call. Where the resource cannot carry
+//! a tag (every table on DynamoDB Local; DAX subnet and parameter groups on AWS), the tool
+//! writes an **ownership record** instead: one item in the stack's lock table
+//! (`crate::lock::TABLE`) on the same endpoint, keyed by the resource's kind and AWS name,
+//! holding the stack, the address and the name.
+//!
+//! The record follows the tag's rules exactly: it is written *before* the create (a crash
+//! between the two leaves a record for a resource that does not exist, which is harmless and
+//! reused by the next create, never a resource without an owner), deleted only *after* the
+//! resource is gone, and written by `adopt` for a resource made by hand. A resource without
+//! a record is "not ours" and refused like an untagged one. Records of a stack whose
+//! resources it no longer declares are how strays are found without the Tagging API.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::aws::{Aws, AwsError};
+use crate::lock::TABLE;
+use crate::resources::Kind;
+
+/// The `record` attribute's value on ownership items, which tells them from lock items.
+const RECORD: &str = "ownership";
+
+/// One ownership record: which stack owns the resource of `kind` named `name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The owning stack.
+    pub stack: String,
+    /// The kind of the resource.
+    pub kind: Kind,
+    /// The address that declared it when the record was written (`table.messages`).
+    pub address: String,
+    /// The resource's AWS name.
+    pub name: String,
+}
+
+/// The lock table key of the record for `kind`/`name`. Lock items are keyed
+/// `<stack>/<environment>`; the `owner#` prefix keeps the two apart.
+fn key(kind: Kind, name: &str) -> String {
+    format!("owner#{}#{name}", kind.as_str())
+}
+
+/// The stack that owns the resource of `kind` named `name`, from its record; `None` when
+/// there is no record (or no lock table yet, which means no record either).
+///
+/// # Errors
+/// AWS refused the consistent `GetItem`.
+pub async fn owner(aws: &Aws, kind: Kind, name: &str) -> Result<Option<String>, AwsError> {
+    let got = aws
+        .dynamodb
+        .get_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S(key(kind, name)))
+        .consistent_read(true)
+        .send()
+        .await;
+    match got {
+        Ok(out) => Ok(out
+            .item
+            .and_then(|item| item.get("stack").and_then(|v| v.as_s().ok()).cloned())),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_dynamodb::operation::get_item::GetItemError::is_resource_not_found_exception,
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(AwsError::call("GetItem", TABLE, &e, true)),
+    }
+}
+
+/// Writes the record that makes `stack` the owner of the resource of `kind` named `name`,
+/// declared at `address`: before the create, and by `adopt`. Creates the lock table if it
+/// does not exist yet. Idempotent for the same stack (a retried write, or a crashed run's
+/// record); refused when another stack owns the name.
+///
+/// # Errors
+/// Another stack's record holds the name, or AWS refused the call.
+pub async fn claim(
+    aws: &Aws,
+    stack: &str,
+    kind: Kind,
+    address: &str,
+    name: &str,
+) -> Result<(), AwsError> {
+    crate::lock::ensure_table(&aws.dynamodb).await?;
+    let put = aws
+        .dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .item("pk", AttributeValue::S(key(kind, name)))
+        .item("record", AttributeValue::S(RECORD.into()))
+        .item("stack", AttributeValue::S(stack.into()))
+        .item("kind", AttributeValue::S(kind.as_str().into()))
+        .item("address", AttributeValue::S(address.into()))
+        .item("name", AttributeValue::S(name.into()))
+        .condition_expression("attribute_not_exists(pk) OR #stack = :stack")
+        .expression_attribute_names("#stack", "stack")
+        .expression_attribute_values(":stack", AttributeValue::S(stack.into()))
+        .send()
+        .await;
+    match put {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
+            ) =>
+        {
+            let other = owner(aws, kind, name).await?.unwrap_or_else(|| "another stack".into());
+            Err(AwsError::Unexpected {
+                op: "PutItem",
+                address: address.into(),
+                message: format!(
+                    "`{name}` is recorded as owned by stack `{other}` in `{TABLE}`; a stack never takes over another's resource (destroy it from `{other}`, or delete the record `{}` if that stack is gone)",
+                    key(kind, name)
+                ),
+            })
+        }
+        Err(e) => Err(AwsError::call("PutItem", address, &e, true)),
+    }
+}
+
+/// Deletes `stack`'s record for the resource of `kind` named `name`, once the resource is
+/// gone. A record of another stack, or none, is left as it is.
+///
+/// # Errors
+/// AWS refused the call.
+pub async fn release(aws: &Aws, stack: &str, kind: Kind, name: &str) -> Result<(), AwsError> {
+    let deleted = aws
+        .dynamodb
+        .delete_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S(key(kind, name)))
+        .condition_expression("#stack = :stack")
+        .expression_attribute_names("#stack", "stack")
+        .expression_attribute_values(":stack", AttributeValue::S(stack.into()))
+        .send()
+        .await;
+    match deleted {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().is_some_and(|e| {
+                e.is_conditional_check_failed_exception() || e.is_resource_not_found_exception()
+            }) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(AwsError::call("DeleteItem", TABLE, &e, true)),
+    }
+}
+
+/// Every record `stack` holds on this endpoint, read with a consistent, paginated scan of
+/// the lock table (a few items: one per lock and per owned resource). No lock table means
+/// no records.
+///
+/// # Errors
+/// AWS refused the scan.
+pub async fn list(aws: &Aws, stack: &str) -> Result<Vec<Record>, AwsError> {
+    let mut records = Vec::new();
+    let mut start = None;
+    loop {
+        let page = aws
+            .dynamodb
+            .scan()
+            .table_name(TABLE)
+            .consistent_read(true)
+            .filter_expression("#record = :record AND #stack = :stack")
+            .expression_attribute_names("#record", "record")
+            .expression_attribute_names("#stack", "stack")
+            .expression_attribute_values(":record", AttributeValue::S(RECORD.into()))
+            .expression_attribute_values(":stack", AttributeValue::S(stack.into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_dynamodb::operation::scan::ScanError::is_resource_not_found_exception,
+                ) =>
+            {
+                return Ok(records);
+            }
+            Err(e) => return Err(AwsError::call("Scan", TABLE, &e, true)),
+        };
+        for item in page.items() {
+            let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            // An item that does not parse was not written by this tool: not a record.
+            if let (Some(stack), Some(kind), Some(address), Some(name)) =
+                (text("stack"), text("kind"), text("address"), text("name"))
+                && let Some(kind) = Kind::from_address(&kind)
+            {
+                records.push(Record {
+                    stack,
+                    kind,
+                    address,
+                    name,
+                });
+            }
+        }
+        start = page.last_evaluated_key.filter(|k| !k.is_empty());
+        if start.is_none() {
+            break;
+        }
+    }
+    records.sort_by(|a, b| (a.kind.as_str(), &a.name).cmp(&(b.kind.as_str(), &b.name)));
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests;
