@@ -27,6 +27,8 @@ pub struct Outcome {
     pub failed: Vec<(Address, AwsError)>,
     /// Changes not attempted because something they depend on failed.
     pub skipped: Vec<Address>,
+    /// Changes not started because the user interrupted the run (Ctrl-C, SIGTERM).
+    pub interrupted: Vec<Address>,
 }
 
 /// Reference values: the plan's, plus what apply learns (a new stream's ARN), shared by the
@@ -165,6 +167,13 @@ pub async fn apply(aws: &Aws, plan: &Plan, sink: &dyn EventSink) -> Outcome {
                 let Ok(_slot) = slots.acquire().await else {
                     return Done::Blocked;
                 };
+                // Interrupted: what has not started stays undone; what runs finishes.
+                if crate::interrupt::requested() {
+                    if let Ok(mut r) = result.lock() {
+                        r.interrupted.push(change.address.clone());
+                    }
+                    return Done::Blocked;
+                }
                 sink.emit(Event::Started {
                     address: change.address.clone(),
                     action: change.action.clone(),
@@ -200,5 +209,6 @@ pub async fn apply(aws: &Aws, plan: &Plan, sink: &dyn EventSink) -> Outcome {
     join_all(handles.into_iter().map(|(_, h)| h)).await;
     let mut outcome = std::mem::take(&mut *result.lock().expect("apply outcome"));
     outcome.skipped.sort();
+    outcome.interrupted.sort();
     outcome
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod events;
+pub mod interrupt;
 pub mod lock;
 pub mod ownership;
 pub mod plan;

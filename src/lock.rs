@@ -5,6 +5,12 @@
 //! never tagged as part of a stack, so plans ignore it): it succeeds when no item exists or
 //! the existing lease has lapsed. The holder renews the lease while it works and deletes the
 //! item when done.
+//!
+//! The item also names the holder's process (host, boot, pid and the pid's start time). A
+//! run that finds the lock held by a process of this host that is gone (SIGKILL, a crash, a
+//! closed terminal) takes it over at once instead of waiting out the lease: nothing can
+//! still be working under it. A holder on another host keeps the lease rule, since its
+//! liveness cannot be seen from here.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -56,11 +62,88 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+fn host() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map_or_else(|_| "this machine".into(), |h| h.trim().to_string())
+}
+
 fn me() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map_or_else(|_| "this machine".into(), |h| h.trim().to_string());
-    format!("{user}@{host} (pid {})", std::process::id())
+    format!("{user}@{} (pid {})", host(), std::process::id())
+}
+
+/// Which running process holds a lock: the host, the boot (`/proc/sys/kernel/random/boot_id`,
+/// so a reboot is told apart), the pid, and the pid's start time (field 22 of
+/// `/proc/<pid>/stat`, clock ticks since boot, so a reused pid is told apart). Known on Linux
+/// only; elsewhere a holder is never presumed dead and the lease rule alone applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    /// `/etc/hostname`.
+    pub host: String,
+    /// The kernel's boot id.
+    pub boot: String,
+    /// The process id.
+    pub pid: u32,
+    /// The process's start time, in clock ticks since boot.
+    pub started: u64,
+}
+
+impl Process {
+    /// This process, when `/proc` can say.
+    #[must_use]
+    pub fn current() -> Option<Self> {
+        let pid = std::process::id();
+        Some(Self {
+            host: host(),
+            boot: boot_id()?,
+            pid,
+            started: start_time(pid)?,
+        })
+    }
+
+    /// Whether this holder is certainly gone: it ran on this host in this boot, and its pid
+    /// is no longer running or now belongs to a process started at another time.
+    #[must_use]
+    pub fn is_gone_here(&self) -> bool {
+        let Some(here) = Self::current() else {
+            return false;
+        };
+        self.host == here.host
+            && self.boot == here.boot
+            && start_time(self.pid) != Some(self.started)
+    }
+}
+
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Field 22 of `/proc/<pid>/stat`; the command name (field 2) may hold spaces and
+/// parentheses, so fields are counted after its last `)`.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The holder's process, from the lock item's attributes (absent on items written by
+/// earlier versions: such a holder is never presumed dead).
+fn process_of(item: &std::collections::HashMap<String, AttributeValue>) -> Option<Process> {
+    let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let n = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    Some(Process {
+        host: s("host")?,
+        boot: s("boot")?,
+        pid: u32::try_from(n("pid")?).ok()?,
+        started: n("started")?,
+    })
 }
 
 /// Creates the lock table if it does not exist, and waits until it is ACTIVE. Ownership
@@ -160,16 +243,28 @@ pub struct Guard {
     id: String,
     holder: String,
     renewal: JoinHandle<()>,
+    /// The holder whose lock this run took over because its process is gone.
+    pub took_over: Option<String>,
 }
 
+/// Why a put did not take the lock: who holds it, until when, and their process.
+struct Busy {
+    holder: String,
+    expires: u64,
+    process: Option<Process>,
+}
+
+/// One conditional put of the lock item: it succeeds when there is no item, the lease has
+/// lapsed, or the item is `dead`'s (a holder on this host whose process is gone).
 async fn try_put(
     client: &Client,
     id: &str,
     holder: &str,
     lease: Duration,
-) -> Result<Result<(), (String, u64)>, AwsError> {
+    dead: Option<&str>,
+) -> Result<Result<(), Busy>, AwsError> {
     let t = now();
-    let put = client
+    let mut put = client
         .put_item()
         .table_name(TABLE)
         .item("pk", AttributeValue::S(id.into()))
@@ -178,10 +273,23 @@ async fn try_put(
             "expires_at",
             AttributeValue::N((t + lease.as_secs()).to_string()),
         )
-        .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-        .expression_attribute_values(":now", AttributeValue::N(t.to_string()))
-        .send()
-        .await;
+        .expression_attribute_values(":now", AttributeValue::N(t.to_string()));
+    if let Some(p) = Process::current() {
+        put = put
+            .item("host", AttributeValue::S(p.host))
+            .item("boot", AttributeValue::S(p.boot))
+            .item("pid", AttributeValue::N(p.pid.to_string()))
+            .item("started", AttributeValue::N(p.started.to_string()));
+    }
+    put = match dead {
+        // Only that holder's item is replaced: if anyone else took the lock meanwhile, the
+        // condition fails and the usual wait applies.
+        Some(dead) => put
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now OR holder = :dead")
+            .expression_attribute_values(":dead", AttributeValue::S(dead.into())),
+        None => put.condition_expression("attribute_not_exists(pk) OR expires_at < :now"),
+    };
+    let put = put.send().await;
     match put {
         Ok(_) => Ok(Ok(())),
         Err(e)
@@ -211,13 +319,19 @@ async fn try_put(
             if other == holder {
                 return Ok(Ok(()));
             }
-            Ok(Err((other, expires)))
+            Ok(Err(Busy {
+                holder: other,
+                expires,
+                process: process_of(&item),
+            }))
         }
         Err(e) => Err(AwsError::call("PutItem", TABLE, &e, true)),
     }
 }
 
-/// Takes the lock for `stack/env`, waiting up to `wait` for its holder.
+/// Takes the lock for `stack/env`, waiting up to `wait` for its holder. A holder on this
+/// host whose process is gone (crashed, killed) is taken over at once, with a note in
+/// `Guard::took_over`; a holder elsewhere keeps its lease.
 pub async fn acquire(
     client: &Client,
     stack: &str,
@@ -229,28 +343,39 @@ pub async fn acquire(
     let lease = lease();
     let deadline = Instant::now() + wait;
     // Put first: the table exists on every run but the first, which creates it.
-    let first = match try_put(client, &id, &holder, lease).await {
+    let first = match try_put(client, &id, &holder, lease, None).await {
         Err(AwsError::Call {
             code: Some(code), ..
         }) if code == "ResourceNotFoundException" => {
             ensure_table(client).await?;
-            try_put(client, &id, &holder, lease).await?
+            try_put(client, &id, &holder, lease, None).await?
         }
         other => other?,
     };
     let mut attempt = Some(first);
+    let mut took_over = None;
     loop {
         let result = match attempt.take() {
             Some(r) => r,
-            None => try_put(client, &id, &holder, lease).await?,
+            None => try_put(client, &id, &holder, lease, None).await?,
         };
         match result {
             Ok(()) => break,
-            Err((other, expires)) if Instant::now() >= deadline => {
+            Err(busy) if busy.process.as_ref().is_some_and(Process::is_gone_here) => {
+                match try_put(client, &id, &holder, lease, Some(&busy.holder)).await? {
+                    Ok(()) => {
+                        took_over = Some(busy.holder);
+                        break;
+                    }
+                    // Someone else took it first: wait for them as usual.
+                    Err(other) => attempt = Some(Err(other)),
+                }
+            }
+            Err(busy) if Instant::now() >= deadline => {
                 return Err(LockError::Held {
                     id,
-                    holder: other,
-                    expires_in: Duration::from_secs(expires.saturating_sub(now())),
+                    holder: busy.holder,
+                    expires_in: Duration::from_secs(busy.expires.saturating_sub(now())),
                 });
             }
             Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
@@ -281,6 +406,7 @@ pub async fn acquire(
         id,
         holder,
         renewal,
+        took_over,
     })
 }
 
@@ -320,6 +446,47 @@ pub fn parse_wait(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_a_dead_or_reused_pid_is_gone() {
+        let me = Process::current().expect("/proc is readable on Linux");
+        assert!(!me.is_gone_here(), "this process is running");
+        let reused = Process {
+            started: me.started + 1,
+            ..me.clone()
+        };
+        assert!(
+            reused.is_gone_here(),
+            "same pid, another start time: a reused pid"
+        );
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let pid = child.id();
+        let started = start_time(pid);
+        child.wait().expect("wait");
+        if let Some(started) = started {
+            let dead = Process {
+                pid,
+                started,
+                ..me.clone()
+            };
+            assert!(dead.is_gone_here(), "an exited child is gone");
+        }
+        let elsewhere = Process {
+            host: format!("{}-elsewhere", me.host),
+            started: me.started + 1,
+            ..me.clone()
+        };
+        assert!(
+            !elsewhere.is_gone_here(),
+            "another host keeps the lease rule"
+        );
+        let other_boot = Process {
+            boot: "another-boot".into(),
+            started: me.started + 1,
+            ..me
+        };
+        assert!(!other_boot.is_gone_here());
+    }
 
     #[test]
     fn lock_timeouts_parse() {

@@ -210,5 +210,123 @@ pub async fn list(aws: &Aws, stack: &str) -> Result<Vec<Record>, AwsError> {
     Ok(records)
 }
 
+/// The lock table key of the create token for `address` in `stack`.
+fn token_key(stack: &str, address: &str) -> String {
+    format!("token#{stack}#{address}")
+}
+
+/// The idempotency token (EC2's `ClientToken`) for creating the resource at `address`:
+/// the same for every retry of one create and for a crashed run and the next, so AWS makes
+/// one resource however often the create is sent; new once the stack has deleted that
+/// address's resource (`forget_token`), because EC2 answers a reused token with the original
+/// result for at least 24 hours, which would hand back the deleted resource.
+///
+/// Kept as a record in the lock table (the same mechanism as ownership records): read with
+/// a consistent `GetItem`, or made and written with a conditional `PutItem` (a concurrent
+/// writer's token wins and is read back). The token is a SHA-256 hex digest (64
+/// characters, EC2's limit) of the stack, the address and a random nonce, never the raw
+/// names, which can be longer.
+///
+/// # Errors
+/// AWS refused a call on the lock table.
+pub async fn create_token(aws: &Aws, stack: &str, address: &str) -> Result<String, AwsError> {
+    crate::lock::ensure_table(&aws.dynamodb).await?;
+    let key = token_key(stack, address);
+    let read = || async {
+        let got = aws
+            .dynamodb
+            .get_item()
+            .table_name(TABLE)
+            .key("pk", AttributeValue::S(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("GetItem", address, &e, true))?;
+        Ok::<_, AwsError>(
+            got.item
+                .and_then(|i| i.get("token").and_then(|v| v.as_s().ok()).cloned()),
+        )
+    };
+    if let Some(token) = read().await? {
+        return Ok(token);
+    }
+    let token = new_token(stack, address);
+    let put = aws
+        .dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .item("pk", AttributeValue::S(key.clone()))
+        .item("record", AttributeValue::S("create-token".into()))
+        .item("token", AttributeValue::S(token.clone()))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await;
+    match put {
+        Ok(_) => Ok(token),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_dynamodb::operation::put_item::PutItemError::is_conditional_check_failed_exception,
+            ) =>
+        {
+            read().await?.ok_or_else(|| AwsError::Unexpected {
+                op: "GetItem",
+                address: address.into(),
+                message: "the create token was written by another run but cannot be read back; run the command again".into(),
+            })
+        }
+        Err(e) => Err(AwsError::call("PutItem", address, &e, true)),
+    }
+}
+
+/// Forgets the create token of `address`, once the stack has deleted its resource, so the
+/// next create gets a new one.
+///
+/// # Errors
+/// AWS refused the `DeleteItem`.
+pub async fn forget_token(aws: &Aws, stack: &str, address: &str) -> Result<(), AwsError> {
+    let deleted = aws
+        .dynamodb
+        .delete_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S(token_key(stack, address)))
+        .send()
+        .await;
+    match deleted {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::is_resource_not_found_exception) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(AwsError::call("DeleteItem", address, &e, true)),
+    }
+}
+
+/// A fresh token: SHA-256 of the stack, the address and a nonce, as 64 hex characters.
+fn new_token(stack: &str, address: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut nonce = [0u8; 16];
+    // The clock and the pid still make the token unique if the OS has no random source.
+    let _ = getrandom::fill(&mut nonce);
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut h = Sha256::new();
+    for part in [stack.as_bytes(), address.as_bytes(), &nonce] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.update(clock.to_be_bytes());
+    h.update(std::process::id().to_be_bytes());
+    h.finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
 #[cfg(test)]
 mod tests;

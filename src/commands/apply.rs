@@ -86,6 +86,13 @@ pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<
     )
     .await
     .map_err(|e| CommandError::Refused(e.to_string()))?;
+    if let Some(dead) = &lock.took_over {
+        // Best effort, like all progress output.
+        let _ = writeln!(
+            io::stderr(),
+            "note: took over the lock of {dead}: that process is no longer running on this host"
+        );
+    }
     let result = locked(&mut session, &plan, mode, args.backup, &mut out).await;
     lock.release().await;
     result
@@ -136,19 +143,50 @@ async fn locked(
     }
     writeln!(out)?;
     out.flush()?;
+    // From here a Ctrl-C stops new changes only, so the lock is released and the summary
+    // says what was done (`crate::interrupt`).
+    crate::interrupt::install();
     let outcome = crate::apply::apply(&session.aws, &plan, &sink).await;
     writeln!(out)?;
-    human::summary(
-        out,
-        &plan,
-        outcome.failed.len() + outcome.skipped.len(),
-        session.out,
-    )?;
-    if outcome.failed.is_empty() && outcome.skipped.is_empty() {
+    let undone = outcome.failed.len() + outcome.skipped.len() + outcome.interrupted.len();
+    human::summary(out, &plan, undone, session.out)?;
+    if !outcome.interrupted.is_empty() {
+        let names: Vec<String> = outcome
+            .interrupted
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let done: Vec<String> = plan
+            .changes
+            .iter()
+            .map(|c| &c.address)
+            .filter(|a| {
+                !outcome.interrupted.contains(a)
+                    && !outcome.skipped.contains(a)
+                    && !outcome.failed.iter().any(|(f, _)| f == *a)
+            })
+            .map(ToString::to_string)
+            .collect();
+        writeln!(
+            out,
+            "Done before the interrupt: {}.",
+            if done.is_empty() {
+                "nothing".to_string()
+            } else {
+                done.join(", ")
+            }
+        )?;
+        writeln!(
+            out,
+            "Interrupted: {} change(s) not started: {}.",
+            names.len(),
+            names.join(", ")
+        )?;
+        return Err(CommandError::Interrupted(names.len()));
+    }
+    if undone == 0 {
         Ok(())
     } else {
-        Err(CommandError::ApplyFailed(
-            outcome.failed.len() + outcome.skipped.len(),
-        ))
+        Err(CommandError::ApplyFailed(undone))
     }
 }

@@ -35,6 +35,11 @@ pub enum CommandError {
     /// Some changes failed (already reported as events).
     #[error("{0} change(s) failed")]
     ApplyFailed(usize),
+    /// The user interrupted the run; what ran finished, the rest did not start.
+    #[error(
+        "interrupted: {0} change(s) were not started; the lock is released\n  help: run the command again to finish"
+    )]
+    Interrupted(usize),
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Io(#[from] io::Error),

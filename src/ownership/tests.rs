@@ -198,3 +198,62 @@ async fn release_leaves_another_stacks_record_alone() {
         .expect("deleted");
     assert_eq!((delete.num_calls(), ok.num_calls()), (1, 1));
 }
+
+#[test]
+fn tokens_are_64_hex_characters_and_new_each_time() {
+    let long = "x".repeat(200);
+    let a = new_token(&long, "vpc_endpoint.dynamodb");
+    let b = new_token(&long, "vpc_endpoint.dynamodb");
+    assert_eq!(a.len(), 64, "EC2 allows 64 characters");
+    assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(a, b);
+}
+
+#[tokio::test]
+async fn a_create_token_is_reused_while_recorded_and_a_lost_race_reads_the_winner() {
+    let recorded = mock!(Client::get_item)
+        .match_requests(|r| r.consistent_read() == Some(true))
+        .then_output(|| {
+            GetItemOutput::builder()
+                .item("token", AttributeValue::S("t-1".into()))
+                .build()
+        });
+    let client = mock_sdk_client!(
+        aws_sdk_dynamodb,
+        RuleMode::Sequential,
+        [&lock_table_active(), &recorded]
+    );
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |a| {
+        a.dynamodb = client.clone();
+    });
+    let token = create_token(&aws, "cruddur", "vpc_endpoint.dynamodb")
+        .await
+        .expect("token");
+    assert_eq!(token, "t-1", "a crashed run's token is reused");
+
+    let none = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
+    let lost = mock!(Client::put_item)
+        .match_requests(|r| r.condition_expression() == Some("attribute_not_exists(pk)"))
+        .then_error(|| {
+            PutItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().build(),
+            )
+        });
+    let winner = mock!(Client::get_item).then_output(|| {
+        GetItemOutput::builder()
+            .item("token", AttributeValue::S("t-2".into()))
+            .build()
+    });
+    let client = mock_sdk_client!(
+        aws_sdk_dynamodb,
+        RuleMode::Sequential,
+        [&lock_table_active(), &none, &lost, &winner]
+    );
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |a| {
+        a.dynamodb = client.clone();
+    });
+    let token = create_token(&aws, "cruddur", "vpc_endpoint.dynamodb")
+        .await
+        .expect("token");
+    assert_eq!(token, "t-2", "the concurrent writer's token wins");
+}

@@ -21,6 +21,12 @@ fn root() -> PathBuf {
 }
 
 fn launch() -> Emulator {
+    launch_with(true)
+}
+
+/// Starts moto through `tests/emulator/launch.py`; `aws_rules` off leaves moto's own
+/// lenient create paths (a second mapping, a repeated client token) unpatched.
+fn launch_with(aws_rules: bool) -> Emulator {
     let python = root().join(".venv/bin/python");
     assert!(
         python.exists(),
@@ -29,6 +35,10 @@ fn launch() -> Emulator {
     );
     let mut child = Command::new(&python)
         .arg(root().join("tests/emulator/launch.py"))
+        .env(
+            "CRUDDUR_MOTO_AWS_RULES",
+            if aws_rules { "on" } else { "off" },
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -59,6 +69,12 @@ pub fn emulator() -> &'static Emulator {
 /// VPC endpoint per VPC and service). Stopped when dropped.
 pub fn private_emulator() -> Emulator {
     launch()
+}
+
+/// A private emulator with moto's own lenient creates: it accepts a second mapping of the
+/// same stream and function and ignores client tokens, as it does unpatched.
+pub fn private_lenient_emulator() -> Emulator {
+    launch_with(false)
 }
 
 impl Drop for Emulator {

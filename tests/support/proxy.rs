@@ -110,6 +110,33 @@ pub struct Proxy {
     /// Resources (ARN, owning stack) that `GetResources` keeps listing, as AWS's Tagging
     /// API does for a while after they are deleted.
     pub stale_tagged: Arc<Mutex<Vec<(String, String)>>>,
+    /// Operations whose next answer is lost: the call reaches the emulator, the client sees
+    /// a 500 (each entry is used once; see `take` for the form).
+    pub lose_next: Arc<Mutex<Vec<String>>>,
+    /// Operations whose answer is held back for a minute after the emulator made the
+    /// change: a test kills the client in that window ("after the write, before the
+    /// answer"). Each entry is used once.
+    pub hold_next: Arc<Mutex<Vec<String>>>,
+}
+
+/// Takes the first entry matching the call out of `list`: whether there was one. An entry
+/// is an operation (`CreateTable`), or an operation and a text its request body holds
+/// (`CreateTable@it-messages`), to pick one of several calls of the same operation.
+fn take(list: &Mutex<Vec<String>>, op: &str, body: &str) -> bool {
+    let Ok(mut l) = list.lock() else {
+        return false;
+    };
+    let matches = |entry: &String| match entry.split_once('@') {
+        Some((o, needle)) => o == op && body.contains(needle),
+        None => entry == op,
+    };
+    match l.iter().position(matches) {
+        Some(i) => {
+            l.remove(i);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Adds the stale entries to a `GetResources` answer.
@@ -217,11 +244,14 @@ pub async fn start(config: ProxyConfig) -> Proxy {
     let url = format!("http://{}", listener.local_addr().expect("proxy address"));
     let stats = Arc::new(Mutex::new(Stats::default()));
     let stale_tagged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let lose_next: Arc<Mutex<Vec<String>>> = Arc::default();
+    let hold_next: Arc<Mutex<Vec<String>>> = Arc::default();
     let rng = Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed)));
     let config = Arc::new(Mutex::new(config));
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
     let (st, cf, sl) = (stats.clone(), config.clone(), stale_tagged.clone());
+    let (ln, hn) = (lose_next.clone(), hold_next.clone());
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -234,16 +264,21 @@ pub async fn start(config: ProxyConfig) -> Proxy {
                 rng.clone(),
                 client.clone(),
             );
+            let once = Once {
+                lose: ln.clone(),
+                hold: hn.clone(),
+            };
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<Incoming>| {
-                    let (stats, config, stale, rng, client) = (
+                    let (stats, config, stale, rng, client, once) = (
                         stats.clone(),
                         config.clone(),
                         stale.clone(),
                         rng.clone(),
                         client.clone(),
+                        once.clone(),
                     );
-                    async move { handle(req, &stats, &config, &stale, &rng, &client).await }
+                    async move { handle(req, &stats, &config, &stale, &rng, &client, &once).await }
                 });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -256,7 +291,16 @@ pub async fn start(config: ProxyConfig) -> Proxy {
         stats,
         config,
         stale_tagged,
+        lose_next,
+        hold_next,
     }
+}
+
+/// The one-shot faults: answers to lose, answers to hold back.
+#[derive(Clone)]
+struct Once {
+    lose: Arc<Mutex<Vec<String>>>,
+    hold: Arc<Mutex<Vec<String>>>,
 }
 
 async fn handle(
@@ -266,6 +310,7 @@ async fn handle(
     stale: &Mutex<Vec<(String, String)>>,
     rng: &Mutex<fastrand::Rng>,
     client: &Client<HttpConnector, Full<Bytes>>,
+    once: &Once,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let start = Instant::now();
     let (parts, body) = req.into_parts();
@@ -275,7 +320,8 @@ async fn handle(
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     let (service, op, write) = identify(&parts, &body);
-    let excerpt: String = String::from_utf8_lossy(&body).chars().take(300).collect();
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let excerpt: String = text.chars().take(300).collect();
     let cfg = config.lock().map(|c| c.clone()).expect("proxy config");
     let (roll, pick, lost_roll) = {
         let mut r = rng.lock().expect("proxy rng");
@@ -326,8 +372,13 @@ async fn handle(
         .await
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
-    if write && lost_roll < cfg.lost_write_rate {
+    if (write && lost_roll < cfg.lost_write_rate) || take(&once.lose, &op, &text) {
         record(Some("lost"));
+        return Ok(fault_response(&service, "500"));
+    }
+    if take(&once.hold, &op, &text) {
+        record(Some("held"));
+        tokio::time::sleep(Duration::from_mins(1)).await;
         return Ok(fault_response(&service, "500"));
     }
     record(None);

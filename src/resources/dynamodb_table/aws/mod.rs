@@ -596,18 +596,33 @@ pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<Table
         let address = api.reporter.address.to_string();
         ownership::claim(api.aws, stack, Kind::Table, &address, name).await?;
     }
-    retry(api.wait(), api.reporter, || {
+    let created = retry(api.wait(), api.reporter, || {
         let req = req.clone();
         async move {
-            req.send().await.map_err(|e| {
-                let busy = e
-                    .as_service_error()
-                    .is_some_and(aws_sdk_dynamodb::operation::create_table::CreateTableError::is_limit_exceeded_exception);
-                AwsError::call(OP, name, &e, busy)
-            })
+            match req.send().await {
+                Ok(_) => Ok(true),
+                // A retried create whose first answer was lost (or a crashed run's): the
+                // table is there; whose it is is checked below.
+                Err(e)
+                    if e.as_service_error().is_some_and(
+                        aws_sdk_dynamodb::operation::create_table::CreateTableError::is_resource_in_use_exception,
+                    ) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => {
+                    let busy = e.as_service_error().is_some_and(
+                        aws_sdk_dynamodb::operation::create_table::CreateTableError::is_limit_exceeded_exception,
+                    );
+                    Err(AwsError::call(OP, name, &e, busy))
+                }
+            }
         }
     })
     .await?;
+    if !created {
+        already_created(api, name, stack).await?;
+    }
     let desc = wait_active(api, name, "creating", TABLE_TIMEOUT, None).await?;
     let ttl = async {
         match &spec.ttl_attribute {
@@ -638,6 +653,29 @@ pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<Table
         item_count: 0,
         ttl_transition: None,
     })
+}
+
+/// After `CreateTable` answered `ResourceInUseException`: the table is this run's own when
+/// it carries this stack's ownership (the tag set in the create call, or the record written
+/// before it), and the create carries on; otherwise it is someone else's, an error.
+async fn already_created(api: Api<'_>, name: &str, stack: &str) -> Result<(), AwsError> {
+    match read(api, name).await? {
+        Some(live) if live.owner.as_deref() == Some(stack) => {
+            api.reporter
+                .step("the table was already created by an earlier attempt; carrying on");
+            Ok(())
+        }
+        other => Err(AwsError::Unexpected {
+            op: "CreateTable",
+            address: name.to_string(),
+            message: format!(
+                "table `{name}` already exists and is owned by {}, not by stack `{stack}`",
+                other
+                    .and_then(|l| l.owner)
+                    .map_or_else(|| "no stack".to_string(), |o| format!("stack `{o}`"))
+            ),
+        }),
+    }
 }
 
 /// One `UpdateTimeToLive`. AWS accepts about one per table per hour; a refusal is not

@@ -160,12 +160,120 @@ pub fn is_stream_access_propagation(message: Option<&str>) -> bool {
     message.is_some_and(|m| m.contains("Cannot access stream"))
 }
 
+/// The UUID of the mapping AWS names when it refuses a second mapping for the same stream
+/// and function: `ResourceConflictException` with "The event source arn (\" … \") and
+/// function (\" … \") provided mapping already exists. Please update or delete the existing
+/// mapping with UUID <uuid>". Lambda uses the same error type for "an update is in
+/// progress", which names no UUID: `None` then. The UUID is only in the message.
+#[must_use]
+pub fn existing_mapping_uuid(message: Option<&str>) -> Option<&str> {
+    let m = message?;
+    if !m.contains("already exists") {
+        return None;
+    }
+    let uuid = m
+        .rsplit("with UUID ")
+        .next()?
+        .trim()
+        .trim_end_matches('.');
+    let shaped = uuid.len() == 36
+        && uuid
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_hexdigit());
+    shaped.then_some(uuid)
+}
+
+/// What `CreateEventSourceMapping` answered: a new mapping, or the one that already exists
+/// for this stream and function (a retried create whose first answer was lost).
+enum Created {
+    New(String),
+    Existing(String),
+}
+
 /// Creates the mapping from `source` (the resolved stream ARN), retrying while IAM
-/// propagates the role's stream permissions; waits until it is enabled.
+/// propagates the role's stream permissions; waits until it is enabled, then makes sure it
+/// is the only mapping of this stream and function.
 ///
 /// Filter criteria are sent only when there are patterns. A stream-access error is
-/// retried for the settling budget, throttling a few times. Returns the new UUID.
+/// retried for the settling budget, throttling a few times. When AWS answers that a
+/// mapping for this stream and function already exists (the SDK retried a create whose
+/// answer was lost, or a crashed run made it), that mapping is adopted: read back, checked
+/// to be this stream's, and updated if its in-place settings differ. Finally the function's
+/// mappings are listed again and any other mapping of this stream (a repeated create an
+/// emulator accepted) is deleted before the run ends. Returns the UUID kept.
 pub async fn create(api: Api<'_>, c: &MappingConfig, source: &str) -> Result<String, AwsError> {
+    let function = c.function_arn.rsplit(':').next().unwrap_or(&c.function_arn);
+    let uuid = match create_or_find(api, c, source).await? {
+        Created::New(uuid) => {
+            wait_state(api, &uuid, "creating").await?;
+            uuid
+        }
+        Created::Existing(uuid) => {
+            api.reporter.step(format!(
+                "a mapping of this stream and function already exists ({uuid}): adopting it"
+            ));
+            adopt_existing(api, c, source, &uuid).await?;
+            uuid
+        }
+    };
+    let extras: Vec<String> = read(api, function, None)
+        .await?
+        .into_iter()
+        .filter(|m| m.config.event_source_arn.as_deref() == Some(source) && m.uuid != uuid)
+        .map(|m| m.uuid)
+        .collect();
+    for extra in extras {
+        api.reporter
+            .step(format!("deleting duplicate mapping {extra} made by a repeated create"));
+        delete(api, &extra).await?;
+    }
+    Ok(uuid)
+}
+
+/// Finds the mapping `uuid` that AWS said exists among the function's, checks that it maps `source`, waits for
+/// it to settle, and updates it when its in-place settings are not `c`'s.
+async fn adopt_existing(
+    api: Api<'_>,
+    c: &MappingConfig,
+    source: &str,
+    uuid: &str,
+) -> Result<(), AwsError> {
+    let function = c.function_arn.rsplit(':').next().unwrap_or(&c.function_arn);
+    let existing = read(api, function, None)
+        .await?
+        .into_iter()
+        .find(|m| m.uuid == uuid)
+        .ok_or_else(|| AwsError::Unexpected {
+            op: "CreateEventSourceMapping",
+            address: c.function_arn.clone(),
+            message: format!(
+                "AWS named mapping {uuid} as the existing one, but the function lists no such mapping"
+            ),
+        })?;
+    if existing.config.event_source_arn.as_deref() != Some(source) {
+        return Err(AwsError::Unexpected {
+            op: "CreateEventSourceMapping",
+            address: c.function_arn.clone(),
+            message: format!(
+                "AWS named mapping {uuid} as the existing one, but it maps {:?}, not {source}",
+                existing.config.event_source_arn
+            ),
+        });
+    }
+    wait_state(api, uuid, "settling").await?;
+    if super::in_place(&existing.config) != super::in_place(c) {
+        update(api, uuid, c).await?;
+    }
+    Ok(())
+}
+
+/// One `CreateEventSourceMapping`, retried as `create` says; a conflict naming an existing
+/// mapping's UUID is an answer, not an error.
+async fn create_or_find(
+    api: Api<'_>,
+    c: &MappingConfig,
+    source: &str,
+) -> Result<Created, AwsError> {
     let mut req = api
         .aws
         .lambda
@@ -182,10 +290,18 @@ pub async fn create(api: Api<'_>, c: &MappingConfig, source: &str) -> Result<Str
     if !c.filter_patterns.is_empty() {
         req = req.filter_criteria(filters(c));
     }
-    let out = retry(api.wait(), api.reporter, || {
+    retry(api.wait(), api.reporter, || {
         let req = req.clone();
         async move {
-            req.send().await.map_err(|e| {
+            let sent = req.send().await;
+            if let Err(e) = &sent
+                && let Some(CreateEventSourceMappingError::ResourceConflictException(x)) =
+                    e.as_service_error()
+                && let Some(uuid) = existing_mapping_uuid(x.message())
+            {
+                return Ok(Created::Existing(uuid.to_string()));
+            }
+            sent.map(|out| Created::New(out.uuid.unwrap_or_default())).map_err(|e| {
                 let class = match e.as_service_error() {
                     // IAM propagation of the role's stream permissions: minutes.
                     Some(CreateEventSourceMappingError::InvalidParameterValueException(x))
@@ -200,10 +316,7 @@ pub async fn create(api: Api<'_>, c: &MappingConfig, source: &str) -> Result<Str
             })
         }
     })
-    .await?;
-    let uuid = out.uuid.unwrap_or_default();
-    wait_state(api, &uuid, "creating").await?;
-    Ok(uuid)
+    .await
 }
 
 /// Updates the mapping in place and waits for it to settle.

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use aws_sdk_lambda::operation::create_event_source_mapping::CreateEventSourceMappingOutput;
 use aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingOutput;
+use aws_sdk_lambda::operation::list_event_source_mappings::ListEventSourceMappingsOutput;
+use aws_sdk_lambda::operation::update_event_source_mapping::UpdateEventSourceMappingOutput;
+use aws_sdk_lambda::types::EventSourceMappingConfiguration;
+use aws_sdk_lambda::types::error::ResourceConflictException;
 use aws_sdk_lambda::types::error::InvalidParameterValueException;
 use aws_smithy_mocks::{RuleMode, mock};
 
@@ -32,6 +36,12 @@ async fn create_retries_cannot_access_stream_then_waits_for_enabled() {
             .then_output(|| CreateEventSourceMappingOutput::builder().uuid("u-1").state("Creating").build()),
         mock!(Client::get_event_source_mapping).then_output(|| GetEventSourceMappingOutput::builder().uuid("u-1").state("Creating").build()),
         mock!(Client::get_event_source_mapping).then_output(|| GetEventSourceMappingOutput::builder().uuid("u-1").state("Enabled").build()),
+        // The check for duplicates: the function's mappings, only this one.
+        mock!(Client::list_event_source_mappings).then_output(|| {
+            ListEventSourceMappingsOutput::builder()
+                .event_source_mappings(mapping("u-1", "arn:s", 1))
+                .build()
+        }),
     ];
     let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
     let address = Address::new(crate::resources::Kind::EventSourceMapping, "m");
@@ -146,4 +156,112 @@ async fn deleting_a_mapping_that_is_changing_state_waits_for_it_and_retries() {
             .iter()
             .any(|e| matches!(e, Event::Waiting { state, .. } if state == "Updating"))
     );
+}
+
+/// A live mapping of `source` to function `arn:f`, `Enabled`.
+fn mapping(uuid: &str, source: &str, batch: i32) -> EventSourceMappingConfiguration {
+    EventSourceMappingConfiguration::builder()
+        .uuid(uuid)
+        .event_source_arn(source)
+        .function_arn("arn:f")
+        .batch_size(batch)
+        .starting_position(EventSourcePosition::Latest)
+        .state("Enabled")
+        .maximum_retry_attempts(-1)
+        .bisect_batch_on_function_error(false)
+        .maximum_batching_window_in_seconds(0)
+        .build()
+}
+
+#[test]
+fn the_existing_mappings_uuid_is_read_only_from_the_already_exists_conflict() {
+    let aws = "The event source arn (\" arn:aws:dynamodb:ca-central-1:1:table/t/stream/2026 \") and function (\" f \") provided mapping already exists. Please update or delete the existing mapping with UUID 3362cc30-1b2c-4d5e-8f90-0123456789ab";
+    assert_eq!(
+        existing_mapping_uuid(Some(aws)),
+        Some("3362cc30-1b2c-4d5e-8f90-0123456789ab")
+    );
+    let busy = "The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:ca-central-1:1:function:f";
+    assert_eq!(existing_mapping_uuid(Some(busy)), None);
+    assert_eq!(existing_mapping_uuid(None), None);
+}
+
+#[tokio::test]
+async fn a_conflict_naming_the_existing_mapping_adopts_it_updates_it_and_deletes_duplicates() {
+    // Guards issue 11: a create retried after a lost answer is refused by AWS with the
+    // existing UUID; that is the mapping to keep, not a failure.
+    let uuid = "3362cc30-1b2c-4d5e-8f90-0123456789ab";
+    let rules = [
+        mock!(Client::create_event_source_mapping).then_error(move || {
+            CreateEventSourceMappingError::ResourceConflictException(
+                ResourceConflictException::builder()
+                    .message(format!("The event source arn (\" arn:s \") and function (\" f \") provided mapping already exists. Please update or delete the existing mapping with UUID {uuid}"))
+                    .build(),
+            )
+        }),
+        // Adopting: found among the function's mappings, batch size 10 (not the wanted 1).
+        mock!(Client::list_event_source_mappings).then_output(move || {
+            ListEventSourceMappingsOutput::builder()
+                .event_source_mappings(mapping(uuid, "arn:s", 10))
+                .build()
+        }),
+        mock!(Client::get_event_source_mapping)
+            .then_output(move || GetEventSourceMappingOutput::builder().uuid(uuid).state("Enabled").build()),
+        mock!(Client::update_event_source_mapping)
+            .match_requests(move |r| r.uuid() == Some(uuid) && r.batch_size() == Some(1))
+            .then_output(move || UpdateEventSourceMappingOutput::builder().uuid(uuid).state("Updating").build()),
+        mock!(Client::get_event_source_mapping)
+            .then_output(move || GetEventSourceMappingOutput::builder().uuid(uuid).state("Enabled").build()),
+        // The check for duplicates finds one made by a second create: it goes.
+        mock!(Client::list_event_source_mappings).then_output(move || {
+            ListEventSourceMappingsOutput::builder()
+                .event_source_mappings(mapping(uuid, "arn:s", 1))
+                .event_source_mappings(mapping("d-2", "arn:s", 1))
+                .event_source_mappings(mapping("other", "arn:other-stream", 1))
+                .build()
+        }),
+        mock!(Client::delete_event_source_mapping)
+            .match_requests(|r| r.uuid() == Some("d-2"))
+            .then_output(|| {
+                aws_sdk_lambda::operation::delete_event_source_mapping::DeleteEventSourceMappingOutput::builder()
+                    .uuid("d-2")
+                    .state("Deleting")
+                    .build()
+            }),
+        mock!(Client::get_event_source_mapping).then_error(|| {
+            aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingError::ResourceNotFoundException(
+                aws_sdk_lambda::types::error::ResourceNotFoundException::builder().build(),
+            )
+        }),
+    ];
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
+    let address = Address::new(crate::resources::Kind::EventSourceMapping, "m");
+    let recorder = Recorder::default();
+    let policy = WaitPolicy {
+        first_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        report_every: Duration::ZERO,
+        max_attempts: 4,
+        settling: Duration::from_millis(200),
+    };
+    let aws = crate::testing::aws_of(policy, |a| a.lambda = client.clone());
+    let api = Api {
+        aws: &aws,
+        reporter: Reporter {
+            address: &address,
+            sink: &recorder,
+        },
+    };
+    let config = MappingConfig {
+        event_source_arn: None,
+        function_arn: "arn:f".into(),
+        batch_size: 1,
+        starting_position: "LATEST".into(),
+        enabled: true,
+        filter_patterns: BTreeSet::new(),
+        maximum_retry_attempts: -1,
+        bisect_batch_on_function_error: false,
+        maximum_batching_window_seconds: 0,
+    };
+    assert_eq!(create(api, &config, "arn:s").await.expect("adopted"), uuid);
+    assert!(rules.iter().all(|r| r.num_calls() == 1), "each call once, in order");
 }

@@ -277,18 +277,34 @@ pub async fn create(api: Api<'_>, config: &RoleConfig, stack: &str) -> Result<St
     for (k, v) in &config.tags {
         req = req.tags(tag(name, k, v)?);
     }
-    let out = retry(api.wait(), api.reporter, || {
+    let created = retry(api.wait(), api.reporter, || {
         let req = req.clone();
         async move {
-            req.send().await.map_err(|e| {
-                let busy = e
-                    .as_service_error()
-                    .is_some_and(aws_sdk_iam::operation::create_role::CreateRoleError::is_concurrent_modification_exception);
-                AwsError::call("CreateRole", name, &e, busy)
-            })
+            match req.send().await {
+                Ok(out) => Ok(Some(out.role.map(|r| r.arn).unwrap_or_default())),
+                // A retried create whose first answer was lost (or a crashed run's): the
+                // role is there. Whose it is is checked below, by its tag.
+                Err(e)
+                    if e.as_service_error().is_some_and(
+                        aws_sdk_iam::operation::create_role::CreateRoleError::is_entity_already_exists_exception,
+                    ) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => {
+                    let busy = e
+                        .as_service_error()
+                        .is_some_and(aws_sdk_iam::operation::create_role::CreateRoleError::is_concurrent_modification_exception);
+                    Err(AwsError::call("CreateRole", name, &e, busy))
+                }
+            }
         }
     })
     .await?;
+    let arn = match created {
+        Some(arn) => arn,
+        None => already_created(api, name, stack).await?,
+    };
     // Independent calls: one round trip, not one per policy.
     let puts = try_join_all(
         config
@@ -303,7 +319,30 @@ pub async fn create(api: Api<'_>, config: &RoleConfig, stack: &str) -> Result<St
             .map(|arn| attach(api, name, arn)),
     );
     tokio::try_join!(puts, attaches)?;
-    Ok(out.role.map(|r| r.arn).unwrap_or_default())
+    Ok(arn)
+}
+
+/// After `CreateRole` answered `EntityAlreadyExistsException`: the role is this run's own
+/// when it carries this stack's tag (set in the create call), and the create carries on
+/// with its policies; otherwise it is someone else's, and that is an error.
+async fn already_created(api: Api<'_>, name: &str, stack: &str) -> Result<String, AwsError> {
+    match read(api, name, &[]).await? {
+        Some(live) if live.owner.as_deref() == Some(stack) => {
+            api.reporter
+                .step("the role was already created by an earlier attempt; carrying on");
+            Ok(live.arn)
+        }
+        other => Err(AwsError::Unexpected {
+            op: "CreateRole",
+            address: name.to_string(),
+            message: format!(
+                "role `{name}` already exists and is owned by {}, not by stack `{stack}`",
+                other
+                    .and_then(|l| l.owner)
+                    .map_or_else(|| "no stack".to_string(), |o| format!("stack `{o}`"))
+            ),
+        }),
+    }
 }
 
 /// Runs the planned steps; `resolve` fills references in policy templates.

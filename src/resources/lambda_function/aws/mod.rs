@@ -274,17 +274,61 @@ pub async fn create(
         .environment(environment(c))
         .vpc_config(vpc(c))
         .set_tags(Some(tags));
-    let out = retry(api.wait(), api.reporter, || {
+    let created = retry(api.wait(), api.reporter, || {
         let req = req.clone();
         async move {
-            req.send()
-                .await
-                .map_err(|e| write_error!(CreateFunctionError, "CreateFunction", name, &e))
+            match req.send().await {
+                Ok(out) => Ok(Some(out.function_arn.unwrap_or_default())),
+                // A retried create whose first answer was lost (or a crashed run's): the
+                // function is there; whose it is is checked below, by its tag. The same
+                // error type also means "an update is in progress", retried as busy.
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(CreateFunctionError::ResourceConflictException(x))
+                            if is_function_already_exists(x.message())
+                    ) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(write_error!(CreateFunctionError, "CreateFunction", name, &e)),
+            }
         }
     })
     .await?;
+    let arn = match created {
+        Some(arn) => arn,
+        None => match read(api, name).await? {
+            Some(live) if live.owner.as_deref() == Some(stack) => {
+                api.reporter
+                    .step("the function was already created by an earlier attempt; carrying on");
+                live.arn
+            }
+            other => {
+                return Err(AwsError::Unexpected {
+                    op: "CreateFunction",
+                    address: name.to_string(),
+                    message: format!(
+                        "function `{name}` already exists and is owned by {}, not by stack `{stack}`",
+                        other
+                            .and_then(|l| l.owner)
+                            .map_or_else(|| "no stack".to_string(), |o| format!("stack `{o}`"))
+                    ),
+                });
+            }
+        },
+    };
     settle(api, name, "creating", Settle::After).await?;
-    Ok(out.function_arn.unwrap_or_default())
+    Ok(arn)
+}
+
+/// Whether a `ResourceConflictException` from `CreateFunction` says the function exists
+/// ("Function already exist: <name>"), as opposed to "An update is in progress for
+/// resource: …", which Lambda reports with the same type. AWS tells them apart only in the
+/// message.
+#[must_use]
+pub fn is_function_already_exists(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.contains("already exist"))
 }
 
 /// Runs the planned steps: code, then configuration, each followed by a wait.

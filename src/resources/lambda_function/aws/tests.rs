@@ -401,3 +401,15 @@ async fn deleting_a_vpc_function_waits_until_its_network_interfaces_are_gone() {
         Event::Waiting { state, .. } if state == "2 left: eni-0, eni-1"
     )));
 }
+
+#[test]
+fn function_already_exists_is_told_apart_from_an_update_in_progress() {
+    // Guards issue 11: both are ResourceConflictException; only the first means "read it".
+    assert!(is_function_already_exists(Some(
+        "Function already exist: cruddur-messaging-stream"
+    )));
+    assert!(!is_function_already_exists(Some(
+        "The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:ca-central-1:1:function:f"
+    )));
+    assert!(!is_function_already_exists(None));
+}

@@ -17,6 +17,7 @@ use crate::refresh::ReadContext;
 use crate::stack::Declared;
 use crate::resources::ResourceIo;
 use crate::aws::{Api, AwsError, Poll, wait_until};
+use crate::ownership;
 use crate::resources::{OWNER_TAG, policy};
 
 /// How long an endpoint may take to become available or deleted.
@@ -161,6 +162,15 @@ pub async fn create(
         .and_then(|e| e.vpc_endpoint_id())
         .unwrap_or_default()
         .to_string();
+    // EC2 answers a reused token with the original endpoint, which a destroy may have
+    // deleted since: that is no new endpoint, never a success.
+    let answered = out
+        .vpc_endpoint()
+        .and_then(|e| e.state())
+        .map(|s| s.as_str().to_ascii_lowercase());
+    if let Some(gone @ ("deleted" | "deleting")) = answered.as_deref() {
+        return Err(stale_token(&id, gone));
+    }
     wait_until(
         api.wait(),
         api.reporter,
@@ -174,6 +184,66 @@ pub async fn create(
         },
     )
     .await?;
+    Ok(id)
+}
+
+/// The error for a create answered with an endpoint that is `deleted` or `deleting`: the
+/// token was used by an earlier create whose endpoint is gone.
+fn stale_token(id: &str, state: &str) -> AwsError {
+    AwsError::Unexpected {
+        op: "CreateVpcEndpoint",
+        address: id.to_string(),
+        message: format!(
+            "EC2 answered the create with endpoint {id}, which is {state}: its client token belongs to an endpoint deleted since"
+        ),
+    }
+}
+
+/// Whether `err` is `stale_token`'s.
+fn is_stale_token(err: &AwsError) -> bool {
+    matches!(err, AwsError::Unexpected { op: "CreateVpcEndpoint", message, .. } if message.contains("its client token belongs to an endpoint deleted since"))
+}
+
+/// Creates the endpoint at `address` so that a repeated create makes one endpoint, and
+/// verifies that before reporting success.
+///
+/// The client token comes from `ownership::create_token`: the same across the SDK's
+/// retries and across a crashed run and the next, new after the stack deleted the
+/// address's endpoint. A create answered with a deleted endpoint (a token outliving its
+/// endpoint, after a crash between a delete and `forget_token`) forgets that token and
+/// creates once more with a new one. Then the endpoints of the VPC and service are read
+/// again: any other endpoint this stack owns there (a retried create an emulator did not
+/// recognise as the same) is deleted before the run ends.
+async fn create_once(
+    api: Api<'_>,
+    c: &EndpointConfig,
+    stack: &str,
+    address: &str,
+) -> Result<String, AwsError> {
+    let token = ownership::create_token(api.aws, stack, address).await?;
+    let id = match create(api, c, stack, &token).await {
+        Err(e) if is_stale_token(&e) => {
+            api.reporter
+                .step("the client token belonged to a deleted endpoint; creating with a new one");
+            ownership::forget_token(api.aws, stack, address).await?;
+            let token = ownership::create_token(api.aws, stack, address).await?;
+            create(api, c, stack, &token).await?
+        }
+        other => other?,
+    };
+    let extras: Vec<String> = read(api, &c.service_name)
+        .await?
+        .into_iter()
+        .filter(|e| {
+            e.config.vpc_id == c.vpc_id && e.owner.as_deref() == Some(stack) && e.id != id
+        })
+        .map(|e| e.id)
+        .collect();
+    for extra in extras {
+        api.reporter
+            .step(format!("deleting duplicate endpoint {extra} made by a repeated create"));
+        delete(api, &extra).await?;
+    }
     Ok(id)
 }
 
@@ -370,11 +440,11 @@ impl ResourceIo for super::Endpoint {
         Ok(found)
     }
 
-    /// The client token is stable per stack and address (`cruddur-infra-<stack>-<name>`),
-    /// so a create sent twice makes one endpoint; a replacement appends the old id, so the
-    /// new endpoint's create never reuses the first create's token. An update deletes the
-    /// duplicates first, then modifies the endpoint kept; a replacement deletes, then
-    /// creates; every deletion waits until the endpoint is gone.
+    /// Creates go through `create_once` (a recorded client token, then a check for
+    /// duplicates). An update deletes the duplicates first, then modifies the endpoint
+    /// kept; a replacement deletes, forgets the old token, then creates; a delete forgets
+    /// the token once every endpoint is gone, so that the next create gets a new one.
+    /// Every deletion waits until the endpoint is gone.
     async fn apply(
         api: Api<'_>,
         run: &Run<'_>,
@@ -383,14 +453,10 @@ impl ResourceIo for super::Endpoint {
     ) -> Result<(), AwsError> {
         let reporter = api.reporter;
         let stack = run.stack;
-        let address = &change.address;
+        let address = change.address.to_string();
         {
-            // A stable token: a create retried after a lost answer returns the same endpoint.
-            let token = format!("cruddur-infra-{stack}-{}", address.name);
             match op {
-                EndpointOp::Create(c) => {
-                    create(api, c, stack, &token).await.map(drop)
-                }
+                EndpointOp::Create(c) => create_once(api, c, stack, &address).await.map(drop),
                 EndpointOp::Update {
                     id,
                     update,
@@ -404,15 +470,14 @@ impl ResourceIo for super::Endpoint {
                 }
                 EndpointOp::Replace { id, config } => {
                     delete(api, id).await?;
-                    create(api, config, stack, &format!("{token}-{id}"))
-                        .await
-                        .map(drop)
+                    ownership::forget_token(api.aws, stack, &address).await?;
+                    create_once(api, config, stack, &address).await.map(drop)
                 }
                 EndpointOp::Delete(ids) => {
                     for id in ids {
                         delete(api, id).await?;
                     }
-                    Ok(())
+                    ownership::forget_token(api.aws, stack, &address).await
                 }
             }
         }
