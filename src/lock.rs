@@ -73,14 +73,15 @@ fn me() -> String {
 }
 
 /// Which running process holds a lock: the host, the boot (`/proc/sys/kernel/random/boot_id`,
-/// so a reboot is told apart), the pid, and the pid's start time (field 22 of
+/// so a reboot is told apart), the PID namespace (`/proc/self/ns/pid`, so a container sharing
+/// the host's name and kernel is told apart), the pid, and the pid's start time (field 22 of
 /// `/proc/<pid>/stat`, clock ticks since boot, so a reused pid is told apart). Known on Linux
 /// only; elsewhere a holder is never presumed dead and the lease rule alone applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
     /// `/etc/hostname`.
     pub host: String,
-    /// The kernel's boot id.
+    /// The kernel's boot id and the PID namespace, `<boot>/<pid:[ns]>`.
     pub boot: String,
     /// The process id.
     pub pid: u32,
@@ -101,30 +102,42 @@ impl Process {
         })
     }
 
-    /// Whether this holder is certainly gone: it ran on this host in this boot, and its pid
-    /// is no longer running or now belongs to a process started at another time.
+    /// Whether this holder is certainly gone: it ran on this host, in this boot and PID
+    /// namespace, and its pid no longer exists or now belongs to a process started at
+    /// another time. A pid whose `/proc` entry exists but cannot be read (`hidepid`) is
+    /// presumed alive.
     #[must_use]
     pub fn is_gone_here(&self) -> bool {
         let Some(here) = Self::current() else {
             return false;
         };
-        self.host == here.host
-            && self.boot == here.boot
-            && start_time(self.pid) != Some(self.started)
+        if self.host != here.host || self.boot != here.boot {
+            return false;
+        }
+        match std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) {
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            Ok(stat) => parse_start_time(&stat).is_some_and(|t| t != self.started),
+        }
     }
 }
 
+/// The boot id and the PID namespace: a pid means one process only within both.
 fn boot_id() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .ok()
         .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty())?;
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{boot}/{}", ns.display()))
 }
 
 /// Field 22 of `/proc/<pid>/stat`; the command name (field 2) may hold spaces and
 /// parentheses, so fields are counted after its last `)`.
 fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_start_time(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+fn parse_start_time(stat: &str) -> Option<u64> {
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.split_whitespace().nth(19)?.parse().ok()
 }
@@ -261,7 +274,7 @@ async fn try_put(
     id: &str,
     holder: &str,
     lease: Duration,
-    dead: Option<&str>,
+    dead: Option<&Busy>,
 ) -> Result<Result<(), Busy>, AwsError> {
     let t = now();
     let mut put = client
@@ -284,10 +297,19 @@ async fn try_put(
     put = match dead {
         // Only that holder's item is replaced: if anyone else took the lock meanwhile, the
         // condition fails and the usual wait applies.
-        Some(dead) => put
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now OR holder = :dead")
-            .expression_attribute_values(":dead", AttributeValue::S(dead.into())),
-        None => put.condition_expression("attribute_not_exists(pk) OR expires_at < :now"),
+        // The dead process exactly: a new holder with a reused pid has another start time.
+        Some(Busy {
+            holder: dead,
+            process: Some(p),
+            ..
+        }) => put
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_at < :now OR (holder = :dead AND started = :started AND boot = :boot)",
+            )
+            .expression_attribute_values(":dead", AttributeValue::S(dead.clone()))
+            .expression_attribute_values(":started", AttributeValue::N(p.started.to_string()))
+            .expression_attribute_values(":boot", AttributeValue::S(p.boot.clone())),
+        Some(_) | None => put.condition_expression("attribute_not_exists(pk) OR expires_at < :now"),
     };
     let put = put.send().await;
     match put {
@@ -315,14 +337,18 @@ async fn try_put(
                 .and_then(|v| v.as_n().ok())
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(t);
-            // A retried put whose first answer was lost finds our own lock.
-            if other == holder {
+            // A retried put whose first answer was lost finds our own lock: the same holder
+            // and, where /proc tells, the same process (not a reused pid's).
+            let process = process_of(&item);
+            if other == holder
+                && (process.is_none() || process == Process::current())
+            {
                 return Ok(Ok(()));
             }
             Ok(Err(Busy {
                 holder: other,
                 expires,
-                process: process_of(&item),
+                process,
             }))
         }
         Err(e) => Err(AwsError::call("PutItem", TABLE, &e, true)),
@@ -362,7 +388,7 @@ pub async fn acquire(
         match result {
             Ok(()) => break,
             Err(busy) if busy.process.as_ref().is_some_and(Process::is_gone_here) => {
-                match try_put(client, &id, &holder, lease, Some(&busy.holder)).await? {
+                match try_put(client, &id, &holder, lease, Some(&busy)).await? {
                     Ok(()) => {
                         took_over = Some(busy.holder);
                         break;

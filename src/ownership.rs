@@ -72,10 +72,105 @@ pub async fn owner(aws: &Aws, kind: Kind, name: &str) -> Result<Option<String>, 
     }
 }
 
+/// Milliseconds since the epoch, the unit of `claimed_at` and `created`.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// How far apart the record's creation time and the resource's may be and still name the
+/// same resource (clock and rounding differences between the tool and the endpoint).
+const SAME_RESOURCE_MILLIS: i64 = 2_000;
+
+/// The stack that owns the resource of `kind` named `name`, created at `created` (epoch
+/// milliseconds, as AWS reports it), from its record.
+///
+/// A record names one resource, not a name: it says when that resource was created (written
+/// after the create, or by `adopt`), or, before that is known, when the claim was made. A
+/// resource of the same name created at another time (the record outlived a table dropped by
+/// hand, and someone made a new one) is not the recorded one, so it is owned by no stack,
+/// exactly like an untagged resource on AWS.
+///
+/// # Errors
+/// AWS refused the consistent `GetItem`.
+pub async fn owner_of(
+    aws: &Aws,
+    kind: Kind,
+    name: &str,
+    created: i64,
+) -> Result<Option<String>, AwsError> {
+    let got = aws
+        .dynamodb
+        .get_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S(key(kind, name)))
+        .consistent_read(true)
+        .send()
+        .await;
+    let item = match got {
+        Ok(out) => out.item,
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_dynamodb::operation::get_item::GetItemError::is_resource_not_found_exception,
+            ) =>
+        {
+            None
+        }
+        Err(e) => return Err(AwsError::call("GetItem", TABLE, &e, true)),
+    };
+    let Some(item) = item else {
+        return Ok(None);
+    };
+    let number = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+    };
+    let same = match (number("created"), number("claimed_at")) {
+        (Some(recorded), _) => (recorded - created).abs() <= SAME_RESOURCE_MILLIS,
+        // Claimed, creation not yet recorded (a crash right after the create): the resource
+        // is the claimed one if it was made after the claim.
+        (None, Some(claimed)) => created + SAME_RESOURCE_MILLIS >= claimed,
+        (None, None) => false,
+    };
+    Ok(same
+        .then(|| item.get("stack").and_then(|v| v.as_s().ok()).cloned())
+        .flatten())
+}
+
+/// Records when the claimed resource of `kind` named `name` was created (epoch milliseconds
+/// as AWS reports it), right after the create, so that the record names that resource.
+///
+/// # Errors
+/// AWS refused the `UpdateItem`.
+pub async fn record_created(
+    aws: &Aws,
+    stack: &str,
+    kind: Kind,
+    name: &str,
+    created: i64,
+) -> Result<(), AwsError> {
+    aws.dynamodb
+        .update_item()
+        .table_name(TABLE)
+        .key("pk", AttributeValue::S(key(kind, name)))
+        .update_expression("SET created = :created")
+        .condition_expression("#stack = :stack")
+        .expression_attribute_names("#stack", "stack")
+        .expression_attribute_values(":created", AttributeValue::N(created.to_string()))
+        .expression_attribute_values(":stack", AttributeValue::S(stack.into()))
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| AwsError::call("UpdateItem", TABLE, &e, true))
+}
+
 /// Writes the record that makes `stack` the owner of the resource of `kind` named `name`,
-/// declared at `address`: before the create, and by `adopt`. Creates the lock table if it
-/// does not exist yet. Idempotent for the same stack (a retried write, or a crashed run's
-/// record); refused when another stack owns the name.
+/// declared at `address`: before the create (`created` unknown yet), and by `adopt` (with the
+/// existing resource's creation time). Creates the lock table if it does not exist yet.
+/// Idempotent for the same stack (a retried write, or a crashed run's record); refused when
+/// another stack's record holds the name.
 ///
 /// # Errors
 /// Another stack's record holds the name, or AWS refused the call.
@@ -85,9 +180,10 @@ pub async fn claim(
     kind: Kind,
     address: &str,
     name: &str,
+    created: Option<i64>,
 ) -> Result<(), AwsError> {
     crate::lock::ensure_table(&aws.dynamodb).await?;
-    let put = aws
+    let mut put = aws
         .dynamodb
         .put_item()
         .table_name(TABLE)
@@ -97,11 +193,14 @@ pub async fn claim(
         .item("kind", AttributeValue::S(kind.as_str().into()))
         .item("address", AttributeValue::S(address.into()))
         .item("name", AttributeValue::S(name.into()))
+        .item("claimed_at", AttributeValue::N(now_millis().to_string()))
         .condition_expression("attribute_not_exists(pk) OR #stack = :stack")
         .expression_attribute_names("#stack", "stack")
-        .expression_attribute_values(":stack", AttributeValue::S(stack.into()))
-        .send()
-        .await;
+        .expression_attribute_values(":stack", AttributeValue::S(stack.into()));
+    if let Some(created) = created {
+        put = put.item("created", AttributeValue::N(created.to_string()));
+    }
+    let put = put.send().await;
     match put {
         Ok(_) => Ok(()),
         Err(e)

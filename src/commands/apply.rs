@@ -151,11 +151,11 @@ async fn locked(
     let undone = outcome.failed.len() + outcome.skipped.len() + outcome.interrupted.len();
     human::summary(out, &plan, undone, session.out)?;
     if !outcome.interrupted.is_empty() {
-        let names: Vec<String> = outcome
-            .interrupted
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        // What waited on a change that never started did not start either.
+        let mut not_started = outcome.interrupted.clone();
+        not_started.extend(outcome.skipped.iter().cloned());
+        not_started.sort();
+        let names: Vec<String> = not_started.iter().map(ToString::to_string).collect();
         let done: Vec<String> = plan
             .changes
             .iter()
@@ -182,6 +182,10 @@ async fn locked(
             names.len(),
             names.join(", ")
         )?;
+        if !outcome.failed.is_empty() {
+            let failed: Vec<String> = outcome.failed.iter().map(|(a, _)| a.to_string()).collect();
+            writeln!(out, "Failed (see the errors above): {}.", failed.join(", "))?;
+        }
         return Err(CommandError::Interrupted(names.len()));
     }
     if undone == 0 {

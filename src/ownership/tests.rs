@@ -54,7 +54,11 @@ async fn a_claim_is_conditional_on_no_record_or_our_own() {
                     .and_then(|v| v.get(":stack"))
                     .is_some_and(|v| v.as_s().is_ok_and(|s| s == "cruddur"))
                 && r.item().is_some_and(|i| {
-                    *i == item("cruddur", "table", "table.messages", "cruddur-messages")
+                    item("cruddur", "table", "table.messages", "cruddur-messages")
+                        .iter()
+                        .all(|(k, v)| i.get(k) == Some(v))
+                        && i.get("claimed_at").is_some_and(|c| c.as_n().is_ok())
+                        && !i.contains_key("created")
                 })
         })
         .then_output(|| PutItemOutput::builder().build());
@@ -72,6 +76,7 @@ async fn a_claim_is_conditional_on_no_record_or_our_own() {
         Kind::Table,
         "table.messages",
         "cruddur-messages",
+        None,
     )
     .await
     .expect("claimed");
@@ -108,6 +113,7 @@ async fn a_claim_on_another_stacks_record_is_refused_naming_that_stack() {
         Kind::Table,
         "table.messages",
         "cruddur-messages",
+        None,
     )
     .await
     .expect_err("another stack's record");
@@ -256,4 +262,45 @@ async fn a_create_token_is_reused_while_recorded_and_a_lost_race_reads_the_winne
         .await
         .expect("token");
     assert_eq!(token, "t-2", "the concurrent writer's token wins");
+}
+
+/// Numbers a record holds, the table's creation time, and whether it is the recorded one.
+type Case = (&'static [(&'static str, &'static str)], i64, bool);
+
+#[tokio::test]
+async fn a_record_names_one_resource_by_its_creation_time_not_just_its_name() {
+    // A record that outlived its table (dropped by hand) must not make a new hand-made table
+    // of the same name "ours".
+    let with = |fields: &'static [(&'static str, &'static str)]| {
+        let mut i = item("cruddur", "table", "table.messages", "cruddur-messages");
+        for (k, v) in fields {
+            i.insert((*k).to_string(), AttributeValue::N((*v).to_string()));
+        }
+        mock!(Client::get_item)
+            .match_requests(|r| r.consistent_read() == Some(true))
+            .then_output(move || GetItemOutput::builder().set_item(Some(i.clone())).build())
+    };
+    let cases: [Case; 5] = [
+        (&[("claimed_at", "1000"), ("created", "5000")], 5_400, true),
+        (
+            &[("claimed_at", "1000"), ("created", "5000")],
+            90_000,
+            false,
+        ),
+        // Creation not recorded yet: made after the claim is the claimed one.
+        (&[("claimed_at", "100000")], 100_500, true),
+        (&[("claimed_at", "100000")], 50_000, false),
+        (&[], 50_000, false),
+    ];
+    for (fields, created, owned) in cases {
+        let rule = with(fields);
+        let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+        let aws = aws_of(crate::aws::WaitPolicy::default(), |a| {
+            a.dynamodb = client.clone();
+        });
+        let got = owner_of(&aws, Kind::Table, "cruddur-messages", created)
+            .await
+            .expect("read");
+        assert_eq!(got.is_some(), owned, "{fields:?} created at {created}");
+    }
 }

@@ -491,3 +491,65 @@ fn a_table_the_stack_no_longer_declares_is_found_by_its_record_and_deleted() {
     assert_eq!(run(&file, &["destroy", "ddb", "--yes"]).code, 0);
     assert!(block_on(describe("ddbl-stray-new")).is_none());
 }
+
+#[test]
+fn a_record_that_outlived_its_table_does_not_make_a_new_hand_made_table_ours() {
+    let name = "ddbl-stale-messages";
+    let body =
+        "    attributes: {pk: S}\n    key: {hash: pk}\n    billing: {mode: PAY_PER_REQUEST}\n";
+    let file = StackFile::new(&dynamodb_local_stack("ddblstale", name, body));
+    assert_eq!(run(&file, &["apply", "ddb", "--yes"]).code, 0);
+    // Dropped outside the tool (the bootcamp's drop script), then made again by hand.
+    let client = dynamodb_local_client();
+    block_on(async {
+        client.delete_table().table_name(name).send().await.unwrap();
+        // DynamoDB Local's creation times are in milliseconds; the record's must not match.
+        tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+        client
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
+    });
+    assert!(
+        block_on(record(name)).is_some(),
+        "the old record is still there"
+    );
+    let plan = run(&file, &["plan", "ddb"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    assert!(
+        plan.stderr
+            .contains(&format!("`{name}` already exists and is owned by no stack")),
+        "{}",
+        plan.stderr
+    );
+    assert_eq!(run(&file, &["destroy", "ddb", "--yes"]).code, 0);
+    assert!(
+        block_on(describe(name)).is_some(),
+        "the hand-made table is left alone"
+    );
+    // Adopting it rewrites the record for this table; then the stack owns it again.
+    assert_eq!(
+        run(&file, &["adopt", "ddb", "table.messages", "--yes"]).code,
+        0
+    );
+    assert_eq!(run(&file, &["plan", "ddb", "--detailed-exitcode"]).code, 0);
+    assert_eq!(run(&file, &["destroy", "ddb", "--yes"]).code, 0);
+    assert!(block_on(describe(name)).is_none());
+}

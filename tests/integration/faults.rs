@@ -254,7 +254,7 @@ fn runs_killed_at_random_moments_are_followed_at_once_by_a_run_that_converges() 
         url: account.url.clone(),
     }
     .with_guard(account);
-    // Latency stretches a run over a second or two, so kills land mid-apply.
+    // Latency stretches a run over a second or two, so kills land mid-run.
     let proxy = start_proxy(ProxyConfig {
         upstream: account.0.url.clone(),
         latency: Duration::from_millis(25),
@@ -263,21 +263,37 @@ fn runs_killed_at_random_moments_are_followed_at_once_by_a_run_that_converges() 
         seed,
     });
     let copy = seed_copy_with("it-crash", true);
+    let verb_args = |verb: &'static str| [verb, "--yes", "--allow-data-loss"];
+    // How long a whole run of each verb takes from the state it starts from, so that kills
+    // fall inside runs, not after them.
+    let timed = |verb: &'static str| {
+        let t = std::time::Instant::now();
+        assert_eq!(run(&copy.stack, &proxy, &verb_args(verb)), 0);
+        t.elapsed()
+    };
+    let apply_takes = timed("apply");
+    let destroy_takes = timed("destroy");
     let n = kill_runs();
     let mut mid_run = 0;
-    for verb in ["apply", "destroy"] {
+    for (verb, before, takes) in [
+        ("apply", "destroy", apply_takes),
+        ("destroy", "apply", destroy_takes),
+    ] {
         for _ in 0..n {
+            // Every killed run starts with all of its work ahead of it.
+            assert_eq!(run(&copy.stack, &proxy, &verb_args(before)), 0);
             // No --lock-timeout: the killed run's lock is taken over, not waited out.
-            let mut child = binary(&copy.stack, &proxy, &[verb, "--yes", "--allow-data-loss"])
+            let mut child = binary(&copy.stack, &proxy, &verb_args(verb))
                 .spawn()
                 .unwrap();
-            std::thread::sleep(Duration::from_millis(rng.u64(100..1500)));
+            let ms = u64::try_from(takes.as_millis()).unwrap_or(1000).max(100);
+            std::thread::sleep(Duration::from_millis(rng.u64(ms / 20..ms)));
             if child.try_wait().unwrap().is_none() {
                 mid_run += 1;
             }
             let _ = child.kill(); // SIGKILL
             let _ = child.wait();
-            let follow = binary(&copy.stack, &proxy, &[verb, "--yes", "--allow-data-loss"])
+            let follow = binary(&copy.stack, &proxy, &verb_args(verb))
                 .output()
                 .unwrap();
             assert_eq!(
@@ -289,8 +305,15 @@ fn runs_killed_at_random_moments_are_followed_at_once_by_a_run_that_converges() 
             assert_converged(&account.0, &copy.stack, &proxy, verb, "it-crash");
         }
     }
-    eprintln!("{mid_run} of {} kills landed mid-run", 2 * n);
-    assert!(mid_run >= 1, "at least one kill interrupted a run");
+    eprintln!(
+        "{mid_run} of {} kills landed mid-run (a whole apply takes {apply_takes:.1?}, a destroy {destroy_takes:.1?})",
+        2 * n
+    );
+    assert!(
+        mid_run >= n,
+        "most kills interrupt a run: {mid_run} of {}",
+        2 * n
+    );
 }
 
 /// Waits until the proxy has held back an answer to `op`.

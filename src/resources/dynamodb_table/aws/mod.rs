@@ -467,7 +467,9 @@ pub async fn read(api: Api<'_>, name: &str) -> Result<Option<TableLive>, AwsErro
     } else {
         // No tags at all here (DynamoDB Local): the ownership record says who owns it, and
         // the stack's declared tags were set aside before planning (`fit_to_engine`).
-        live.owner = ownership::owner(api.aws, Kind::Table, name).await?;
+        // The record names this very table by its creation time, so that a table made
+        // by hand under a recorded name is owned by no stack.
+        live.owner = ownership::owner_of(api.aws, Kind::Table, name, created_millis(&desc)).await?;
     }
     config.ttl_attribute = ttl_attribute;
     config.point_in_time_recovery = pitr_on;
@@ -594,7 +596,7 @@ pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<Table
         // Where nothing can be tagged, the ownership record is written before the table
         // exists, so a crash between the two never leaves a table nobody owns.
         let address = api.reporter.address.to_string();
-        ownership::claim(api.aws, stack, Kind::Table, &address, name).await?;
+        ownership::claim(api.aws, stack, Kind::Table, &address, name, None).await?;
     }
     let created = retry(api.wait(), api.reporter, || {
         let req = req.clone();
@@ -619,11 +621,26 @@ pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<Table
             }
         }
     })
-    .await?;
+    .await;
+    let created = match created {
+        Ok(created) => created,
+        Err(e) => {
+            // A create refused for good made no table: the claim goes with it (best effort;
+            // a record left behind names no table, since it holds no creation time).
+            if !api.aws.engine.can_tag() {
+                let _ = ownership::release(api.aws, stack, Kind::Table, name).await;
+            }
+            return Err(e);
+        }
+    };
     if !created {
         already_created(api, name, stack).await?;
     }
     let desc = wait_active(api, name, "creating", TABLE_TIMEOUT, None).await?;
+    if !api.aws.engine.can_tag() {
+        ownership::record_created(api.aws, stack, Kind::Table, name, created_millis(&desc))
+            .await?;
+    }
     let ttl = async {
         match &spec.ttl_attribute {
             Some(attribute) => set_ttl(api, name, attribute, true).await,
@@ -1198,13 +1215,34 @@ pub async fn backup(api: Api<'_>, name: &str, label: &str) -> Result<String, Aws
         })
 }
 
+/// When the table was created, in epoch milliseconds (0 when AWS does not say).
+fn created_millis(desc: &TableDescription) -> i64 {
+    desc.creation_date_time()
+        .and_then(|t| t.to_millis().ok())
+        .unwrap_or(0)
+}
+
 /// Adds this stack's ownership tag to the table `arn` (`adopt`), and waits until it shows;
-/// where nothing can be tagged (DynamoDB Local), writes the ownership record instead.
+/// where nothing can be tagged (DynamoDB Local), writes the ownership record instead, naming
+/// the table by its creation time.
 async fn tag_as_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsError> {
     let name = arn.rsplit('/').next().unwrap_or(arn);
     if !api.aws.engine.can_tag() {
         let address = api.reporter.address.to_string();
-        return ownership::claim(api.aws, stack, Kind::Table, &address, name).await;
+        let desc = describe(api, name).await?.ok_or_else(|| AwsError::Unexpected {
+            op: "DescribeTable",
+            address: name.to_string(),
+            message: "the table to adopt is gone".into(),
+        })?;
+        return ownership::claim(
+            api.aws,
+            stack,
+            Kind::Table,
+            &address,
+            name,
+            Some(created_millis(&desc)),
+        )
+        .await;
     }
     update(
         api,

@@ -260,6 +260,18 @@ async fn adopt_existing(
             ),
         });
     }
+    // The starting position cannot change in place: a mapping that differs there is not the
+    // one this create asked for, and is left for the next plan to replace, not kept quietly.
+    if existing.config.starting_position != c.starting_position {
+        return Err(AwsError::Unexpected {
+            op: "CreateEventSourceMapping",
+            address: c.function_arn.clone(),
+            message: format!(
+                "the existing mapping {uuid} starts at {}, not {}; run the command again to replace it",
+                existing.config.starting_position, c.starting_position
+            ),
+        });
+    }
     wait_state(api, uuid, "settling").await?;
     if super::in_place(&existing.config) != super::in_place(c) {
         update(api, uuid, c).await?;

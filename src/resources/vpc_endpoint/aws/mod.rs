@@ -177,10 +177,13 @@ pub async fn create(
         "creating",
         ENDPOINT_TIMEOUT,
         || async {
-            Ok(match state(api, &id).await?.as_deref() {
-                Some("available") => Poll::Ready(()),
-                other => Poll::Pending(other.unwrap_or("not listed").to_string()),
-            })
+            match state(api, &id).await?.as_deref() {
+                Some("available") => Ok(Poll::Ready(())),
+                // EC2 may answer a reused token with the original answer (`pending`) for an
+                // endpoint deleted since: the wait shows it.
+                Some(gone @ ("deleted" | "deleting")) => Err(stale_token(&id, gone)),
+                other => Ok(Poll::Pending(other.unwrap_or("not listed").to_string())),
+            }
         },
     )
     .await?;
