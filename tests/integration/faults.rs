@@ -642,3 +642,54 @@ fn a_client_token_that_outlived_its_endpoint_is_replaced_never_taken_for_a_creat
     assert_eq!(live.len(), 1);
     assert_ne!(live[0], first, "a new endpoint, not the deleted one");
 }
+
+#[test]
+fn a_second_interrupt_stops_at_once_with_130_and_the_next_run_converges() {
+    let account = private_emulator();
+    let account = Account {
+        url: account.url.clone(),
+    }
+    .with_guard(account);
+    let proxy = start_proxy(crate::harness::passthrough(&account.0.url));
+    let copy = seed_copy_with("it-sigint2", true);
+    // The role's create stays in flight (its answer held back a minute).
+    proxy.hold_next.lock().unwrap().push("CreateRole".into());
+    let mut child = binary(&copy.stack, &proxy, &["apply", "--yes"])
+        .spawn()
+        .unwrap();
+    wait_for_held(&proxy, "CreateRole");
+    let pid = child.id().to_string();
+    let interrupt = || {
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    interrupt();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first interrupt waits for the change in flight"
+    );
+    interrupt();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let next = binary(&copy.stack, &proxy, &["apply", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        next.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    assert_converged(&account.0, &copy.stack, &proxy, "apply", "it-sigint2");
+}
