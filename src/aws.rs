@@ -142,6 +142,41 @@ impl<'a> Api<'a> {
     pub fn wait(self) -> &'a WaitPolicy {
         &self.aws.wait
     }
+
+    /// After a create answered "already exists" (a retried create whose first answer was
+    /// lost, or a crashed run's): `live`, read back by name, is this run's own resource when
+    /// `owner` says `stack` owns it (the tag set in the create call, or the record written
+    /// before it), and the create carries on with it; otherwise it belongs to someone else,
+    /// and that is an error naming the owner.
+    pub fn created_earlier<L>(
+        self,
+        op: &'static str,
+        noun: &str,
+        name: &str,
+        stack: &str,
+        live: Option<L>,
+        owner: fn(&L) -> Option<&str>,
+    ) -> Result<L, AwsError> {
+        match live {
+            Some(l) if owner(&l) == Some(stack) => {
+                self.reporter.step(format!(
+                    "the {noun} was already created by an earlier attempt; carrying on"
+                ));
+                Ok(l)
+            }
+            other => Err(AwsError::Unexpected {
+                op,
+                address: name.to_string(),
+                message: format!(
+                    "{noun} `{name}` already exists and is owned by {}, not by stack `{stack}`",
+                    other
+                        .as_ref()
+                        .and_then(owner)
+                        .map_or_else(|| "no stack".to_string(), |o| format!("stack `{o}`"))
+                ),
+            }),
+        }
+    }
 }
 
 /// A failure talking to AWS.

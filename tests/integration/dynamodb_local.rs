@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, IndexStatus, KeySchemaElement, KeyType,
-    ProjectionType, ProvisionedThroughput, ScalarAttributeType, StreamViewType, TableDescription,
+    AttributeValue, IndexStatus, KeyType, ProjectionType, ProvisionedThroughput, StreamViewType,
+    TableDescription,
 };
 
 use crate::harness::{
@@ -383,27 +383,7 @@ fn a_stream_view_change_capacity_drift_and_a_sort_key_replacement() {
 fn a_hand_made_table_is_refused_then_adopted_and_deletion_protection_blocks_destroy() {
     let name = "ddbl-adopt-messages";
     block_on(async {
-        dynamodb_local_client()
-            .create_table()
-            .table_name(name)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .expect("a table made by hand");
+        crate::harness::hand_made_table(&dynamodb_local_client(), name).await;
     });
     let body = |protection: bool| {
         format!(
@@ -505,27 +485,7 @@ fn a_record_that_outlived_its_table_does_not_make_a_new_hand_made_table_ours() {
         client.delete_table().table_name(name).send().await.unwrap();
         // DynamoDB Local's creation times are in milliseconds; the record's must not match.
         tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
-        client
-            .create_table()
-            .table_name(name)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .unwrap();
+        crate::harness::hand_made_table(&client, name).await;
     });
     assert!(
         block_on(record(name)).is_some(),

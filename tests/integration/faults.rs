@@ -211,11 +211,7 @@ fn every_apply_and_destroy_that_exits_0_under_faults_and_lost_answers_has_conver
     let seed = seed();
     let rounds = fault_rounds();
     let started = std::time::Instant::now();
-    let account = private_emulator();
-    let account = Account {
-        url: account.url.clone(),
-    }
-    .with_guard(account);
+    let account = fresh_account(false);
     let proxy = start_proxy(ProxyConfig {
         upstream: account.0.url.clone(),
         latency: Duration::ZERO,
@@ -249,11 +245,7 @@ fn every_apply_and_destroy_that_exits_0_under_faults_and_lost_answers_has_conver
 fn runs_killed_at_random_moments_are_followed_at_once_by_a_run_that_converges() {
     let seed = seed();
     let mut rng = fastrand::Rng::with_seed(seed);
-    let account = private_emulator();
-    let account = Account {
-        url: account.url.clone(),
-    }
-    .with_guard(account);
+    let account = fresh_account(false);
     // Latency stretches a run over a second or two, so kills land mid-run.
     let proxy = start_proxy(ProxyConfig {
         upstream: account.0.url.clone(),
@@ -339,11 +331,7 @@ fn wait_for_held(proxy: &Proxy, op: &str) {
 #[test]
 fn a_kill_after_each_creates_write_and_before_its_answer_converges_in_one_more_apply() {
     let seed = seed();
-    let account = private_emulator();
-    let account = Account {
-        url: account.url.clone(),
-    }
-    .with_guard(account);
+    let account = fresh_account(false);
     let proxy = start_proxy(crate::harness::passthrough(&account.0.url));
     let _ = seed;
     let copy = seed_copy_with("it-held", true);
@@ -387,15 +375,7 @@ fn a_kill_after_each_creates_write_and_before_its_answer_converges_in_one_more_a
 /// One apply whose first answer to `op` is lost, against a fresh account (moto patched
 /// with AWS's rules, or lenient): exit 0, then the invariant. Answers the run's stderr.
 fn apply_losing(op: &str, lenient: bool, tag: &str) -> String {
-    let emulator = if lenient {
-        crate::harness::private_lenient_emulator()
-    } else {
-        private_emulator()
-    };
-    let account = Account {
-        url: emulator.url.clone(),
-    }
-    .with_guard(emulator);
+    let account = fresh_account(lenient);
     let proxy = start_proxy(crate::harness::passthrough(&account.0.url));
     let copy = seed_copy_with(tag, true);
     proxy.lose_next.lock().unwrap().push(op.to_string());
@@ -475,20 +455,25 @@ fn lost_answers_to_named_creates_are_read_back_and_carried_on() {
 /// Keeps the private emulator alive as long as the account is used.
 struct Guarded(Account, #[allow(dead_code)] crate::harness::Emulator);
 
-impl Account {
-    fn with_guard(self, emulator: crate::harness::Emulator) -> Guarded {
-        Guarded(self, emulator)
-    }
+/// An account of the test's own: a private moto, patched with AWS's rules unless `lenient`.
+fn fresh_account(lenient: bool) -> Guarded {
+    let emulator = if lenient {
+        crate::harness::private_lenient_emulator()
+    } else {
+        private_emulator()
+    };
+    Guarded(
+        Account {
+            url: emulator.url.clone(),
+        },
+        emulator,
+    )
 }
 
 #[test]
 fn ctrl_c_during_apply_finishes_what_runs_releases_the_lock_and_says_what_was_done() {
     use std::io::{BufRead, BufReader};
-    let account = private_emulator();
-    let account = Account {
-        url: account.url.clone(),
-    }
-    .with_guard(account);
+    let account = fresh_account(false);
     // Slow calls, so the interrupt lands while changes are still to start.
     let proxy = start_proxy(ProxyConfig {
         upstream: account.0.url.clone(),
@@ -544,11 +529,7 @@ fn ctrl_c_during_apply_finishes_what_runs_releases_the_lock_and_says_what_was_do
 
 #[test]
 fn a_killed_holders_lock_is_taken_over_at_once_with_a_note() {
-    let account = private_emulator();
-    let account = Account {
-        url: account.url.clone(),
-    }
-    .with_guard(account);
+    let account = fresh_account(false);
     let proxy = start_proxy(ProxyConfig {
         upstream: account.0.url.clone(),
         latency: Duration::from_millis(100),
@@ -599,11 +580,7 @@ fn a_killed_holders_lock_is_taken_over_at_once_with_a_note() {
 fn a_client_token_that_outlived_its_endpoint_is_replaced_never_taken_for_a_create() {
     // A crash between deleting the endpoint and forgetting its token leaves the token; EC2
     // answers it with the deleted endpoint. Played here by deleting the endpoint by hand.
-    let emulator = private_emulator();
-    let account = Account {
-        url: emulator.url.clone(),
-    }
-    .with_guard(emulator);
+    let account = fresh_account(false);
     let proxy = start_proxy(crate::harness::passthrough(&account.0.url));
     let copy = seed_copy_with("it-stale", true);
     assert_eq!(run(&copy.stack, &proxy, &["apply", "--yes"]), 0);
@@ -647,11 +624,7 @@ fn a_client_token_that_outlived_its_endpoint_is_replaced_never_taken_for_a_creat
 
 #[test]
 fn a_second_interrupt_stops_at_once_with_130_and_the_next_run_converges() {
-    let account = private_emulator();
-    let account = Account {
-        url: account.url.clone(),
-    }
-    .with_guard(account);
+    let account = fresh_account(false);
     let proxy = start_proxy(crate::harness::passthrough(&account.0.url));
     let copy = seed_copy_with("it-sigint2", true);
     // The role's create stays in flight (its answer held back a minute).

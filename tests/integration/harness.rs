@@ -244,6 +244,35 @@ pub fn dynamodb() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
+/// Makes the table `name` by hand through `client`, as a user would outside the tool: a
+/// string hash key `pk`, on demand, no tags.
+pub async fn hand_made_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    client
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("a table made by hand");
+}
+
 /// A stack with one table named `table`, in environments `local` and `prod`; `body` is
 /// the table's YAML below its name.
 pub fn one_table_stack(stack: &str, table: &str, body: &str) -> String {

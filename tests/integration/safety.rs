@@ -3,10 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::harness::proxy::ProxyConfig;
 use crate::harness::{StackFile, block_on, dynamodb, emulator, one_table_stack, start_proxy};
@@ -18,29 +15,7 @@ const ON_DEMAND: &str =
 #[test]
 fn a_hand_made_table_stops_plan_survives_destroy_and_can_be_adopted() {
     let name = "it-adopt-messages";
-    block_on(async {
-        dynamodb()
-            .create_table()
-            .table_name(name)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .unwrap()
-    });
+    block_on(async { crate::harness::hand_made_table(&dynamodb(), name).await });
     let file = StackFile::new(&one_table_stack(
         "adopt",
         name,

@@ -1,7 +1,7 @@
 //! Tables end to end: apply → empty plan → drift out of band → plan shows it → apply →
 //! destroy → gone, checked with the SDK, not with the tool's own reader.
 
-use aws_sdk_dynamodb::types::{KeyType, ProjectionType};
+use aws_sdk_dynamodb::types::ProjectionType;
 
 use crate::harness::{Run, SEED_BODY, StackFile, block_on, dynamodb, emulator, one_table_stack};
 
@@ -290,27 +290,7 @@ fn apply_without_a_terminal_or_yes_refuses_and_writes_nothing() {
 fn a_same_named_table_the_stack_does_not_own_stops_plan_and_survives_destroy() {
     let name = "it-foreign-messages";
     block_on(async {
-        dynamodb()
-            .create_table()
-            .table_name(name)
-            .attribute_definitions(
-                aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-            .send()
-            .await
-            .expect("hand-made table");
+        crate::harness::hand_made_table(&dynamodb(), name).await;
     });
     let file = StackFile::new(&one_table_stack("foreign", name, SEED_BODY));
     let plan = file.run(&["plan"]);

@@ -634,7 +634,9 @@ pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<Table
         }
     };
     if !created {
-        already_created(api, name, stack).await?;
+        // The table is there: this run's own if it carries this stack's ownership.
+        let live = read(api, name).await?;
+        api.created_earlier("CreateTable", "table", name, stack, live, |l| l.owner.as_deref())?;
     }
     let desc = wait_active(api, name, "creating", TABLE_TIMEOUT, None).await?;
     if !api.aws.engine.can_tag() {
@@ -672,28 +674,6 @@ pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<Table
     })
 }
 
-/// After `CreateTable` answered `ResourceInUseException`: the table is this run's own when
-/// it carries this stack's ownership (the tag set in the create call, or the record written
-/// before it), and the create carries on; otherwise it is someone else's, an error.
-async fn already_created(api: Api<'_>, name: &str, stack: &str) -> Result<(), AwsError> {
-    match read(api, name).await? {
-        Some(live) if live.owner.as_deref() == Some(stack) => {
-            api.reporter
-                .step("the table was already created by an earlier attempt; carrying on");
-            Ok(())
-        }
-        other => Err(AwsError::Unexpected {
-            op: "CreateTable",
-            address: name.to_string(),
-            message: format!(
-                "table `{name}` already exists and is owned by {}, not by stack `{stack}`",
-                other
-                    .and_then(|l| l.owner)
-                    .map_or_else(|| "no stack".to_string(), |o| format!("stack `{o}`"))
-            ),
-        }),
-    }
-}
 
 /// One `UpdateTimeToLive`. AWS accepts about one per table per hour; a refusal is not
 /// retried, but says when to run again.

@@ -301,9 +301,13 @@ pub async fn create(api: Api<'_>, config: &RoleConfig, stack: &str) -> Result<St
         }
     })
     .await?;
-    let arn = match created {
-        Some(arn) => arn,
-        None => already_created(api, name, stack).await?,
+    let arn = if let Some(arn) = created {
+        arn
+    } else {
+        // The role is there: this run's own if it carries this stack's tag.
+        let live = read(api, name, &[]).await?;
+        api.created_earlier("CreateRole", "role", name, stack, live, |l| l.owner.as_deref())?
+            .arn
     };
     // Independent calls: one round trip, not one per policy.
     let puts = try_join_all(
@@ -322,28 +326,6 @@ pub async fn create(api: Api<'_>, config: &RoleConfig, stack: &str) -> Result<St
     Ok(arn)
 }
 
-/// After `CreateRole` answered `EntityAlreadyExistsException`: the role is this run's own
-/// when it carries this stack's tag (set in the create call), and the create carries on
-/// with its policies; otherwise it is someone else's, and that is an error.
-async fn already_created(api: Api<'_>, name: &str, stack: &str) -> Result<String, AwsError> {
-    match read(api, name, &[]).await? {
-        Some(live) if live.owner.as_deref() == Some(stack) => {
-            api.reporter
-                .step("the role was already created by an earlier attempt; carrying on");
-            Ok(live.arn)
-        }
-        other => Err(AwsError::Unexpected {
-            op: "CreateRole",
-            address: name.to_string(),
-            message: format!(
-                "role `{name}` already exists and is owned by {}, not by stack `{stack}`",
-                other
-                    .and_then(|l| l.owner)
-                    .map_or_else(|| "no stack".to_string(), |o| format!("stack `{o}`"))
-            ),
-        }),
-    }
-}
 
 /// Runs the planned steps; `resolve` fills references in policy templates.
 ///

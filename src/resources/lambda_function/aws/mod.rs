@@ -296,27 +296,13 @@ pub async fn create(
         }
     })
     .await?;
-    let arn = match created {
-        Some(arn) => arn,
-        None => match read(api, name).await? {
-            Some(live) if live.owner.as_deref() == Some(stack) => {
-                api.reporter
-                    .step("the function was already created by an earlier attempt; carrying on");
-                live.arn
-            }
-            other => {
-                return Err(AwsError::Unexpected {
-                    op: "CreateFunction",
-                    address: name.to_string(),
-                    message: format!(
-                        "function `{name}` already exists and is owned by {}, not by stack `{stack}`",
-                        other
-                            .and_then(|l| l.owner)
-                            .map_or_else(|| "no stack".to_string(), |o| format!("stack `{o}`"))
-                    ),
-                });
-            }
-        },
+    let arn = if let Some(arn) = created {
+        arn
+    } else {
+        // The function is there: this run's own if it carries this stack's tag.
+        let live = read(api, name).await?;
+        api.created_earlier("CreateFunction", "function", name, stack, live, |l| l.owner.as_deref())?
+            .arn
     };
     settle(api, name, "creating", Settle::After).await?;
     Ok(arn)
