@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::aws::{Api, Aws, AwsError};
 use crate::events::{Event, EventSink};
-use crate::plan::{Change, Mode, Plan, order};
+use crate::plan::{Action, Change, Plan, order};
 use crate::resources::Address;
 use crate::resources::refs::{self, Known, Ref};
 
@@ -33,6 +33,7 @@ pub struct Outcome {
 
 /// Reference values: the plan's, plus what apply learns (a new stream's ARN), shared by the
 /// changes of one apply.
+#[derive(Default)]
 pub struct Outputs(Mutex<Known>);
 
 impl Outputs {
@@ -124,33 +125,30 @@ enum Done {
 /// wave is), at most `PARALLEL_CHANGES` at a time. Destroy follows the edges backwards.
 /// Independent changes continue when one fails; its dependents are skipped.
 pub async fn apply(aws: &Aws, plan: &Plan, sink: &dyn EventSink) -> Outcome {
-    let nodes: Vec<(Address, Vec<Address>)> = plan
+    let nodes: Vec<order::Node> = plan
         .changes
         .iter()
-        .map(|c| (c.address.clone(), c.depends_on.clone()))
+        .map(|c| {
+            (
+                c.address.clone(),
+                c.depends_on.clone(),
+                c.action == Action::Delete,
+            )
+        })
         .collect();
-    let reverse = plan.mode == Mode::Destroy;
     let outputs = Outputs(Mutex::new(plan.known.clone()));
     let slots =
         tokio::sync::Semaphore::new(PARALLEL_CHANGES.min(aws.reads.available_permits().max(1)));
     let result: Mutex<Outcome> = Mutex::new(Outcome::default());
     let (outputs, slots, result) = (&outputs, &slots, &result);
     // Built in dependency order, so every prerequisite's handle exists when needed.
-    let mut handles: Vec<(Address, Shared<LocalBoxFuture<'_, Done>>)> = Vec::new();
-    for wave in order::waves(&nodes, reverse) {
+    let mut handles: Vec<(usize, Shared<LocalBoxFuture<'_, Done>>)> = Vec::new();
+    for wave in order::waves(&nodes) {
         for i in wave {
             let change = &plan.changes[i];
             let prerequisites: Vec<Shared<LocalBoxFuture<'_, Done>>> = handles
                 .iter()
-                .filter(|(a, _)| {
-                    if reverse {
-                        plan.changes
-                            .iter()
-                            .any(|c| &c.address == a && c.depends_on.contains(&change.address))
-                    } else {
-                        change.depends_on.contains(a)
-                    }
-                })
+                .filter(|(j, _)| order::runs_before(&nodes[*j], &nodes[i]))
                 .map(|(_, h)| h.clone())
                 .collect();
             let task = async move {
@@ -203,7 +201,7 @@ pub async fn apply(aws: &Aws, plan: &Plan, sink: &dyn EventSink) -> Outcome {
             }
             .boxed_local()
             .shared();
-            handles.push((change.address.clone(), task));
+            handles.push((i, task));
         }
     }
     join_all(handles.into_iter().map(|(_, h)| h)).await;

@@ -111,6 +111,62 @@ pub struct Aws {
     /// What answers at the endpoint: AWS (or moto), or DynamoDB Local, which has no STS,
     /// no tagging and no PITR, so those calls are never sent there.
     pub engine: crate::engine::Engine,
+    /// The SDK configuration every client above was built from.
+    pub config: aws_config::SdkConfig,
+    /// Clients of services one kind alone uses, built on first use (`Aws::client`).
+    pub clients: Clients,
+}
+
+/// Clients built on first use, one per client type, shared by every clone of `Aws`.
+#[derive(Clone, Default)]
+pub struct Clients(
+    std::sync::Arc<
+        std::sync::Mutex<
+            std::collections::BTreeMap<std::any::TypeId, Box<dyn std::any::Any + Send + Sync>>,
+        >,
+    >,
+);
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clients")
+    }
+}
+
+impl Aws {
+    /// The client of type `C`, made with `make` from the shared SDK configuration the first
+    /// time it is asked for (the same region, endpoint, credentials and HTTP connections
+    /// as every other client). A kind whose service no other code uses (DAX) builds its
+    /// client here, so that its SDK crate is named in its own folder alone, and a run
+    /// whose stack never needs that service never builds it.
+    #[must_use]
+    pub fn client<C: Clone + Send + Sync + 'static>(
+        &self,
+        make: fn(&aws_config::SdkConfig) -> C,
+    ) -> C {
+        let mut clients = self
+            .clients
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        clients
+            .entry(std::any::TypeId::of::<C>())
+            .or_insert_with(|| Box::new(make(&self.config)))
+            .downcast_ref::<C>()
+            .cloned()
+            .expect("a client is stored under its own type")
+    }
+
+    /// Puts in the client of type `C` that `client` answers from now on (a scripted one,
+    /// in tests of the SDK seam).
+    pub fn set_client<C: Send + Sync + 'static>(&self, client: C) {
+        let mut clients = self
+            .clients
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        clients.insert(std::any::TypeId::of::<C>(), Box::new(client));
+    }
 }
 
 /// What one resource's AWS calls need: the clients, the wait and retry policy (in
@@ -382,6 +438,8 @@ impl Aws {
             wait,
             reads: std::sync::Arc::new(tokio::sync::Semaphore::new(16)),
             engine: target.engine,
+            config,
+            clients: Clients::default(),
         })
     }
 

@@ -154,8 +154,15 @@ pub async fn orphans(
 /// there is no Tagging API (DynamoDB Local), what the stack's ownership records list.
 async fn listed_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<(Kind, String)>, AwsError> {
     if !aws.engine.has_tagging_api() {
-        return recorded_orphans(aws, stack).await;
+        return recorded_orphans(aws, stack, None).await;
     }
+    // Kinds the Tagging API does not list keep their strays in ownership records.
+    let by_record = crate::resources::record_stray_kinds();
+    let mut found = if by_record.is_empty() {
+        Vec::new()
+    } else {
+        recorded_orphans(aws, stack, Some(&by_record)).await?
+    };
     let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
         .key(OWNER_TAG)
         .values(&stack.name)
@@ -164,7 +171,6 @@ async fn listed_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<(Kind, String)>,
         .into_iter()
         .map(str::to_string)
         .collect();
-    let mut found = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let out = aws
@@ -191,13 +197,20 @@ async fn listed_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<(Kind, String)>,
     Ok(found)
 }
 
-/// The resources `stack`'s ownership records name that it no longer declares. A record
-/// outlives its resource only after a crash between the delete and the record's removal;
-/// the read-back in `orphans` finds nothing there, so such a record plans nothing.
-async fn recorded_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<(Kind, String)>, AwsError> {
+/// The resources `stack`'s ownership records name that it no longer declares, of the
+/// `kinds` given (all when `None`). A record outlives its resource only after a crash
+/// between the delete and the record's removal; the read-back in `orphans` finds nothing
+/// there, so such a record plans nothing. Records of a resource's parts (a cluster's
+/// `subnet-group/…`) are not resources of their own: they go with their resource.
+async fn recorded_orphans(
+    aws: &Aws,
+    stack: &Stack,
+    kinds: Option<&[Kind]>,
+) -> Result<Vec<(Kind, String)>, AwsError> {
     let mut found: Vec<(Kind, String)> = crate::ownership::list(aws, &stack.name)
         .await?
         .into_iter()
+        .filter(|r| kinds.is_none_or(|k| k.contains(&r.kind)) && !r.name.contains('/'))
         .filter(|r| !crate::resources::declares(stack, r.kind, &r.name))
         .map(|r| (r.kind, r.name))
         .collect();

@@ -47,6 +47,12 @@ pub(crate) fn aws_of(
         wait,
         reads: std::sync::Arc::new(tokio::sync::Semaphore::new(16)),
         engine: crate::engine::Engine::Aws,
+        // No client built from it can reach anything: no endpoint resolves without the
+        // region, and no HTTP client would answer. Scripted clients go in `set_client`.
+        config: aws_config::SdkConfig::builder()
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .build(),
+        clients: crate::aws::Clients::default(),
     };
     set(&mut aws);
     aws

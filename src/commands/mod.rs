@@ -91,13 +91,16 @@ pub fn target(global: &GlobalArgs, env: &stack::Environment) -> Target {
 /// Loads the stack and connects to the environment's account.
 pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, CommandError> {
     let mut stack = stack::load(&global.stack).map_err(CommandError::Stack)?;
-    let env = stack
+    let engine = stack
         .environment(env_name)
         .map_err(CommandError::Stack)?
-        .clone();
+        .engine;
     // What the engine cannot serve leaves the stack here, before anything is built, read or
-    // planned; the header says what was left out.
-    let notes = crate::resources::fit_to_engine(&mut stack, env.engine);
+    // planned; the header says what was left out. What the environment disables stays, to
+    // be planned as absent.
+    let mut notes = crate::resources::fit_to_engine(&mut stack, engine);
+    let (env, disabled) = stack.select(env_name).map_err(CommandError::Stack)?;
+    notes.extend(disabled);
     let artifacts = build_artifacts(&stack)?;
     let target = target(global, &env);
     let mut aws = Aws::connect(&target, WaitPolicy::default()).await?;
@@ -120,6 +123,7 @@ pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, Comman
     let ctx = Context {
         account: header.account.clone(),
         region: header.region.clone(),
+        environment: env_name.to_string(),
     };
     Ok(Session {
         stack,

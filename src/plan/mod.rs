@@ -32,6 +32,8 @@ pub struct Context {
     pub account: String,
     /// Region.
     pub region: String,
+    /// The environment's name in the stack file (`local`, `prod`).
+    pub environment: String,
 }
 
 /// One resource's planned change.

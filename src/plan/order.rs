@@ -7,22 +7,36 @@
 
 use crate::resources::Address;
 
-/// Groups `nodes` (each with the addresses it depends on) into waves. Dependencies on
-/// addresses that are not in `nodes` are already satisfied. `reverse` flips every edge,
-/// for destroy. A cycle (which validation prevents) puts the remaining nodes in one last
-/// wave rather than looping.
+/// One change as ordering sees it: its address, what it depends on, and whether it
+/// deletes (a deletion runs before the deletions of what it depends on).
+pub type Node = (Address, Vec<Address>, bool);
+
+/// Whether `a` must finish before `b` starts. A change runs after what it depends on,
+/// except that a deletion runs before: a dependent (a mapping, a function) must be gone
+/// before what it uses (a function, a role, a table) can be deleted. In `destroy` every
+/// change is a deletion, so every edge is reversed; in `apply` only the deletions of
+/// disabled resources are.
 #[must_use]
-pub fn waves(nodes: &[(Address, Vec<Address>)], reverse: bool) -> Vec<Vec<usize>> {
+pub fn runs_before(a: &Node, b: &Node) -> bool {
+    if b.2 {
+        a.1.contains(&b.0) && a.2
+    } else {
+        b.1.contains(&a.0)
+    }
+}
+
+/// Groups `nodes` into waves (`runs_before` gives the edges). Dependencies on addresses
+/// that are not in `nodes` are already satisfied. A cycle (which validation prevents)
+/// puts the remaining nodes in one last wave rather than looping.
+#[must_use]
+pub fn waves(nodes: &[Node]) -> Vec<Vec<usize>> {
     let n = nodes.len();
-    let index = |a: &Address| nodes.iter().position(|(x, _)| x == a);
-    // edges[i] = nodes that must finish before i.
+    // before[i] = nodes that must finish before i.
     let mut before: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, (_, deps)) in nodes.iter().enumerate() {
-        for d in deps.iter().filter_map(index) {
-            if reverse {
-                before[d].push(i);
-            } else {
-                before[i].push(d);
+    for (i, b) in nodes.iter().enumerate() {
+        for (j, a) in nodes.iter().enumerate() {
+            if i != j && runs_before(a, b) {
+                before[i].push(j);
             }
         }
     }
@@ -55,20 +69,39 @@ mod tests {
         let a = Address::table("a");
         let b = Address::table("b");
         let c = Address::table("c");
+        let nodes = |delete: bool| {
+            vec![
+                (a.clone(), vec![], delete),
+                (b.clone(), vec![a.clone()], delete),
+                (c.clone(), vec![], delete),
+            ]
+        };
+        assert_eq!(waves(&nodes(false)), vec![vec![0, 2], vec![1]]);
+        assert_eq!(waves(&nodes(true)), vec![vec![1, 2], vec![0]]);
+    }
+
+    #[test]
+    fn in_one_plan_deletions_are_reversed_and_the_rest_is_not() {
+        // A disabled cluster and its role are deleted (cluster first), while an enabled
+        // function is created after its role.
+        let role = Address::new(crate::resources::Kind::Role, "dax");
+        let cluster = Address::new(crate::resources::Kind::Function, "cache");
+        let fn_role = Address::new(crate::resources::Kind::Role, "fn");
+        let function = Address::new(crate::resources::Kind::Function, "f");
         let nodes = vec![
-            (a.clone(), vec![]),
-            (b.clone(), vec![a.clone()]),
-            (c, vec![]),
+            (role.clone(), vec![], true),
+            (cluster, vec![role], true),
+            (fn_role.clone(), vec![], false),
+            (function, vec![fn_role], false),
         ];
-        assert_eq!(waves(&nodes, false), vec![vec![0, 2], vec![1]]);
-        assert_eq!(waves(&nodes, true), vec![vec![1, 2], vec![0]]);
+        assert_eq!(waves(&nodes), vec![vec![1, 2], vec![0, 3]]);
     }
 
     #[test]
     fn a_cycle_terminates() {
         let a = Address::table("a");
         let b = Address::table("b");
-        let nodes = vec![(a.clone(), vec![b.clone()]), (b, vec![a])];
-        assert_eq!(waves(&nodes, false), vec![vec![0, 1]]);
+        let nodes = vec![(a.clone(), vec![b.clone()], false), (b, vec![a], false)];
+        assert_eq!(waves(&nodes), vec![vec![0, 1]]);
     }
 }

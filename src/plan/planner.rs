@@ -80,13 +80,24 @@ impl Planner<'_> {
     }
 
     /// Plans every declared resource of one kind with `plan`, collecting every error.
+    ///
+    /// A resource disabled in this environment is planned as `destroy` plans it, whatever
+    /// this plan's mode: absent here, so deleted if the stack owns it and left alone
+    /// otherwise. Its change is a `Delete`, which apply orders after its dependents'
+    /// deletions (`order::waves`).
     pub(crate) fn each<S>(
         &mut self,
         declared: &[Declared<S>],
         plan: fn(&mut Self, &Declared<S>) -> Result<(), PlanError>,
     ) {
         for d in declared {
-            if let Err(e) = plan(self, d) {
+            let mode = self.mode;
+            if !d.enabled {
+                self.mode = Mode::Destroy;
+            }
+            let planned = plan(self, d);
+            self.mode = mode;
+            if let Err(e) = planned {
                 self.errors.push(e);
             }
         }

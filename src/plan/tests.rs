@@ -22,11 +22,14 @@ fn stack_with(spec: TableSpec) -> Stack {
             address: Address::table("messages"),
             spec,
             loc: None,
+            enabled: true,
         }],
         roles: vec![],
         functions: vec![],
         mappings: vec![],
         endpoints: vec![],
+        dax_clusters: vec![],
+        uses: vec![],
     }
 }
 
@@ -34,6 +37,7 @@ fn ctx() -> Context {
     Context {
         account: "123456789012".into(),
         region: "ca-central-1".into(),
+        environment: "local".into(),
     }
 }
 
@@ -244,6 +248,12 @@ fn seed_stack_plan(mode: Mode, live: impl FnOnce(&Stack, &mut LiveState)) -> Pla
     for e in &stack.endpoints {
         state.endpoints.insert(e.address.clone(), vec![]);
     }
+    for c in &stack.dax_clusters {
+        state.dax_clusters.insert(
+            c.address.clone(),
+            crate::resources::dax_cluster::DaxLive::default(),
+        );
+    }
     state.vpcs.insert(
         "default".into(),
         crate::resources::vpc::VpcFacts {
@@ -289,7 +299,7 @@ fn seed_stack_references_resolve_to_real_arns_and_the_new_stream_is_unknown() {
     let mapping = plan
         .changes
         .iter()
-        .find(|c| c.address.kind == crate::resources::Kind::EventSourceMapping)
+        .find(|c| c.address.kind == crate::resources::Kind::Mapping)
         .unwrap();
     assert!(
         mapping
@@ -314,10 +324,16 @@ fn seed_stack_references_resolve_to_real_arns_and_the_new_stream_is_unknown() {
 #[test]
 fn seed_stack_applies_in_waves_and_destroys_in_reverse() {
     let plan_c = seed_stack_plan(Mode::Converge, |_, _| {});
-    let nodes: Vec<(Address, Vec<Address>)> = plan_c
+    let nodes: Vec<order::Node> = plan_c
         .changes
         .iter()
-        .map(|c| (c.address.clone(), c.depends_on.clone()))
+        .map(|c| {
+            (
+                c.address.clone(),
+                c.depends_on.clone(),
+                c.action == Action::Delete,
+            )
+        })
         .collect();
     let named = |waves: Vec<Vec<usize>>, p: &Plan| -> Vec<Vec<String>> {
         waves
@@ -330,7 +346,7 @@ fn seed_stack_applies_in_waves_and_destroys_in_reverse() {
             .collect()
     };
     assert_eq!(
-        named(order::waves(&nodes, false), &plan_c),
+        named(order::waves(&nodes), &plan_c),
         vec![
             vec![
                 "table.messages",
@@ -376,12 +392,18 @@ fn seed_stack_applies_in_waves_and_destroys_in_reverse() {
             },
         );
     });
-    let nodes: Vec<(Address, Vec<Address>)> = plan_d
+    let nodes: Vec<order::Node> = plan_d
         .changes
         .iter()
-        .map(|c| (c.address.clone(), c.depends_on.clone()))
+        .map(|c| {
+            (
+                c.address.clone(),
+                c.depends_on.clone(),
+                c.action == Action::Delete,
+            )
+        })
         .collect();
-    let waves = named(order::waves(&nodes, true), &plan_d);
+    let waves = named(order::waves(&nodes), &plan_d);
     let position = |name: &str| {
         waves
             .iter()

@@ -26,11 +26,14 @@ fn rendered(
             address: Address::table("messages"),
             spec: wanted,
             loc: None,
+            enabled: true,
         }],
         roles: vec![],
         functions: vec![],
         mappings: vec![],
         endpoints: vec![],
+        dax_clusters: vec![],
+        uses: vec![],
     };
     let live = LiveState {
         tables: BTreeMap::from([(Address::table("messages"), have)]),
@@ -39,6 +42,7 @@ fn rendered(
     let ctx = crate::plan::Context {
         account: "123456789012".into(),
         region: "ca-central-1".into(),
+        environment: "local".into(),
     };
     let plan = plan(&stack, &live, &ctx, mode).expect("plan");
     let mut out = Vec::new();

@@ -52,6 +52,10 @@ pub trait Resource {
     /// registered `KIND` in turn, so no two registered kinds may share one.
     const KIND: Kind;
 
+    /// The kind's prefix in addresses and references (`table`, `vpc_endpoint`), unique
+    /// among the registered kinds.
+    const PREFIX: &'static str;
+
     /// The attributes an entry exports to `${…}` references (`name`, `arn`, `stream_arn`).
     ///
     /// Called for every entry of every kind before any entry is validated, so that a
@@ -96,6 +100,10 @@ pub trait Resource {
     ) {
         let _ = (vd, entries);
     }
+    /// The entry's own `enabled:` setting, where it wrote one (every kind's raw type has
+    /// the field: any resource may be off until an environment enables it).
+    fn enabled(raw: &Self::Raw) -> Option<&serde_saphyr::Spanned<bool>>;
+
     /// How messages name this kind (`table`, `event source mapping`).
     const NOUN: &'static str;
     /// One entry of this kind in the stack file, exactly as written (`deny_unknown_fields`).
@@ -265,6 +273,10 @@ pub trait ResourceIo: Resource {
     /// implements `stray_name`, `read_stray` and `Resource::stray_op`.
     const STRAY_TYPE: Option<&'static str> = None;
 
+    /// Whether strays of this kind are found from the stack's ownership records (the kind
+    /// writes one before every create) rather than through the Tagging API.
+    const STRAYS_FROM_RECORDS: bool = false;
+
     /// The name (or id) in one of this kind's ARNs, if `arn` is one.
     ///
     /// Tried on every ARN the Tagging API lists, kind by kind in registry order; the first
@@ -373,6 +385,33 @@ macro_rules! kinds {
     ($($module:ident :: $unit:ident in $field:ident from $section:literal),* $(,)?) => {
         $(pub mod $module;)*
 
+        /// A kind of resource, as it appears in addresses (`table.messages`): one per
+        /// registered kind, named after its unit type, plus the log group Lambda makes for a
+        /// function (destroyed with it, never declared).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Kind {
+            $(
+                #[doc = concat!("A `", stringify!($module), "`.")]
+                $unit,
+            )*
+            /// The `CloudWatch` log group Lambda makes for a function (destroyed, never created).
+            LogGroup,
+        }
+
+        impl Kind {
+            /// Every kind, in registry order, the log group last.
+            pub const ALL: &'static [Kind] = &[$(Kind::$unit,)* Kind::LogGroup];
+
+            /// The address prefix (`Resource::PREFIX`).
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Kind::$unit => <$module::$unit as Resource>::PREFIX,)*
+                    Kind::LogGroup => "log_group",
+                }
+            }
+        }
+
         /// The whole stack file, exactly as written: one section per kind.
         #[derive(Debug, serde::Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -403,6 +442,8 @@ macro_rules! kinds {
             pub environments: std::collections::BTreeMap<String, crate::stack::Environment>,
             /// Where `environments:` is, to point at when an unknown one is asked for.
             pub environments_loc: Option<crate::stack::Loc>,
+            /// Every reference one entry makes to another, in file order.
+            pub uses: Vec<crate::stack::Use>,
             $(
                 #[doc = concat!("Declared `", $section, "`, in file order.")]
                 pub $field: Vec<Declared<<$module::$unit as Resource>::Spec>>,
@@ -430,10 +471,15 @@ macro_rules! kinds {
                     let mut out = Vec::new();
                     for (logical, r) in &raw.$field.0 {
                         vd.logical_name(<$module::$unit as Resource>::NOUN, logical);
+                        let address = Address::new(<$module::$unit as Resource>::KIND, &logical.value);
+                        // The references this entry makes are recorded against it, for the
+                        // per-environment check of references to disabled resources.
+                        vd.entry(&address);
                         out.push(Declared {
-                            address: Address::new(<$module::$unit as Resource>::KIND, &logical.value),
                             spec: <$module::$unit as Resource>::validate(vd, r, &names, base),
                             loc: <$module::$unit as Resource>::declared_at(logical, r),
+                            enabled: <$module::$unit as Resource>::enabled(&r.value).is_none_or(|e| e.value),
+                            address,
                         });
                     }
                     let entries: Vec<_> = raw
@@ -452,6 +498,7 @@ macro_rules! kinds {
                 path: path.to_path_buf(),
                 environments: std::collections::BTreeMap::new(),
                 environments_loc: None,
+                uses: vd.take_uses(),
                 $($field,)*
             }
         }
@@ -549,6 +596,24 @@ macro_rules! kinds {
             notes
         }
 
+        /// Every declared resource's address, whether it is enabled, and where it is
+        /// declared, in registry then file order.
+        #[must_use]
+        pub fn declared_resources(stack: &Stack) -> Vec<(Address, bool, Option<crate::stack::Loc>)> {
+            let mut out = Vec::new();
+            $(out.extend(stack.$field.iter().map(|d| (d.address.clone(), d.enabled, d.loc)));)*
+            out
+        }
+
+        /// Turns the declared resource at `address` on or off.
+        pub(crate) fn set_enabled(stack: &mut Stack, address: &Address, enabled: bool) {
+            $(for d in &mut stack.$field {
+                if &d.address == address {
+                    d.enabled = enabled;
+                }
+            })*
+        }
+
         /// Whether a declared resource of `kind` is the one AWS knows as `name`.
         pub(crate) fn declares(stack: &Stack, kind: Kind, name: &str) -> bool {
             $(
@@ -560,6 +625,15 @@ macro_rules! kinds {
                 }
             )*
             false
+        }
+
+        /// The kinds whose strays are found from ownership records.
+        pub(crate) fn record_stray_kinds() -> Vec<Kind> {
+            let mut kinds = Vec::new();
+            $(if <$module::$unit as ResourceIo>::STRAYS_FROM_RECORDS {
+                kinds.push(<$module::$unit as Resource>::KIND);
+            })*
+            kinds
         }
 
         /// The Tagging API types of every kind it covers.
@@ -751,6 +825,7 @@ macro_rules! kinds {
 kinds! {
     dynamodb_table::Table in tables from "tables",
     iam_role::Role in roles from "roles",
+    dax_cluster::DaxCluster in dax_clusters from "dax_clusters",
     lambda_function::Function in functions from "functions",
     event_source_mapping::Mapping in mappings from "event_source_mappings",
     vpc_endpoint::Endpoint in endpoints from "vpc_endpoints",
@@ -763,62 +838,18 @@ use std::fmt;
 /// shows in a diff.
 pub const OWNER_TAG: &str = "cruddur-infra:stack";
 
-/// A kind of resource, as it appears in addresses (`table.messages`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// A `DynamoDB` table with its indexes, stream, TTL, backups and tags.
-    Table,
-    /// An IAM role with its trust, inline policies and managed attachments.
-    Role,
-    /// A Lambda function and its code.
-    Function,
-    /// The `CloudWatch` log group Lambda makes for a function (destroyed, never created).
-    LogGroup,
-    /// A mapping from a table's stream to a function.
-    EventSourceMapping,
-    /// A gateway VPC endpoint.
-    VpcEndpoint,
-}
-
 impl Kind {
-    /// The address prefix.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Table => "table",
-            Kind::Role => "role",
-            Kind::Function => "function",
-            Kind::LogGroup => "log_group",
-            Kind::EventSourceMapping => "event_source_mapping",
-            Kind::VpcEndpoint => "vpc_endpoint",
-        }
-    }
-
     /// The kind an address prefix names (`table`, `vpc_endpoint`, …).
     #[must_use]
     pub fn from_address(s: &str) -> Option<Self> {
-        [
-            Kind::Table,
-            Kind::Role,
-            Kind::Function,
-            Kind::LogGroup,
-            Kind::EventSourceMapping,
-            Kind::VpcEndpoint,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Kind::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 
-    /// The kinds a reference may name: those whose `Resource::exports` offer attributes.
-    /// Narrower than `from_address`, so `${vpc_endpoint.x.arn}` is refused at validation.
+    /// The kinds a reference may name: every declared kind (the log group is never
+    /// declared). Whether the entry exports the attribute is checked at validation.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "table" => Some(Kind::Table),
-            "role" => Some(Kind::Role),
-            "function" => Some(Kind::Function),
-            _ => None,
-        }
+        Self::from_address(s).filter(|k| *k != Kind::LogGroup)
     }
 }
 

@@ -17,6 +17,8 @@ pub enum Attr {
     Name,
     /// A table's latest stream ARN (changes when the stream is re-enabled).
     StreamArn,
+    /// A cache cluster's discovery endpoint URL (known once it is available).
+    Endpoint,
 }
 
 impl Attr {
@@ -26,16 +28,18 @@ impl Attr {
             "arn" => Some(Attr::Arn),
             "name" => Some(Attr::Name),
             "stream_arn" => Some(Attr::StreamArn),
+            "endpoint" => Some(Attr::Endpoint),
             _ => None,
         }
     }
 
     /// The attribute name as references write it.
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Attr::Arn => "arn",
             Attr::Name => "name",
             Attr::StreamArn => "stream_arn",
+            Attr::Endpoint => "endpoint",
         }
     }
 }
@@ -75,9 +79,19 @@ pub fn parse(text: &str) -> Result<Vec<Ref>, String> {
             ["account"] => Ref::Account,
             ["region"] => Ref::Region,
             [kind, name, attr] => {
-                let kind = Kind::parse(kind).ok_or_else(|| format!("`{kind}` in `${{{inner}}}` is not a resource kind (use table, role or function)"))?;
+                let kind = Kind::parse(kind).ok_or_else(|| {
+                    let kinds: Vec<&str> = Kind::ALL
+                        .iter()
+                        .filter(|k| **k != Kind::LogGroup)
+                        .map(|k| k.as_str())
+                        .collect();
+                    format!(
+                        "`{kind}` in `${{{inner}}}` is not a resource kind (use {})",
+                        kinds.join(", ")
+                    )
+                })?;
                 let attr = Attr::parse(attr)
-                    .ok_or_else(|| format!("`{attr}` in `${{{inner}}}` is not an attribute (use arn, name or stream_arn)"))?;
+                    .ok_or_else(|| format!("`{attr}` in `${{{inner}}}` is not an attribute (use arn, name, stream_arn or endpoint)"))?;
                 Ref::Attribute(
                     Address {
                         kind,

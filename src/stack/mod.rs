@@ -30,6 +30,10 @@ pub struct Environment {
     pub profile: Option<String>,
     /// What answers there: AWS (or moto), or DynamoDB Local (tables only).
     pub engine: crate::engine::Engine,
+    /// Resources turned on here, with where each is named.
+    pub enable: Vec<(Address, Option<Loc>)>,
+    /// Resources turned off here (absent: deleted if the stack owns them).
+    pub disable: Vec<(Address, Option<Loc>)>,
 }
 
 /// A declared resource: its address, its validated spec, and where it is declared.
@@ -40,6 +44,22 @@ pub struct Declared<S> {
     /// The validated spec.
     pub spec: S,
     /// The logical name's place in the file.
+    pub loc: Option<Loc>,
+    /// Whether it exists in the environment in force: its own `enabled:` (default on),
+    /// then the environment's `enable:`/`disable:` (`Stack::select`). A disabled resource
+    /// is planned as absent: never created, deleted if the stack owns it.
+    pub enabled: bool,
+}
+
+/// One entry's reference to another (a `${…}` or a logical name such as a function's
+/// `role:`), kept so that each environment can refuse references to what it disables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Use {
+    /// The entry that refers.
+    pub from: Address,
+    /// The entry referred to.
+    pub to: Address,
+    /// Where the reference is written.
     pub loc: Option<Loc>,
 }
 
@@ -58,6 +78,61 @@ impl Stack {
                 )],
             }
         })
+    }
+}
+
+impl Stack {
+    /// Fits the stack to the environment `name`: each resource's `enabled:`, overridden by
+    /// the environment's `enable:` and `disable:`. A resource enabled here that refers to
+    /// one disabled here is an error naming the reference and both ways to fix it. Answers
+    /// the environment and, when any resource is disabled, the header's note naming them.
+    pub fn select(&mut self, name: &str) -> Result<(Environment, Option<String>), StackError> {
+        let env = self.environment(name)?.clone();
+        for (address, _) in &env.enable {
+            crate::resources::set_enabled(self, address, true);
+        }
+        for (address, _) in &env.disable {
+            crate::resources::set_enabled(self, address, false);
+        }
+        let declared = crate::resources::declared_resources(self);
+        let enabled = |a: &Address| declared.iter().any(|(d, on, _)| d == a && *on);
+        let diagnostics: Vec<Diagnostic> = self
+            .uses
+            .iter()
+            .filter(|u| enabled(&u.from) && !enabled(&u.to))
+            .map(|u| {
+                Diagnostic::new(
+                    format!(
+                        "`{}` refers to `{}`, which is disabled in environment `{name}`",
+                        u.from, u.to
+                    ),
+                    u.loc,
+                    format!(
+                        "add `{}` to `enable:` of environment `{name}`, or disable `{}` there too",
+                        u.to, u.from
+                    ),
+                )
+            })
+            .collect();
+        if !diagnostics.is_empty() {
+            return Err(StackError {
+                path: self.path.clone(),
+                source: std::fs::read_to_string(&self.path).ok(),
+                diagnostics,
+            });
+        }
+        let off: Vec<String> = declared
+            .iter()
+            .filter(|(_, on, _)| !on)
+            .map(|(a, _, _)| a.to_string())
+            .collect();
+        let note = (!off.is_empty()).then(|| {
+            format!(
+                "disabled in environment `{name}`: {} (never created here; deleted if the stack owns one)",
+                off.join(", ")
+            )
+        });
+        Ok((env, note))
     }
 }
 
@@ -128,6 +203,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
         .unwrap_or_default();
     // Each kind validates its own entries through the registry.
     let stack = crate::resources::validate_every_kind(&mut v, &raw, &base, path);
+    validate::switches_declared(&mut v, &environments, &stack);
     v.finish(Stack {
         environments,
         environments_loc,

@@ -60,6 +60,10 @@ pub struct RawEnvironment {
     pub profile: Option<Spanned<String>>,
     /// What answers at the endpoint: `aws` (AWS or moto) or `dynamodb-local`.
     pub engine: Option<Spanned<String>>,
+    /// Addresses (`kind.name`) of resources declared `enabled: false` that exist here.
+    pub enable: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Addresses of resources that are absent here (deleted if the stack owns them).
+    pub disable: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// One value or a list of them (`subnets: default` or `subnets: [subnet-1]`).

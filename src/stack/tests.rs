@@ -87,13 +87,13 @@ fn on_dynamodb_local_only_tables_stay_and_their_tags_and_pitr_are_set_aside() {
     .expect("seed stack loads");
     let untouched = crate::resources::fit_to_engine(&mut stack, Engine::Aws);
     assert!(untouched.is_empty());
-    assert_eq!(stack.roles.len(), 1);
+    assert_eq!(stack.roles.len(), 2);
     stack.tables[0].spec.point_in_time_recovery = true;
     let notes = crate::resources::fit_to_engine(&mut stack, Engine::DynamodbLocal);
     assert_eq!(
         notes,
         [
-            "DynamoDB Local serves tables only: 1 role, 1 function, 1 event source mapping, 1 VPC endpoint declared here are not read, planned or touched in this environment",
+            "DynamoDB Local serves tables only: 2 roles, 1 DAX cluster, 1 function, 1 event source mapping, 1 VPC endpoint declared here are not read, planned or touched in this environment",
             "DynamoDB Local cannot hold `tags` or `point_in_time_recovery`: they are not compared or set here",
         ]
     );

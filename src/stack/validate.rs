@@ -44,6 +44,11 @@ impl Names {
         self.exports.contains_key(address)
     }
 
+    /// What the declared resource at `address` exports, in order.
+    pub(crate) fn attributes(&self, address: &Address) -> impl Iterator<Item = Attr> + '_ {
+        self.exports.get(address).into_iter().flatten().copied()
+    }
+
     /// Whether the declared resource at `address` exports `attr`.
     #[must_use]
     pub(crate) fn exports(&self, address: &Address, attr: Attr) -> bool {
@@ -54,6 +59,10 @@ impl Names {
 /// Collects diagnostics while building the validated stack.
 pub struct Validator {
     problems: Vec<Diagnostic>,
+    /// The entry being validated, whose references `uses` records.
+    entry: Option<Address>,
+    /// The references recorded so far.
+    uses: Vec<super::Use>,
 }
 
 impl Validator {
@@ -185,12 +194,53 @@ impl Validator {
                 "add `endpoint_url: http://127.0.0.1:8000` (where `scripts/local-aws start dynamodb-local` runs it)",
             );
         }
+        let enable = self.switches(e.enable.as_ref());
+        let disable = self.switches(e.disable.as_ref());
+        for (address, at) in &disable {
+            if enable.iter().any(|(a, _)| a == address) {
+                self.error(
+                    format!(
+                        "`{address}` is both enabled and disabled in environment `{}`",
+                        name.value
+                    ),
+                    *at,
+                    "keep it in one of `enable:` and `disable:`",
+                );
+            }
+        }
         Environment {
+            enable,
+            disable,
             region: e.region.as_ref().map(|r| r.value.clone()),
             endpoint_url: e.endpoint_url.as_ref().map(|r| r.value.clone()),
             profile: e.profile.as_ref().map(|r| r.value.clone()),
             engine,
         }
+    }
+
+    /// An environment's `enable:` or `disable:` list: addresses written `kind.name`.
+    fn switches(
+        &mut self,
+        raw: Option<&Spanned<Vec<Spanned<String>>>>,
+    ) -> Vec<(Address, Option<Loc>)> {
+        let mut out = Vec::new();
+        for item in raw.map(|r| r.value.as_slice()).unwrap_or_default() {
+            let parsed = item
+                .value
+                .split_once('.')
+                .and_then(|(kind, name)| Some((crate::resources::Kind::parse(kind)?, name)));
+            match parsed {
+                Some((kind, name)) if !name.is_empty() => {
+                    out.push((Address::new(kind, name), loc(item)));
+                }
+                _ => self.error(
+                    format!("`{}` is not a resource address", item.value),
+                    loc(item),
+                    "write the kind and the logical name, like `role.dax` or `table.messages`",
+                ),
+            }
+        }
+        out
     }
 
     pub(crate) fn tags(
@@ -256,6 +306,32 @@ impl Validator {
         upper
     }
 
+    /// Starts validating the entry at `address`: the references reported from now on are
+    /// its own.
+    pub(crate) fn entry(&mut self, address: &Address) {
+        self.entry = Some(address.clone());
+    }
+
+    /// Records that the entry being validated refers to `to` (by `${…}` or by a logical
+    /// name), written at `at`.
+    pub(crate) fn uses(&mut self, to: &Address, at: Option<Loc>) {
+        if let Some(from) = &self.entry
+            && from != to
+        {
+            self.uses.push(super::Use {
+                from: from.clone(),
+                to: to.clone(),
+                loc: at,
+            });
+        }
+    }
+
+    /// The references recorded, leaving none.
+    pub(crate) fn take_uses(&mut self) -> Vec<super::Use> {
+        self.entry = None;
+        std::mem::take(&mut self.uses)
+    }
+
     /// Checks every `${…}` reference in `text` against the declared resources.
     pub(crate) fn references(&mut self, text: &Spanned<String>, declared: &Names) {
         match refs::parse(&text.value) {
@@ -280,7 +356,28 @@ impl Validator {
                             loc(text),
                             "turn the table's stream on (`stream: NEW_IMAGE`), or refer to its `arn`",
                         );
+                    } else if !declared.exports(address, *attr) {
+                        let offered: Vec<String> = declared
+                            .attributes(address)
+                            .map(|a| format!("`{}`", a.as_str()))
+                            .collect();
+                        self.error(
+                            format!(
+                                "`${{{r}}}` refers to `{}`, which `{address}` does not offer",
+                                attr.as_str()
+                            ),
+                            loc(text),
+                            if offered.is_empty() {
+                                format!(
+                                    "nothing refers to a {}: remove the reference",
+                                    address.kind.as_str()
+                                )
+                            } else {
+                                format!("refer to one of {}", offered.join(", "))
+                            },
+                        );
                     }
+                    self.uses(address, loc(text));
                 }
             }
         }
@@ -407,11 +504,35 @@ pub(super) fn stack_level(
     (environments, loc(&raw.environments))
 }
 
+/// Checks that every address an environment enables or disables is declared.
+pub(super) fn switches_declared(
+    v: &mut Validator,
+    environments: &BTreeMap<String, Environment>,
+    stack: &super::Stack,
+) {
+    let declared = crate::resources::declared_resources(stack);
+    for (name, env) in environments {
+        for (address, at) in env.enable.iter().chain(&env.disable) {
+            if !declared.iter().any(|(a, _, _)| a == address) {
+                v.error(
+                    format!(
+                        "environment `{name}` names `{address}`, which this stack does not declare"
+                    ),
+                    *at,
+                    "use the address of a declared resource, `kind.logical_name`",
+                );
+            }
+        }
+    }
+}
+
 impl Validator {
     /// A validator with no problems yet.
     pub(super) fn new() -> Self {
         Self {
             problems: Vec::new(),
+            entry: None,
+            uses: Vec::new(),
         }
     }
 

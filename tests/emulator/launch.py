@@ -1,7 +1,8 @@
 """Test-only launcher for the moto emulator.
 
 Patches moto where it differs from AWS or needs what this machine lacks (endpoint
-deletion, and stream records handed to its Docker-only Lambda runner; both below), and,
+deletion, stream records handed to its Docker-only Lambda runner, and DAX's groups and
+UpdateCluster; all below), and,
 unless CRUDDUR_MOTO_AWS_RULES=off (the tests of the unpatched paths), makes it enforce two
 AWS rules the tool relies on: one event source mapping per stream and function (a second
 create is refused with AWS's ResourceConflictException naming the existing UUID), and
@@ -100,6 +101,216 @@ def _create_vpc_endpoint_idempotent(self, *args, client_token=None, **kwargs):
     if client_token:
         tokens[client_token] = endpoint
     return endpoint
+
+
+# DAX (see EMULATOR.md): moto ignores the subnet group, security groups, parameter group
+# and maintenance window given to CreateCluster, overwrites a cluster created twice, and has
+# no subnet groups, parameter groups or UpdateCluster. The patches below store and echo
+# those fields and serve the group calls with AWS's faults, so that the plan after an apply
+# is empty here as on AWS.
+import json  # noqa: E402
+
+from moto.core.exceptions import JsonRESTError  # noqa: E402
+from moto.dax.models import DAXBackend, DaxCluster  # noqa: E402
+from moto.dax.responses import DAXResponse  # noqa: E402
+
+_DEFAULT_PARAMETERS = {"record-ttl-millis": "300000", "query-ttl-millis": "300000"}
+
+
+def _fault(code: str, message: str) -> JsonRESTError:
+    return JsonRESTError(code, message)
+
+
+def _dax_state(backend: DAXBackend) -> dict:
+    return backend.__dict__.setdefault(
+        "_cruddur", {"subnet_groups": {}, "parameter_groups": {}}
+    )
+
+
+def _dax_create_cluster(self) -> str:
+    params = json.loads(self.body)
+    backend = self.dax_backend
+    state = _dax_state(backend)
+    name = params.get("ClusterName")
+    if name in backend.clusters:
+        raise _fault("ClusterAlreadyExistsFault", f"Cluster {name} already exists.")
+    subnet_group = params.get("SubnetGroupName", "default")
+    if subnet_group != "default" and subnet_group not in state["subnet_groups"]:
+        raise _fault("SubnetGroupNotFoundFault", f"Subnet group {subnet_group} not found.")
+    parameter_group = params.get("ParameterGroupName", "default.dax1.0")
+    if parameter_group != "default.dax1.0" and parameter_group not in state["parameter_groups"]:
+        raise _fault("ParameterGroupNotFoundFault", f"Parameter group {parameter_group} not found.")
+    answer = _original_create_cluster(self)
+    cluster = backend.clusters[name]
+    cluster.subnet_group = subnet_group
+    cluster.parameter_group.name = parameter_group
+    groups = params.get("SecurityGroupIds")
+    if groups:
+        cluster.security_groups = [
+            {"SecurityGroupIdentifier": g, "Status": "active"} for g in groups
+        ]
+    if params.get("PreferredMaintenanceWindow"):
+        cluster.preferred_maintenance_window = params["PreferredMaintenanceWindow"]
+    return json.dumps({"Cluster": cluster.to_json()}) if answer else answer
+
+
+def _dax_cluster(self, name: str) -> DaxCluster:
+    cluster = self.dax_backend.clusters.get(name)
+    if cluster is None:
+        raise _fault("ClusterNotFoundFault", f"Cluster {name} not found.")
+    return cluster
+
+
+def _dax_update_cluster(self) -> str:
+    params = json.loads(self.body)
+    cluster = _dax_cluster(self, params.get("ClusterName"))
+    state = _dax_state(self.dax_backend)
+    if "ParameterGroupName" in params:
+        group = params["ParameterGroupName"]
+        if group != "default.dax1.0" and group not in state["parameter_groups"]:
+            raise _fault("ParameterGroupNotFoundFault", f"Parameter group {group} not found.")
+        cluster.parameter_group.name = group
+    if "Description" in params:
+        cluster.description = params["Description"]
+    if "PreferredMaintenanceWindow" in params:
+        cluster.preferred_maintenance_window = params["PreferredMaintenanceWindow"]
+    if "SecurityGroupIds" in params:
+        cluster.security_groups = [
+            {"SecurityGroupIdentifier": g, "Status": "active"} for g in params["SecurityGroupIds"]
+        ]
+    return json.dumps({"Cluster": cluster.to_json()})
+
+
+def _subnet_group_json(name: str, group: dict) -> dict:
+    return {
+        "SubnetGroupName": name,
+        "Description": group["description"],
+        "VpcId": group.get("vpc_id", ""),
+        "Subnets": [
+            {"SubnetIdentifier": s, "SubnetAvailabilityZone": ""} for s in group["subnets"]
+        ],
+    }
+
+
+def _dax_create_subnet_group(self) -> str:
+    params = json.loads(self.body)
+    groups = _dax_state(self.dax_backend)["subnet_groups"]
+    name = params["SubnetGroupName"].lower()
+    if name in groups:
+        raise _fault("SubnetGroupAlreadyExistsFault", f"Subnet group {name} already exists.")
+    groups[name] = {"description": params.get("Description", ""), "subnets": params.get("SubnetIds", [])}
+    return json.dumps({"SubnetGroup": _subnet_group_json(name, groups[name])})
+
+
+def _dax_update_subnet_group(self) -> str:
+    params = json.loads(self.body)
+    groups = _dax_state(self.dax_backend)["subnet_groups"]
+    name = params["SubnetGroupName"].lower()
+    if name not in groups:
+        raise _fault("SubnetGroupNotFoundFault", f"Subnet group {name} not found.")
+    if "SubnetIds" in params:
+        groups[name]["subnets"] = params["SubnetIds"]
+    if "Description" in params:
+        groups[name]["description"] = params["Description"]
+    return json.dumps({"SubnetGroup": _subnet_group_json(name, groups[name])})
+
+
+def _dax_describe_subnet_groups(self) -> str:
+    params = json.loads(self.body)
+    groups = _dax_state(self.dax_backend)["subnet_groups"]
+    names = params.get("SubnetGroupNames") or list(groups)
+    for n in names:
+        if n not in groups:
+            raise _fault("SubnetGroupNotFoundFault", f"Subnet group {n} not found.")
+    return json.dumps({"SubnetGroups": [_subnet_group_json(n, groups[n]) for n in names]})
+
+
+def _dax_delete_subnet_group(self) -> str:
+    params = json.loads(self.body)
+    groups = _dax_state(self.dax_backend)["subnet_groups"]
+    name = params["SubnetGroupName"].lower()
+    if name not in groups:
+        raise _fault("SubnetGroupNotFoundFault", f"Subnet group {name} not found.")
+    if any(c.subnet_group == name for c in self.dax_backend.clusters.values()):
+        raise _fault("SubnetGroupInUseFault", f"Subnet group {name} is in use by a cluster.")
+    del groups[name]
+    return json.dumps({"DeletionMessage": f"Subnet group {name} deleted."})
+
+
+def _dax_create_parameter_group(self) -> str:
+    params = json.loads(self.body)
+    groups = _dax_state(self.dax_backend)["parameter_groups"]
+    name = params["ParameterGroupName"].lower()
+    if name in groups:
+        raise _fault("ParameterGroupAlreadyExistsFault", f"Parameter group {name} already exists.")
+    groups[name] = {"description": params.get("Description", ""), "values": dict(_DEFAULT_PARAMETERS)}
+    return json.dumps({"ParameterGroup": {"ParameterGroupName": name, "Description": groups[name]["description"]}})
+
+
+def _parameter_group(self, name: str) -> dict:
+    groups = _dax_state(self.dax_backend)["parameter_groups"]
+    if name == "default.dax1.0":
+        return {"description": "default", "values": dict(_DEFAULT_PARAMETERS)}
+    if name not in groups:
+        raise _fault("ParameterGroupNotFoundFault", f"Parameter group {name} not found.")
+    return groups[name]
+
+
+def _dax_describe_parameter_groups(self) -> str:
+    params = json.loads(self.body)
+    names = params.get("ParameterGroupNames") or ["default.dax1.0", *_dax_state(self.dax_backend)["parameter_groups"]]
+    return json.dumps({"ParameterGroups": [
+        {"ParameterGroupName": n, "Description": _parameter_group(self, n)["description"]} for n in names
+    ]})
+
+
+def _dax_describe_parameters(self) -> str:
+    params = json.loads(self.body)
+    group = _parameter_group(self, params["ParameterGroupName"].lower())
+    return json.dumps({"Parameters": [
+        {"ParameterName": k, "ParameterValue": v, "ParameterType": "DEFAULT", "DataType": "integer",
+         "IsModifiable": "TRUE", "ChangeType": "REQUIRES_REBOOT"}
+        for k, v in sorted(group["values"].items())
+    ]})
+
+
+def _dax_update_parameter_group(self) -> str:
+    params = json.loads(self.body)
+    name = params["ParameterGroupName"].lower()
+    if name == "default.dax1.0":
+        raise _fault("InvalidParameterGroupStateFault", "The default parameter group cannot be modified.")
+    group = _parameter_group(self, name)
+    for pv in params.get("ParameterNameValues", []):
+        if pv["ParameterName"] not in _DEFAULT_PARAMETERS:
+            raise _fault("InvalidParameterValueException", f"Unknown parameter {pv['ParameterName']}.")
+        group["values"][pv["ParameterName"]] = pv["ParameterValue"]
+    return json.dumps({"ParameterGroup": {"ParameterGroupName": name, "Description": group["description"]}})
+
+
+def _dax_delete_parameter_group(self) -> str:
+    params = json.loads(self.body)
+    name = params["ParameterGroupName"].lower()
+    groups = _dax_state(self.dax_backend)["parameter_groups"]
+    if name not in groups:
+        raise _fault("ParameterGroupNotFoundFault", f"Parameter group {name} not found.")
+    if any(c.parameter_group.name == name for c in self.dax_backend.clusters.values()):
+        raise _fault("InvalidParameterGroupStateFault", f"Parameter group {name} is in use.")
+    del groups[name]
+    return json.dumps({"DeletionMessage": f"Parameter group {name} deleted."})
+
+
+_original_create_cluster = DAXResponse.create_cluster
+DAXResponse.create_cluster = _dax_create_cluster
+DAXResponse.update_cluster = _dax_update_cluster
+DAXResponse.create_subnet_group = _dax_create_subnet_group
+DAXResponse.update_subnet_group = _dax_update_subnet_group
+DAXResponse.describe_subnet_groups = _dax_describe_subnet_groups
+DAXResponse.delete_subnet_group = _dax_delete_subnet_group
+DAXResponse.create_parameter_group = _dax_create_parameter_group
+DAXResponse.describe_parameter_groups = _dax_describe_parameter_groups
+DAXResponse.describe_parameters = _dax_describe_parameters
+DAXResponse.update_parameter_group = _dax_update_parameter_group
+DAXResponse.delete_parameter_group = _dax_delete_parameter_group
 
 
 if os.environ.get("CRUDDUR_MOTO_AWS_RULES", "on") != "off":

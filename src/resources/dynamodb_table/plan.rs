@@ -20,10 +20,15 @@ use crate::stack::Declared;
 impl Resource for Table {
     /// Addresses read `table.<logical name>`.
     const KIND: Kind = Kind::Table;
+    const PREFIX: &'static str = "table";
     /// Messages say "table" (`two tables are named ...`).
     const NOUN: &'static str = "table";
     /// A `tables:` entry as written (`RawTable`, `deny_unknown_fields`).
     type Raw = super::stack::RawTable;
+
+    fn enabled(raw: &Self::Raw) -> Option<&serde_saphyr::Spanned<bool>> {
+        raw.enabled.as_ref()
+    }
 
     /// `name` and `arn` always; `stream_arn` only when `stream` is present and not `off`
     /// (any case). Read from the raw entry: exports are collected before any entry is

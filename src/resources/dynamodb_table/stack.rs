@@ -18,6 +18,8 @@ use super::{Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, T
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTable {
+    /// `false`: absent from every environment that does not `enable` it.
+    pub enabled: Option<Spanned<bool>>,
     /// Table name in AWS.
     pub name: Spanned<String>,
     /// Attribute name → `S`, `N` or `B`; only attributes used by a key.

@@ -12,9 +12,14 @@ use crate::stack::Declared;
 /// The pure half of the mapping kind: validation of `event_source_mappings:` entries and
 /// planning. A mapping exports nothing and has no AWS name; it is never adopted.
 impl Resource for Mapping {
-    const KIND: Kind = Kind::EventSourceMapping;
+    const KIND: Kind = Kind::Mapping;
+    const PREFIX: &'static str = "event_source_mapping";
     const NOUN: &'static str = "event source mapping";
     type Raw = super::stack::RawMapping;
+
+    fn enabled(raw: &Self::Raw) -> Option<&serde_saphyr::Spanned<bool>> {
+        raw.enabled.as_ref()
+    }
 
     /// Checks one entry with `stack::mapping`: a declared table with a stream, a declared
     /// function, and figures within Lambda's limits. No paths, so `base` is unused.

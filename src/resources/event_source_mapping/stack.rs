@@ -18,6 +18,8 @@ use super::{MappingSpec, normalize_pattern};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMapping {
+    /// `false`: absent from every environment that does not `enable` it.
+    pub enabled: Option<Spanned<bool>>,
     /// Logical name of the table whose stream is read.
     pub table: Spanned<String>,
     /// Logical name of the function invoked.
@@ -26,8 +28,9 @@ pub struct RawMapping {
     pub batch_size: Option<Spanned<i64>>,
     /// `LATEST` (the default) or `TRIM_HORIZON`; `AT_TIMESTAMP` is refused for `DynamoDB`.
     pub starting_position: Option<Spanned<String>>,
-    /// Whether it polls (default true).
-    pub enabled: Option<Spanned<bool>>,
+    /// Whether it reads the stream (AWS's `Enabled`; default true). `enabled:` is the
+    /// mapping's existence, as for every resource.
+    pub polling: Option<Spanned<bool>>,
     /// Event filter patterns (JSON).
     #[serde(default)]
     pub filter_patterns: Vec<Spanned<String>>,
@@ -50,6 +53,8 @@ pub(crate) fn mapping(
 ) -> MappingSpec {
     let m = &raw.value;
     let table = Address::new(Kind::Table, &m.table.value);
+    vd.uses(&table, loc(&m.table));
+    vd.uses(&Address::new(Kind::Function, &m.function.value), loc(&m.function));
     match (
         declared.declares(&table),
         declared.exports(&table, Attr::StreamArn),
@@ -109,7 +114,7 @@ pub(crate) fn mapping(
             .as_ref()
             .map_or(100, |b| vd.int_in("batch_size", b, 1, 10000)),
         starting_position,
-        enabled: m.enabled.as_ref().is_none_or(|e| e.value),
+        enabled: m.polling.as_ref().is_none_or(|e| e.value),
         filter_patterns,
         maximum_retry_attempts: m
             .maximum_retry_attempts

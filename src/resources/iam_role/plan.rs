@@ -16,8 +16,13 @@ use crate::stack::Declared;
 
 impl Resource for Role {
     const KIND: Kind = Kind::Role;
+    const PREFIX: &'static str = "role";
     const NOUN: &'static str = "role";
     type Raw = super::stack::RawRole;
+
+    fn enabled(raw: &Self::Raw) -> Option<&serde_saphyr::Spanned<bool>> {
+        raw.enabled.as_ref()
+    }
 
     /// Name and ARN, both known at plan time (`seed_known`), so a reference to a role is
     /// substituted in the plan itself.

@@ -16,6 +16,8 @@ use super::RoleSpec;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRole {
+    /// `false`: absent from every environment that does not `enable` it.
+    pub enabled: Option<Spanned<bool>>,
     /// Role name.
     pub name: Spanned<String>,
     /// Role path (default `/`).

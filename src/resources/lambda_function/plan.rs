@@ -45,8 +45,13 @@ fn placement(
 /// The pure half of the function kind: validation of `functions:` entries and planning.
 impl Resource for Function {
     const KIND: Kind = Kind::Function;
+    const PREFIX: &'static str = "function";
     const NOUN: &'static str = "function";
     type Raw = super::stack::RawFunction;
+
+    fn enabled(raw: &Self::Raw) -> Option<&serde_saphyr::Spanned<bool>> {
+        raw.enabled.as_ref()
+    }
 
     /// Every function exports `name` and `arn`; both are known before any AWS call (see
     /// `seed_known`), so references to them never wait for the function's change.

@@ -18,6 +18,8 @@ use super::{FunctionSpec, Selection};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFunction {
+    /// `false`: absent from every environment that does not `enable` it.
+    pub enabled: Option<Spanned<bool>>,
     /// Function name: 1 to 64 of `A-Za-z0-9-_`.
     pub name: Spanned<String>,
     /// Runtime, one of `RUNTIMES`.
@@ -204,10 +206,9 @@ pub(crate) fn function(
             "name the entry point, like `lambda_function.lambda_handler`",
         );
     }
-    if !declared.declares(&crate::resources::Address::new(
-        crate::resources::Kind::Role,
-        &f.role.value,
-    )) {
+    let role = crate::resources::Address::new(crate::resources::Kind::Role, &f.role.value);
+    vd.uses(&role, loc(&f.role));
+    if !declared.declares(&role) {
         vd.error(
             format!("role `{}` is not declared in this stack", f.role.value),
             loc(&f.role),

@@ -16,9 +16,14 @@ use crate::stack::Declared;
 
 /// `exports` and `aws_name` keep their defaults: nothing refers to an endpoint.
 impl Resource for Endpoint {
-    const KIND: Kind = Kind::VpcEndpoint;
+    const KIND: Kind = Kind::Endpoint;
+    const PREFIX: &'static str = "vpc_endpoint";
     const NOUN: &'static str = "VPC endpoint";
     type Raw = super::stack::RawEndpoint;
+
+    fn enabled(raw: &Self::Raw) -> Option<&serde_saphyr::Spanned<bool>> {
+        raw.enabled.as_ref()
+    }
 
     fn validate(
         vd: &mut crate::stack::validate::Validator,

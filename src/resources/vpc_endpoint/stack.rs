@@ -15,6 +15,8 @@ use super::{EndpointSpec, RouteTables, VpcChoice};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEndpoint {
+    /// `false`: absent from every environment that does not `enable` it.
+    pub enabled: Option<Spanned<bool>>,
     /// The `Name` tag.
     pub name: Spanned<String>,
     /// `dynamodb` (default) or `s3`.

@@ -44,7 +44,7 @@ async fn create_retries_cannot_access_stream_then_waits_for_enabled() {
         }),
     ];
     let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
-    let address = Address::new(crate::resources::Kind::EventSourceMapping, "m");
+    let address = Address::new(crate::resources::Kind::Mapping, "m");
     let recorder = Recorder::default();
     let policy = WaitPolicy {
         first_delay: Duration::from_millis(1),
@@ -128,7 +128,7 @@ async fn deleting_a_mapping_that_is_changing_state_waits_for_it_and_retries() {
         }),
     ];
     let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
-    let address = Address::new(crate::resources::Kind::EventSourceMapping, "m");
+    let address = Address::new(crate::resources::Kind::Mapping, "m");
     let recorder = Recorder::default();
     let policy = WaitPolicy {
         first_delay: Duration::from_millis(1),
@@ -234,7 +234,7 @@ async fn a_conflict_naming_the_existing_mapping_adopts_it_updates_it_and_deletes
         }),
     ];
     let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
-    let address = Address::new(crate::resources::Kind::EventSourceMapping, "m");
+    let address = Address::new(crate::resources::Kind::Mapping, "m");
     let recorder = Recorder::default();
     let policy = WaitPolicy {
         first_delay: Duration::from_millis(1),

@@ -411,7 +411,7 @@ impl ResourceIo for super::Endpoint {
             .await?
             .filter(|s| s != "deleted" && s != "deleting");
         Ok(live.map(|_| crate::plan::Stray {
-            kind: crate::resources::Kind::VpcEndpoint,
+            kind: crate::resources::Kind::Endpoint,
             name: id.to_string(),
             items: 0,
             protected: false,
