@@ -29,6 +29,7 @@ pub struct ReadContext<'a> {
     pub region: &'a str,
     aws: &'a Aws,
     default_vpc: OnceCell<Option<String>>,
+    records: OnceCell<Vec<crate::ownership::Record>>,
 }
 
 impl<'a> ReadContext<'a> {
@@ -41,7 +42,18 @@ impl<'a> ReadContext<'a> {
             region: &aws.region,
             aws,
             default_vpc: OnceCell::new(),
+            records: OnceCell::new(),
         }
+    }
+
+    /// The stack's ownership records on this endpoint, read once (one consistent scan of
+    /// the lock table) however many readers ask: kinds that keep records (a DAX cluster's)
+    /// and the stray listing share it.
+    pub async fn records(&self) -> Result<&[crate::ownership::Record], AwsError> {
+        self.records
+            .get_or_try_init(|| crate::ownership::list(self.aws, &self.stack.name))
+            .await
+            .map(Vec::as_slice)
     }
 
     /// The id of the region's default VPC, asked once however many resources need it.
@@ -122,7 +134,7 @@ pub async fn refresh(
         aws.account_id(),
         crate::resources::read_every_kind(aws, &ctx, sink),
         network(aws, &ctx),
-        orphans(aws, stack, sink)
+        orphans(aws, &ctx, sink)
     )?;
     state.vpcs = vpcs;
     state.orphans = orphans;
@@ -136,10 +148,11 @@ pub async fn refresh(
 /// delete.
 pub async fn orphans(
     aws: &Aws,
-    stack: &Stack,
+    ctx: &ReadContext<'_>,
     sink: &dyn EventSink,
 ) -> Result<Vec<Stray>, AwsError> {
-    let listed = listed_orphans(aws, stack).await?;
+    let stack = ctx.stack;
+    let listed = listed_orphans(aws, ctx).await?;
     let checked = try_join_all(listed.into_iter().map(|(kind, name)| async move {
         let _permit = aws.reads.acquire().await;
         let address = Address::new(kind, &name);
@@ -152,16 +165,17 @@ pub async fn orphans(
 
 /// What the Tagging API lists as owned by `stack` and not declared, by kind and name; where
 /// there is no Tagging API (DynamoDB Local), what the stack's ownership records list.
-async fn listed_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<(Kind, String)>, AwsError> {
+async fn listed_orphans(aws: &Aws, ctx: &ReadContext<'_>) -> Result<Vec<(Kind, String)>, AwsError> {
+    let stack = ctx.stack;
     if !aws.engine.has_tagging_api() {
-        return recorded_orphans(aws, stack, None).await;
+        return recorded_orphans(ctx, None).await;
     }
     // Kinds the Tagging API does not list keep their strays in ownership records.
     let by_record = crate::resources::record_stray_kinds();
     let mut found = if by_record.is_empty() {
         Vec::new()
     } else {
-        recorded_orphans(aws, stack, Some(&by_record)).await?
+        recorded_orphans(ctx, Some(&by_record)).await?
     };
     let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
         .key(OWNER_TAG)
@@ -203,16 +217,17 @@ async fn listed_orphans(aws: &Aws, stack: &Stack) -> Result<Vec<(Kind, String)>,
 /// there, so such a record plans nothing. Records of a resource's parts (a cluster's
 /// `subnet-group/…`) are not resources of their own: they go with their resource.
 async fn recorded_orphans(
-    aws: &Aws,
-    stack: &Stack,
+    ctx: &ReadContext<'_>,
     kinds: Option<&[Kind]>,
 ) -> Result<Vec<(Kind, String)>, AwsError> {
-    let mut found: Vec<(Kind, String)> = crate::ownership::list(aws, &stack.name)
+    let stack = ctx.stack;
+    let mut found: Vec<(Kind, String)> = ctx
+        .records()
         .await?
-        .into_iter()
+        .iter()
         .filter(|r| kinds.is_none_or(|k| k.contains(&r.kind)) && !r.name.contains('/'))
         .filter(|r| !crate::resources::declares(stack, r.kind, &r.name))
-        .map(|r| (r.kind, r.name))
+        .map(|r| (r.kind, r.name.clone()))
         .collect();
     found.sort();
     Ok(found)

@@ -800,8 +800,13 @@ macro_rules! kinds {
         #[must_use]
         pub fn vpc_uses(stack: &crate::stack::Stack) -> Vec<(String, bool)> {
             let mut uses = Vec::new();
+            // A disabled resource is only deleted: it needs no placement (subnets, groups).
             $(for d in &stack.$field {
-                uses.extend(<$module::$unit as Resource>::vpcs(&d.spec));
+                uses.extend(
+                    <$module::$unit as Resource>::vpcs(&d.spec)
+                        .into_iter()
+                        .map(|(key, placement)| (key, placement && d.enabled)),
+                );
             })*
             uses
         }

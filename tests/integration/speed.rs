@@ -45,7 +45,10 @@ fn the_seed_plan_reads_in_three_rounds_and_a_converged_apply_writes_nothing() {
         "plan of the converged seed stack: {reads} reads, {writes} writes, {rounds} rounds: {calls:?}"
     );
     assert_eq!(writes, 0, "plan never writes: {calls:?}");
-    assert!(reads <= 16, "at most 16 reads: {reads} {calls:?}");
+    // 16 for the five enabled resources and the strays; 4 for the disabled DAX role (IAM
+    // must be asked whether it exists, to delete it if the stack owns it); 1 scan of the
+    // stack's ownership records (the disabled DAX cluster and recorded strays; no DAX call).
+    assert!(reads <= 21, "at most 21 reads: {reads} {calls:?}");
     assert!(rounds <= 3, "at most 3 sequential rounds: {rounds}");
     drop(stats);
 

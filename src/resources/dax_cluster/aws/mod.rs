@@ -705,7 +705,7 @@ impl ResourceIo for DaxCluster {
     const STRAYS_FROM_RECORDS: bool = true;
 
     /// The cluster and the groups the tool would make for it, with the groups' owners from
-    /// their records. A disabled cluster is looked for only when a record says the stack
+    /// their records (the stack's records, scanned once per refresh). A disabled cluster is looked for only when a record says the stack
     /// made it or its groups: otherwise it is absent without a single DAX call.
     async fn read(
         api: Api<'_>,
@@ -714,14 +714,17 @@ impl ResourceIo for DaxCluster {
     ) -> Result<DaxLive, AwsError> {
         let stack = ctx.stack.name.as_str();
         let group = own_group_name(stack, &d.spec.name);
-        let owner = |record: String| async move {
-            crate::ownership::owner(api.aws, Kind::DaxCluster, &record).await
+        // The records come from the scan refresh makes once for the whole stack.
+        let records = ctx.records().await?;
+        let owner = |record: String| {
+            records
+                .iter()
+                .find(|r| r.kind == Kind::DaxCluster && r.name == record)
+                .map(|r| r.stack.clone())
         };
-        let (cluster_owner, subnet_owner, parameter_owner) = tokio::try_join!(
-            owner(d.spec.name.clone()),
-            owner(subnet_record(&group)),
-            owner(parameter_record(&group))
-        )?;
+        let cluster_owner = owner(d.spec.name.clone());
+        let subnet_owner = owner(subnet_record(&group));
+        let parameter_owner = owner(parameter_record(&group));
         let ours = |o: &Option<String>| o.as_deref() == Some(stack);
         if !d.enabled && !ours(&cluster_owner) && !ours(&subnet_owner) && !ours(&parameter_owner) {
             return Ok(DaxLive::default());
