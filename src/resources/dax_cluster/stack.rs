@@ -225,7 +225,7 @@ pub(crate) fn cluster(
         query: ttl(vd, "query_ttl", p.value.query_ttl.as_ref()),
     });
     if let Some(w) = &c.maintenance_window
-        && !valid_window(&w.value)
+        && !valid_window(&w.value.to_ascii_lowercase())
     {
         vd.error(
             format!("maintenance window `{}` is not `ddd:hh:mm-ddd:hh:mm`", w.value),

@@ -83,7 +83,14 @@ pub async fn read_cluster(api: Api<'_>, name: &str) -> Result<Option<ClusterLive
         return Ok(None);
     }
     let arn = c.cluster_arn().unwrap_or_default().to_string();
-    let mut tags = list_tags(&client, &arn).await?;
+    // DAX answers ListTags only for an available cluster (InvalidClusterStateFault while it
+    // is creating or modifying): until then its tags and owner are unknown here, and the
+    // kind's `read` takes the owner from the stack's record.
+    let mut tags = if status == "available" {
+        list_tags(&client, &arn).await?
+    } else {
+        BTreeMap::new()
+    };
     let owner = tags.remove(OWNER_TAG);
     let endpoint_encryption = c
         .cluster_endpoint_encryption_type()
@@ -500,6 +507,8 @@ async fn create_cluster(
     })
     .await?;
     if !created {
+        // The earlier attempt's cluster shows its tags once it is available.
+        wait_available(api, &c.name).await?;
         let live = read_cluster(api, &c.name).await?;
         api.created_earlier("CreateCluster", "DAX cluster", &c.name, stack, live, |l| {
             l.owner.as_deref()
@@ -509,9 +518,42 @@ async fn create_cluster(
     wait_available(api, &c.name).await
 }
 
-/// Deletes the cluster `name` and waits until it is gone; a cluster already gone is done,
-/// one mid-change is retried until it can be deleted.
+/// The status DAX reports for the cluster `name`, `deleting` included; `None` when there
+/// is none.
+async fn status_of(api: Api<'_>, name: &str) -> Result<Option<String>, AwsError> {
+    match dax(api).describe_clusters().cluster_names(name).send().await {
+        Ok(out) => Ok(out
+            .clusters()
+            .iter()
+            .find(|c| c.cluster_name() == Some(name))
+            .map(|c| c.status().unwrap_or_default().to_string())),
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_dax::operation::describe_clusters::DescribeClustersError::is_cluster_not_found_fault,
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(AwsError::call("DescribeClusters", name, &e, false)),
+    }
+}
+
+/// Deletes the cluster `name` and waits until it is gone: one already gone is done, one
+/// already deleting is only awaited, and one still creating or modifying (an interrupted
+/// run's) is awaited until available first, since DAX refuses to delete it before (the
+/// create alone can take longer than the settling budget).
 async fn delete_cluster(api: Api<'_>, name: &str) -> Result<(), AwsError> {
+    match status_of(api, name).await?.as_deref() {
+        None => return Ok(()),
+        Some("deleting" | "deleted") => {
+            api.reporter.step("waiting for the cluster to be deleted (minutes on AWS)");
+            return wait_gone(api, name).await;
+        }
+        Some("available") => {}
+        Some(_) => {
+            wait_available(api, name).await?;
+        }
+    }
     retry(api.wait(), api.reporter, || async {
         match dax(api).delete_cluster().cluster_name(name).send().await {
             Ok(_) => Ok(()),
@@ -608,6 +650,9 @@ async fn update(
 ) -> Result<Option<String>, AwsError> {
     let client = dax(api);
     let group = own_group_name(run.stack, name);
+    // DAX changes only an available cluster (tags included): an interrupted run may have
+    // left it modifying.
+    wait_available(api, name).await?;
     if !u.tag.is_empty() || !u.untag.is_empty() {
         let arn = read_cluster(api, name)
             .await?
@@ -668,22 +713,50 @@ async fn update(
     if let Some(factor) = u.replication_factor {
         let current = wait_available(api, name).await.and(read_cluster(api, name).await)?;
         let have = current.map_or(factor, |c| c.config.replication_factor);
+        // Right after UpdateCluster, DAX may still report `available` before it turns
+        // `modifying`: a refusal for the cluster's state is retried until it settles.
         if factor > have {
-            client
-                .increase_replication_factor()
-                .cluster_name(name)
-                .new_replication_factor(factor)
-                .send()
-                .await
-                .map_err(|e| AwsError::call("IncreaseReplicationFactor", name, &e, false))?;
+            retry(api.wait(), api.reporter, || async {
+                client
+                    .increase_replication_factor()
+                    .cluster_name(name)
+                    .new_replication_factor(factor)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let state = e.as_service_error().is_some_and(
+                            aws_sdk_dax::operation::increase_replication_factor::IncreaseReplicationFactorError::is_invalid_cluster_state_fault,
+                        );
+                        AwsError::classified(
+                            "IncreaseReplicationFactor",
+                            name,
+                            &e,
+                            if state { Retry::Settling } else { Retry::Never },
+                        )
+                    })
+            })
+            .await?;
         } else if factor < have {
-            client
-                .decrease_replication_factor()
-                .cluster_name(name)
-                .new_replication_factor(factor)
-                .send()
-                .await
-                .map_err(|e| AwsError::call("DecreaseReplicationFactor", name, &e, false))?;
+            retry(api.wait(), api.reporter, || async {
+                client
+                    .decrease_replication_factor()
+                    .cluster_name(name)
+                    .new_replication_factor(factor)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let state = e.as_service_error().is_some_and(
+                            aws_sdk_dax::operation::decrease_replication_factor::DecreaseReplicationFactorError::is_invalid_cluster_state_fault,
+                        );
+                        AwsError::classified(
+                            "DecreaseReplicationFactor",
+                            name,
+                            &e,
+                            if state { Retry::Settling } else { Retry::Never },
+                        )
+                    })
+            })
+            .await?;
         }
     }
     let endpoint = wait_available(api, name).await?;
@@ -729,11 +802,19 @@ impl ResourceIo for DaxCluster {
         if !d.enabled && !ours(&cluster_owner) && !ours(&subnet_owner) && !ours(&parameter_owner) {
             return Ok(DaxLive::default());
         }
-        let (cluster, subnets, parameters) = tokio::try_join!(
+        let (mut cluster, subnets, parameters) = tokio::try_join!(
             read_cluster(api, &d.spec.name),
             read_subnet_group(api, &group),
             read_parameter_group(api, &group)
         )?;
+        // A cluster not yet available shows no tags (see `read_cluster`): its record says
+        // who made it.
+        if let Some(c) = cluster.as_mut()
+            && c.status != "available"
+            && c.owner.is_none()
+        {
+            c.owner.clone_from(&cluster_owner);
+        }
         Ok(DaxLive {
             cluster,
             subnet_group: subnets.map(|value| GroupLive {

@@ -115,7 +115,7 @@ async fn an_update_sends_update_cluster_the_subnet_group_and_more_nodes_exactly(
         mock!(Client::describe_clusters)
             .sequence()
             .output(|| available(1))
-            .times(3)
+            .times(4)
             .output(|| available(3))
             .repeatedly()
             .build(),
@@ -151,8 +151,9 @@ async fn an_update_sends_update_cluster_the_subnet_group_and_more_nodes_exactly(
     for rule in &rules[..3] {
         assert_eq!(rule.num_calls(), 1);
     }
-    // Each cluster change waits for `available` first, and the update ends with a wait.
-    assert!(rules[3].num_calls() >= 3);
+    // The update waits for `available` before its first change, before each cluster
+    // change, and at the end.
+    assert!(rules[3].num_calls() >= 5);
 }
 
 #[tokio::test]
