@@ -39,6 +39,13 @@ const ROLE_PROPAGATION: Duration = Duration::from_mins(2);
 const RECORD_TTL: &str = "record-ttl-millis";
 const QUERY_TTL: &str = "query-ttl-millis";
 
+/// The retry class of a refusal that goes away once the cluster or group settles (a
+/// cluster mid-change, a group still in use by a cluster being deleted), `Never` for
+/// any other.
+fn settling_if(settles: bool) -> Retry {
+    if settles { Retry::Settling } else { Retry::Never }
+}
+
 /// This kind's DAX client, built once from the shared SDK configuration.
 fn dax(api: Api<'_>) -> Client {
     api.aws.client(Client::new)
@@ -572,7 +579,7 @@ async fn delete_cluster(api: Api<'_>, name: &str) -> Result<(), AwsError> {
                     "DeleteCluster",
                     name,
                     &e,
-                    if mid_change { Retry::Settling } else { Retry::Never },
+                    settling_if(mid_change),
                 ))
             }
         }
@@ -603,7 +610,7 @@ async fn delete_own_groups(api: Api<'_>, stack: &str, name: &str) -> Result<(), 
                         "DeleteSubnetGroup",
                         &group,
                         &e,
-                        if in_use { Retry::Settling } else { Retry::Never },
+                        settling_if(in_use),
                     ))
                 }
             }
@@ -629,7 +636,7 @@ async fn delete_parameter_group(api: Api<'_>, stack: &str, group: &str) -> Resul
                     "DeleteParameterGroup",
                     group,
                     &e,
-                    if in_use { Retry::Settling } else { Retry::Never },
+                    settling_if(in_use),
                 ))
             }
         }
@@ -731,7 +738,7 @@ async fn update(
                             "IncreaseReplicationFactor",
                             name,
                             &e,
-                            if state { Retry::Settling } else { Retry::Never },
+                            settling_if(state),
                         )
                     })
             })
@@ -752,7 +759,7 @@ async fn update(
                             "DecreaseReplicationFactor",
                             name,
                             &e,
-                            if state { Retry::Settling } else { Retry::Never },
+                            settling_if(state),
                         )
                     })
             })
