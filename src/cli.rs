@@ -63,6 +63,9 @@ pub enum Command {
     /// Take over an existing resource made outside the tool: show what differs, then tag it
     /// as owned by this stack.
     Adopt(AdoptArgs),
+    /// Write, scan and query a table's items (the bootcamp's `bin/ddb` scripts).
+    #[command(subcommand)]
+    Data(DataCommand),
 }
 
 /// Arguments of `plan`.
@@ -119,4 +122,107 @@ impl AdoptArgs {
             _ => ("local", ""),
         }
     }
+}
+
+/// The data commands. Each takes an optional environment before the table: with one more
+/// positional argument than the command needs, the first is the environment (`data scan
+/// local messages`); without it, the environment is `local` (`data scan messages`).
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Write the items of a YAML or JSON file to a table.
+    ///
+    /// The file is a list of items in plain values (strings, numbers, booleans, lists,
+    /// maps, null). Every item is checked against the table's keys before anything is
+    /// written; then they go 25 a `BatchWriteItem` call, unprocessed items resent with
+    /// backoff. Items already there unchanged are skipped; items there with other contents
+    /// stop the seed, with nothing written, unless `--overwrite` is given.
+    #[command(override_usage = "cruddur-infra data seed [OPTIONS] [ENV] <TABLE> <FILE>")]
+    Seed(SeedArgs),
+    /// Print a table's items, every page (up to `--limit`).
+    #[command(override_usage = "cruddur-infra data scan [OPTIONS] [ENV] <TABLE>")]
+    Scan(ScanArgs),
+    /// Print the items under one partition key, optionally narrowed by a sort key prefix.
+    #[command(
+        override_usage = "cruddur-infra data query [OPTIONS] [ENV] <TABLE> --key <ATTR=VALUE>"
+    )]
+    Query(QueryArgs),
+}
+
+/// Arguments of `data seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// `[ENV] TABLE FILE`: the environment (default `local`), the table (its name in the
+    /// stack file, like `messages`, or in AWS, like `cruddur-messages`) and the seed file.
+    #[arg(num_args = 2..=3, required = true, value_names = ["ENV", "TABLE", "FILE"])]
+    pub target: Vec<String>,
+    /// Replace items that exist with other contents (their old contents are lost).
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+impl SeedArgs {
+    /// The environment, the table and the file.
+    #[must_use]
+    pub fn parts(&self) -> (&str, &str, &str) {
+        match self.target.as_slice() {
+            [env, table, file] => (env, table, file),
+            [table, file] => ("local", table, file),
+            _ => ("local", "", ""),
+        }
+    }
+}
+
+/// What `data scan` and `data query` share: where, how many, and how to print.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// `[ENV] TABLE`: the environment (default `local`) and the table (its name in the
+    /// stack file, like `messages`, or in AWS, like `cruddur-messages`).
+    #[arg(num_args = 1..=2, required = true, value_names = ["ENV", "TABLE"])]
+    pub target: Vec<String>,
+    /// Print at most this many items.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    /// Print JSON Lines (one object of plain values per item) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ReadArgs {
+    /// The environment and the table.
+    #[must_use]
+    pub fn parts(&self) -> (&str, &str) {
+        match self.target.as_slice() {
+            [env, table] => (env, table),
+            [table] => ("local", table),
+            _ => ("local", ""),
+        }
+    }
+}
+
+/// Arguments of `data scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Where, how many, how to print.
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// Arguments of `data query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Where, how many, how to print.
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Query this secondary index instead of the table.
+    #[arg(long, value_name = "NAME")]
+    pub index: Option<String>,
+    /// The partition key's value, like `pk=GRP#<user_uuid>`.
+    #[arg(long, value_name = "ATTR=VALUE", required = true)]
+    pub key: String,
+    /// Only items whose sort key starts with this, like `sk=2023`.
+    #[arg(long, value_name = "ATTR=PREFIX")]
+    pub begins_with: Option<String>,
+    /// Sort key descending: the newest first when the sort key is a time.
+    #[arg(long)]
+    pub newest_first: bool,
 }

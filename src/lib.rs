@@ -9,6 +9,7 @@ pub mod artifact;
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod data;
 pub mod engine;
 pub mod events;
 pub mod interrupt;
@@ -25,7 +26,7 @@ mod testing;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, DataCommand};
 use commands::CommandError;
 use commands::plan::Pending;
 
@@ -58,6 +59,15 @@ pub fn run(cli: &Cli) -> ExitCode {
                 .await
                 .map(|()| false),
             Command::Adopt(args) => commands::adopt::run(&cli.global, args)
+                .await
+                .map(|()| false),
+            Command::Data(DataCommand::Seed(args)) => commands::data::seed(&cli.global, args)
+                .await
+                .map(|()| false),
+            Command::Data(DataCommand::Scan(args)) => commands::data::scan(&cli.global, args)
+                .await
+                .map(|()| false),
+            Command::Data(DataCommand::Query(args)) => commands::data::query(&cli.global, args)
                 .await
                 .map(|()| false),
         }

@@ -3,6 +3,7 @@
 
 pub mod adopt;
 pub mod apply;
+pub mod data;
 pub mod plan;
 
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -40,6 +41,9 @@ pub enum CommandError {
         "interrupted: {0} change(s) were not started; the lock is released\n  help: run the command again to finish"
     )]
     Interrupted(usize),
+    /// The command line names something that cannot be used (data commands).
+    #[error("{0}")]
+    Usage(#[from] crate::data::Usage),
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Io(#[from] io::Error),
@@ -166,6 +170,7 @@ fn build_artifacts(stack: &Stack) -> Result<BTreeMap<Address, Artifact>, Command
             path: stack.path.clone(),
             source: std::fs::read_to_string(&stack.path).ok(),
             diagnostics: problems,
+            closing: None,
         }))
     }
 }

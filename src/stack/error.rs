@@ -71,6 +71,9 @@ pub struct StackError {
     pub source: Option<String>,
     /// Every problem found, in file order.
     pub diagnostics: Vec<Diagnostic>,
+    /// The last line's verdict when it is not `could not load`, like `nothing was
+    /// written` for a seed file.
+    pub closing: Option<String>,
 }
 
 impl StackError {
@@ -80,6 +83,7 @@ impl StackError {
             path: path.to_path_buf(),
             source: None,
             diagnostics: vec![Diagnostic::new(message, None, help)],
+            closing: None,
         }
     }
 
@@ -121,9 +125,10 @@ impl StackError {
         }
         let count = self.diagnostics.len();
         let plural = if count == 1 { "" } else { "s" };
+        let verdict = self.closing.as_deref().unwrap_or("could not load");
         let _ = writeln!(
             out,
-            "error: could not load `{path}` due to {count} previous error{plural}"
+            "error: {verdict} `{path}` due to {count} previous error{plural}"
         );
         out
     }

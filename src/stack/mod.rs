@@ -76,6 +76,7 @@ impl Stack {
                     self.environments_loc,
                     format!("declared environments: {}; add `{name}:` under `environments` or pick one of them", known.join(", ")),
                 )],
+                closing: None,
             }
         })
     }
@@ -119,6 +120,7 @@ impl Stack {
                 path: self.path.clone(),
                 source: std::fs::read_to_string(&self.path).ok(),
                 diagnostics,
+                closing: None,
             });
         }
         let off: Vec<String> = declared
@@ -181,6 +183,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
         path: path.to_path_buf(),
         source: Some(text.to_string()),
         diagnostics,
+        closing: None,
     };
     // Blank lines and comments alone are an empty stack, not a syntax error.
     if text
@@ -213,7 +216,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
 }
 
 /// Turns a parse or shape error into a diagnostic with a fix.
-fn syntax_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
+pub(crate) fn syntax_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
     let loc = e.location().and_then(Loc::from_saphyr);
     let message = e.without_snippet().to_string();
     let message = message

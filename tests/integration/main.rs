@@ -5,6 +5,7 @@ mod harness;
 
 mod bad_input;
 mod cli;
+mod data;
 mod dax;
 mod dynamodb_local;
 mod faults;

@@ -1,0 +1,508 @@
+//! The data commands: seed files read with their places, items checked against a table's
+//! keys, key conditions, printing, and at the SDK seam the batching and its retries.
+
+use std::path::Path;
+
+use super::aws::{Backoff, WRITE_BATCH, WriteError};
+use super::seed::{self, SeedItem};
+use super::{Item, KeyAttr, Keys, Plain, ScalarType, TableKeys, query, show};
+
+fn attr(name: &str, ty: ScalarType) -> KeyAttr {
+    KeyAttr {
+        name: name.into(),
+        ty,
+    }
+}
+
+/// The seed table's keys: pk/sk strings, and the message-group index.
+fn messages() -> TableKeys {
+    TableKeys {
+        table: "cruddur-messages".into(),
+        primary: Keys {
+            hash: attr("pk", ScalarType::S),
+            range: Some(attr("sk", ScalarType::S)),
+        },
+        indexes: vec![(
+            "message-group-sk-index".into(),
+            Keys {
+                hash: attr("message_group_uuid", ScalarType::S),
+                range: Some(attr("sk", ScalarType::S)),
+            },
+        )],
+    }
+}
+
+fn parse(text: &str) -> Vec<SeedItem> {
+    seed::parse(Path::new("seed.yaml"), text).expect("parses")
+}
+
+fn check(text: &str) -> Vec<(String, Option<u64>)> {
+    seed::check(&parse(text), &messages())
+        .into_iter()
+        .map(|d| (d.message, d.loc.map(|l| l.line)))
+        .collect()
+}
+
+fn s(v: &str) -> Plain {
+    Plain::String(v.into())
+}
+
+#[test]
+fn the_shipped_sample_is_two_group_rows_and_a_conversation_that_checks_clean() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/data/conversation.yaml");
+    let file = seed::load(&path).expect("the sample loads");
+    assert!(seed::check(&file.items, &messages()).is_empty());
+    let groups: Vec<&Item> = file
+        .items
+        .iter()
+        .map(|i| &i.item)
+        .filter(|i| matches!(i.get("pk"), Some(Plain::String(p)) if p.starts_with("GRP#")))
+        .collect();
+    assert_eq!(groups.len(), 2, "one group row per user");
+    // Each user's group row names the other user.
+    for g in &groups {
+        let Some(Plain::String(pk)) = g.get("pk") else {
+            panic!("pk")
+        };
+        assert_ne!(Some(&s(&pk["GRP#".len()..])), g.get("user_uuid"));
+        for field in [
+            "sk",
+            "message_group_uuid",
+            "message",
+            "user_display_name",
+            "user_handle",
+        ] {
+            assert!(g.contains_key(field), "group row lacks {field}");
+        }
+    }
+    let messages: Vec<&Item> = file
+        .items
+        .iter()
+        .map(|i| &i.item)
+        .filter(|i| matches!(i.get("pk"), Some(Plain::String(p)) if p.starts_with("MSG#")))
+        .collect();
+    assert_eq!(groups.len() + messages.len(), file.items.len());
+    assert!(messages.len() > WRITE_BATCH, "the sample takes two batches");
+    for m in &messages {
+        for field in [
+            "sk",
+            "message_uuid",
+            "message",
+            "user_uuid",
+            "user_display_name",
+            "user_handle",
+        ] {
+            assert!(m.contains_key(field), "message row lacks {field}");
+        }
+    }
+}
+
+#[test]
+fn plain_values_keep_their_types_and_places_in_yaml_and_json() {
+    let items = parse(
+        "- pk: GRP#1\n  sk: '2023-01-01'\n  n: 42\n  f: 1.5\n  ok: true\n  handle: no\n  short: y\n  none: null\n  tags: [a, 1]\n  m: {x: -3}\n",
+    );
+    let item = &items[0].item;
+    assert_eq!(item["n"], Plain::Number("42".into()));
+    assert_eq!(item["f"], Plain::Number("1.5".into()));
+    assert_eq!(item["ok"], Plain::Bool(true));
+    // YAML 1.1's booleans are strings here, as JSON and people read them.
+    assert_eq!(item["handle"], s("no"));
+    assert_eq!(item["short"], s("y"));
+    assert_eq!(item["none"], Plain::Null);
+    assert_eq!(
+        item["tags"],
+        Plain::List(vec![s("a"), Plain::Number("1".into())])
+    );
+    assert_eq!(items[0].loc.map(|l| l.line), Some(1));
+    assert_eq!(items[0].places["n"].map(|l| l.line), Some(3));
+    let json = parse(
+        "[\n  {\"pk\": \"a\", \"sk\": \"b\"},\n  {\"pk\": \"c\", \"sk\": \"d\", \"n\": 7}\n]\n",
+    );
+    assert_eq!(json.len(), 2);
+    assert_eq!(json[1].loc.map(|l| l.line), Some(3));
+    assert_eq!(json[1].item["n"], Plain::Number("7".into()));
+}
+
+#[test]
+fn unreadable_numbers_and_shapes_are_errors_with_their_line() {
+    for (text, line, words) in [
+        (
+            "- {pk: a, sk: b}\n- {pk: c, sk: d, n: 123456789012345678901234567890}\n",
+            2,
+            "more digits",
+        ),
+        ("- {pk: a, sk: b, n: .nan}\n", 1, "non-finite"),
+        ("- {pk: a, sk: b}\n- just a string\n", 2, ""),
+        ("- {pk: a, sk: b, pk: c}\n", 1, "appears twice"),
+    ] {
+        let e = seed::parse(Path::new("seed.yaml"), text).expect_err(text);
+        let d = &e.diagnostics[0];
+        assert_eq!(d.loc.map(|l| l.line), Some(line), "{text}: {d:?}");
+        assert!(d.message.contains(words), "{text}: {d:?}");
+        assert!(
+            e.render(false)
+                .contains("nothing was written from `seed.yaml`")
+        );
+    }
+    let e = seed::parse(Path::new("seed.yaml"), "# nothing\n").expect_err("empty");
+    assert!(e.diagnostics[0].message.contains("no items"));
+    let e = seed::parse(Path::new("seed.yaml"), "[]\n").expect_err("empty list");
+    assert!(e.diagnostics[0].message.contains("no items"));
+}
+
+#[test]
+fn a_missing_sort_key_names_the_item_and_its_line() {
+    let problems = check("- {pk: a, sk: b}\n- pk: GRP#2\n  message: hi\n");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].0.contains("item 2 has no `sk`"), "{problems:?}");
+    assert!(problems[0].0.contains("sort key of `cruddur-messages`"));
+    assert_eq!(problems[0].1, Some(2));
+}
+
+#[test]
+fn key_values_dynamodb_refuses_are_found_at_the_value() {
+    let problems = check(
+        "- {pk: a, sk: b}\n- pk: a\n  sk: 5\n- {pk: '', sk: c}\n- {pk: d, sk: e, message_group_uuid: 7}\n- {pk: f, sk: g, message_group_uuid: ''}\n- {pk: [x], sk: h}\n",
+    );
+    let lines: Vec<Option<u64>> = problems.iter().map(|p| p.1).collect();
+    assert_eq!(
+        lines,
+        [Some(3), Some(4), Some(5), Some(6), Some(7)],
+        "{problems:?}"
+    );
+    assert!(problems[0].0.contains("`sk` is a number"));
+    assert!(problems[1].0.contains("`pk` is an empty string"));
+    assert!(problems[2].0.contains("index `message-group-sk-index`"));
+    assert!(problems[3].0.contains("empty string"));
+    assert!(problems[4].0.contains("`pk` is a list"));
+}
+
+#[test]
+fn the_same_key_twice_is_an_error_naming_both_lines() {
+    let problems = check("- {pk: a, sk: b, n: 1}\n- {pk: c, sk: b}\n- {pk: a, sk: b, n: 2}\n");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].0.contains("same key as item 1 (line 1)"),
+        "{problems:?}"
+    );
+    assert_eq!(problems[0].1, Some(3));
+}
+
+#[test]
+fn an_item_over_400_kb_is_refused() {
+    let big = "x".repeat(401 * 1024);
+    let problems = check(&format!("- {{pk: a, sk: b, body: {big}}}\n"));
+    assert!(problems[0].0.contains("400 KB"), "{problems:?}");
+}
+
+#[test]
+fn a_key_condition_on_the_table_and_on_an_index() {
+    let keys = messages();
+    let c = query::condition(&keys, None, "pk=GRP#1", Some("sk=2023")).unwrap();
+    assert_eq!(c.expression, "#k0 = :k0 AND begins_with(#k1, :k1)");
+    assert_eq!(
+        c.names,
+        [("#k0".into(), "pk".into()), ("#k1".into(), "sk".into())]
+    );
+    assert_eq!(
+        c.values,
+        [(":k0".into(), s("GRP#1")), (":k1".into(), s("2023"))]
+    );
+    assert_eq!(c.index, None);
+    let c = query::condition(
+        &keys,
+        Some("message-group-sk-index"),
+        "message_group_uuid=5ae2=x",
+        None,
+    )
+    .unwrap();
+    assert_eq!(c.expression, "#k0 = :k0");
+    assert_eq!(
+        c.values,
+        [(":k0".into(), s("5ae2=x"))],
+        "only the first `=` splits"
+    );
+    assert_eq!(c.index.as_deref(), Some("message-group-sk-index"));
+}
+
+#[test]
+fn a_wrong_key_condition_says_which_key_to_use() {
+    let keys = messages();
+    let help = |index: Option<&str>, key: &str, begins: Option<&str>| {
+        let e = query::condition(&keys, index, key, begins).expect_err(key);
+        format!("{} / {}", e.message, e.help)
+    };
+    assert!(
+        help(None, "message_group_uuid=1", None).contains("add `--index message-group-sk-index`")
+    );
+    assert!(help(Some("message-group-sk-index"), "pk=1", None).contains("leave out `--index`"));
+    assert!(help(None, "sk=1", None).contains("its partition key is `pk`"));
+    assert!(help(Some("nope"), "pk=1", None).contains("its indexes: `message-group-sk-index`"));
+    assert!(help(None, "pk=1", Some("message=a")).contains("its sort key is `sk`"));
+    assert!(help(None, "pk=", None).contains("has no value"));
+    assert!(help(None, "pk", None).contains("is not `ATTR=VALUE`"));
+    assert!(help(None, "pk=1", Some("sk=")).contains("needs a prefix"));
+    let numbers = TableKeys {
+        table: "t".into(),
+        primary: Keys {
+            hash: attr("id", ScalarType::N),
+            range: Some(attr("at", ScalarType::N)),
+        },
+        indexes: vec![],
+    };
+    let e = query::condition(&numbers, None, "id=abc", None).expect_err("not a number");
+    assert!(e.message.contains("not a number"));
+    let ok = query::condition(&numbers, None, "id=12", None).unwrap();
+    assert_eq!(ok.values[0].1, Plain::Number("12".into()));
+    let e = query::condition(&numbers, None, "id=12", Some("at=1")).expect_err("N prefix");
+    assert!(e.message.contains("string sort keys only"));
+}
+
+#[test]
+fn json_lines_are_plain_values_and_tables_put_keys_first() {
+    let item: Item = [
+        ("sk".to_string(), s("2023-02-18")),
+        ("pk".to_string(), s("MSG#1")),
+        ("n".to_string(), Plain::Number("1.50".into())),
+        (
+            "big".to_string(),
+            Plain::Number("123456789012345678901234567890".into()),
+        ),
+        ("ok".to_string(), Plain::Bool(true)),
+        ("text".to_string(), s("two\nlines")),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(
+        show::json_line(&item),
+        r#"{"big":"123456789012345678901234567890","n":1.5,"ok":true,"pk":"MSG#1","sk":"2023-02-18","text":"two\nlines"}"#
+    );
+    let other: Item = [("pk".to_string(), s("GRP#1")), ("sk".to_string(), s("x"))]
+        .into_iter()
+        .collect();
+    let table = show::table(&[item, other], &messages().primary, Some(8));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["pk", "sk", "big", "n", "ok", "text"]
+    );
+    assert!(lines[2].starts_with("MSG#1"), "{table}");
+    assert!(lines[2].contains("2023-02…"), "cut to the width: {table}");
+    assert!(lines[2].contains("two\\nli…"), "one line per item: {table}");
+    assert_eq!(lines[3].trim_end(), lines[3], "no trailing blanks");
+    assert_eq!(lines.len(), 4);
+}
+
+// ---- The SDK seam ----
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
+use aws_sdk_dynamodb::operation::scan::ScanOutput;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
+use aws_smithy_mocks::{RuleMode, mock};
+
+use crate::testing::{aws_of, mock_sdk_client};
+
+fn numbered(n: usize) -> Vec<Item> {
+    (0..n)
+        .map(|i| {
+            [
+                ("pk".to_string(), s(&format!("MSG#{i}"))),
+                ("sk".to_string(), s("2023")),
+            ]
+            .into_iter()
+            .collect()
+        })
+        .collect()
+}
+
+fn put(item: &Item) -> WriteRequest {
+    WriteRequest::builder()
+        .put_request(
+            PutRequest::builder()
+                .set_item(Some(super::aws::to_item(item)))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+fn fast() -> Backoff {
+    Backoff {
+        first: std::time::Duration::from_millis(1),
+        max: std::time::Duration::from_millis(2),
+        attempts: 4,
+    }
+}
+
+/// The `pk`s a `BatchWriteItem` request carries.
+fn pks(r: &aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput) -> Vec<String> {
+    r.request_items()
+        .and_then(|m| m.get("cruddur-messages"))
+        .map(|w| {
+            w.iter()
+                .filter_map(|w| w.put_request())
+                .filter_map(|p| p.item().get("pk"))
+                .filter_map(|v| v.as_s().ok().cloned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn unprocessed_items_are_sent_again_until_written() {
+    let items = numbered(30);
+    let left: Vec<WriteRequest> = items[20..23].iter().map(put).collect();
+    let first = mock!(Client::batch_write_item)
+        .match_requests(|r| pks(r).len() == 25 && pks(r)[0] == "MSG#0")
+        .then_output(move || {
+            BatchWriteItemOutput::builder()
+                .unprocessed_items("cruddur-messages", left.clone())
+                .build()
+        });
+    let resend = mock!(Client::batch_write_item)
+        .match_requests(|r| pks(r) == ["MSG#20", "MSG#21", "MSG#22"])
+        .then_output(|| BatchWriteItemOutput::builder().build());
+    let second = mock!(Client::batch_write_item)
+        .match_requests(|r| pks(r).len() == 5 && pks(r)[0] == "MSG#25")
+        .then_output(|| BatchWriteItemOutput::builder().build());
+    let client = mock_sdk_client!(
+        aws_sdk_dynamodb,
+        RuleMode::Sequential,
+        [&first, &resend, &second]
+    );
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |a| a.dynamodb = client);
+    let written = super::aws::write(&aws, "cruddur-messages", &items, fast())
+        .await
+        .expect("written");
+    assert_eq!((written.items, written.calls, written.resends), (30, 3, 1));
+    assert_eq!(
+        first.num_calls() + resend.num_calls() + second.num_calls(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn items_still_unprocessed_after_every_round_stop_the_seed_saying_how_far_it_got() {
+    let items = numbered(3);
+    let stuck: Vec<WriteRequest> = items[2..].iter().map(put).collect();
+    let rule = mock!(Client::batch_write_item)
+        .sequence()
+        .output(move || {
+            BatchWriteItemOutput::builder()
+                .unprocessed_items("cruddur-messages", stuck.clone())
+                .build()
+        })
+        .times(4)
+        .build();
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |a| a.dynamodb = client);
+    let e = super::aws::write(&aws, "cruddur-messages", &items, fast())
+        .await
+        .expect_err("gives up");
+    let WriteError::Unprocessed {
+        written,
+        left,
+        rounds,
+    } = e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!((written.items, written.calls, left, rounds), (2, 4, 1, 4));
+    assert_eq!(rule.num_calls(), 4);
+}
+
+#[tokio::test]
+async fn existing_items_are_read_back_with_unprocessed_keys_retried() {
+    let items = numbered(2);
+    let keys = messages();
+    let second_key = super::aws::to_item(&keys.key_of(&items[1]));
+    let mut stored = super::aws::to_item(&items[0]);
+    stored.insert("message".into(), AttributeValue::S("old".into()));
+    let first = mock!(Client::batch_get_item)
+        .match_requests(|r| {
+            r.request_items()
+                .and_then(|m| m.get("cruddur-messages"))
+                .is_some_and(|k| k.keys().len() == 2 && k.consistent_read() == Some(true))
+        })
+        .then_output(move || {
+            BatchGetItemOutput::builder()
+                .responses("cruddur-messages", vec![stored.clone()])
+                .unprocessed_keys(
+                    "cruddur-messages",
+                    KeysAndAttributes::builder()
+                        .keys(second_key.clone())
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let again = mock!(Client::batch_get_item)
+        .match_requests(|r| {
+            r.request_items()
+                .and_then(|m| m.get("cruddur-messages"))
+                .is_some_and(|k| k.keys().len() == 1)
+        })
+        .then_output(|| BatchGetItemOutput::builder().build());
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&first, &again]);
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |a| a.dynamodb = client);
+    let found = super::aws::existing(&aws, &keys, &items, fast())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        found[0].as_ref().and_then(|i| i.get("message")),
+        Some(&s("old"))
+    );
+    assert_eq!(found[1], None);
+}
+
+#[tokio::test]
+async fn a_scan_follows_pages_and_stops_at_the_limit() {
+    let items = numbered(5);
+    let page = |from: usize, to: usize, more: bool| {
+        let chunk: Vec<_> = items[from..to].iter().map(super::aws::to_item).collect();
+        let last = super::aws::to_item(&items[to - 1]);
+        mock!(Client::scan)
+            .match_requests(move |r| {
+                r.consistent_read() == Some(true) && r.exclusive_start_key().is_some() == (from > 0)
+            })
+            .then_output(move || {
+                let out = ScanOutput::builder().set_items(Some(chunk.clone()));
+                if more {
+                    out.last_evaluated_key_from(&last).build()
+                } else {
+                    out.build()
+                }
+            })
+    };
+    let (a, b) = (page(0, 2, true), page(2, 4, true));
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&a, &b]);
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |x| x.dynamodb = client);
+    let mut seen = Vec::new();
+    let n = super::aws::scan(&aws, "cruddur-messages", Some(4), |p| seen.extend(p))
+        .await
+        .unwrap();
+    assert_eq!(n, 4);
+    assert_eq!(seen, items[..4]);
+    assert_eq!(a.num_calls() + b.num_calls(), 2, "no page past the limit");
+}
+
+/// `ScanOutput`'s builder takes the key attribute by attribute.
+trait LastKey {
+    fn last_evaluated_key_from(
+        self,
+        key: &std::collections::HashMap<String, AttributeValue>,
+    ) -> Self;
+}
+
+impl LastKey for aws_sdk_dynamodb::operation::scan::builders::ScanOutputBuilder {
+    fn last_evaluated_key_from(
+        self,
+        key: &std::collections::HashMap<String, AttributeValue>,
+    ) -> Self {
+        self.set_last_evaluated_key(Some(key.clone()))
+    }
+}
