@@ -11,7 +11,13 @@ Differences from the bootcamp notes' version:
 - every record of a batch is handled, not just the first;
 - REMOVE and MODIFY events (and non-message rows) are ignored instead of crashing on a
   missing `NewImage`;
-- group rows keep all their attributes; only `sk` and `message` change.
+- group rows keep all their attributes; only `sk` and `message` change;
+- a row whose sort key changes is replaced in one TransactWriteItems (Delete the old key,
+  Put the new one), so a throttled or failed write leaves the old row, never none and
+  never two: the conversation never drops out of a user's listing. It needs only the
+  PutItem and DeleteItem the role grants. A failure is raised, so Lambda retries the batch;
+- a message older than the row's last one (a retried or late batch) does not move the row
+  back in time.
 """
 
 import logging
@@ -53,6 +59,17 @@ def _message_insert(record):
     return pk[len(MESSAGE_PREFIX):], sk, message
 
 
+def _replace(table, row, updated):
+    """Deletes `row` and puts `updated` (another sort key) as one transaction: both or
+    neither. The resource's client takes plain Python values, as the Table does."""
+    table.meta.client.transact_write_items(
+        TransactItems=[
+            {"Delete": {"TableName": table.name, "Key": {"pk": row["pk"], "sk": row["sk"]}}},
+            {"Put": {"TableName": table.name, "Item": updated}},
+        ]
+    )
+
+
 def _group_rows(table, index_name, group_uuid):
     query = {
         "IndexName": index_name,
@@ -82,11 +99,15 @@ def lambda_handler(event, context):
         for row in list(_group_rows(table, index_name, group_uuid)):
             if row["pk"].startswith(MESSAGE_PREFIX):
                 continue
+            if row["sk"] > sk:
+                # The row already shows a later message.
+                continue
             updated = dict(row, sk=sk, message=message)
-            if row["sk"] != sk:
-                # The sort key is part of the primary key: replace the row.
-                table.delete_item(Key={"pk": row["pk"], "sk": row["sk"]})
-            table.put_item(Item=updated)
+            if row["sk"] == sk:
+                table.put_item(Item=updated)
+            else:
+                # The sort key is part of the primary key: the row is replaced, atomically.
+                _replace(table, row, updated)
             rewritten += 1
         LOG.info("group %s: rewrote rows for new message", group_uuid)
     return {"handled": handled, "ignored": ignored, "rewritten": rewritten}

@@ -5,7 +5,9 @@ import os
 import pathlib
 
 import boto3
+import botocore.client
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 HANDLER = pathlib.Path(__file__).resolve().parents[2] / "lambda-artifacts/cruddur-messaging-stream/lambda_function.py"
@@ -124,3 +126,65 @@ def test_nothing_is_hard_coded(table):
     assert "ca-central-1" not in source
     assert "amazonaws.com" not in source
     assert os.environ["TABLE_NAME"] == "cruddur-messages"
+
+
+def rows_per_user(table):
+    """How many group rows each user has."""
+    counts = {}
+    for row in group_rows(table):
+        counts[row["pk"]] = counts.get(row["pk"], 0) + 1
+    return counts
+
+
+def fail_writes(monkeypatch, fail):
+    """Makes every DynamoDB write for which `fail(operation, number)` is true raise the
+    throttling error AWS sends (`number` counts writes from 1); returns the list of writes
+    attempted."""
+    real = botocore.client.BaseClient._make_api_call
+    writes = []
+
+    def call(self, operation, params):
+        if operation in ("PutItem", "DeleteItem", "UpdateItem", "TransactWriteItems", "BatchWriteItem"):
+            writes.append(operation)
+            if fail(operation, len(writes)):
+                raise ClientError(
+                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}},
+                    operation,
+                )
+        return real(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    return writes
+
+
+def test_a_failed_write_leaves_each_user_one_row_the_old_one(table, monkeypatch):
+    writes = fail_writes(monkeypatch, lambda operation, number: True)
+    with pytest.raises(ClientError):
+        load_handler().lambda_handler({"Records": [record("INSERT", f"MSG#{GROUP}", "2026-11-21T10:00:00", "hi!")]}, None)
+    # Never a separate delete that could land without its put.
+    assert writes == ["TransactWriteItems"]
+    assert rows_per_user(table) == {"GRP#andrew": 1, "GRP#bayko": 1}
+    assert {r["message"] for r in group_rows(table)} == {"old message"}
+
+
+def test_a_failure_partway_leaves_one_row_per_user_old_or_new_and_a_retry_finishes(table, monkeypatch):
+    # The first row's replacement lands, the second's is throttled.
+    writes = fail_writes(monkeypatch, lambda operation, number: number == 2)
+    event = {"Records": [record("INSERT", f"MSG#{GROUP}", "2026-11-21T10:00:00", "hi!")]}
+    with pytest.raises(ClientError):
+        load_handler().lambda_handler(event, None)
+    assert writes == ["TransactWriteItems", "TransactWriteItems"]
+    assert rows_per_user(table) == {"GRP#andrew": 1, "GRP#bayko": 1}
+    assert sorted(r["message"] for r in group_rows(table)) == ["hi!", "old message"]
+    # Lambda retries the batch: the row already rewritten is not touched again.
+    assert load_handler().lambda_handler(event, None)["rewritten"] == 2
+    assert rows_per_user(table) == {"GRP#andrew": 1, "GRP#bayko": 1}
+    assert {(r["sk"], r["message"]) for r in group_rows(table)} == {("2026-11-21T10:00:00", "hi!")}
+
+
+def test_an_older_message_does_not_move_a_row_back(table):
+    handler = load_handler()
+    handler.lambda_handler({"Records": [record("INSERT", f"MSG#{GROUP}", "2026-11-21T10:00:02", "new")]}, None)
+    result = handler.lambda_handler({"Records": [record("INSERT", f"MSG#{GROUP}", "2026-11-21T10:00:01", "late")]}, None)
+    assert result["rewritten"] == 0
+    assert {(r["sk"], r["message"]) for r in group_rows(table)} == {("2026-11-21T10:00:02", "new")}
