@@ -187,7 +187,7 @@ fn row(out: &mut String, name: &str, s: Sample, latency: u64, extra: &str) {
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut moto = Command::new(root.join(".venv/bin/python"))
-        .arg(root.join("tests/emulator/launch.py"))
+        .arg(root.join("scripts/moto-launch.py"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

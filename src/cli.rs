@@ -66,6 +66,9 @@ pub enum Command {
     /// Write, scan and query a table's items (the bootcamp's `bin/ddb` scripts).
     #[command(subcommand)]
     Data(DataCommand),
+    /// Read a table's stream: what `DynamoDB` hands the stream's function.
+    #[command(subcommand)]
+    Stream(StreamCommand),
 }
 
 /// Arguments of `plan`.
@@ -225,4 +228,49 @@ pub struct QueryArgs {
     /// Sort key descending: the newest first when the sort key is a time.
     #[arg(long)]
     pub newest_first: bool,
+}
+
+/// The stream commands.
+#[derive(Debug, Subcommand)]
+pub enum StreamCommand {
+    /// Print each record of a table's current stream as it arrives: time, INSERT / MODIFY /
+    /// REMOVE, keys, and the images the stream's view type carries.
+    ///
+    /// Follows child shards as they appear. Ctrl-C stops it cleanly (exit 0), as do
+    /// `--max` and `--for`.
+    #[command(override_usage = "cruddur-infra stream tail [OPTIONS] [ENV] <TABLE>")]
+    Tail(TailArgs),
+}
+
+/// Arguments of `stream tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// `[ENV] TABLE`: the environment (default `local`) and the table (its name in the
+    /// stack file, like `messages`, or in AWS, like `cruddur-messages`).
+    #[arg(num_args = 1..=2, required = true, value_names = ["ENV", "TABLE"])]
+    pub target: Vec<String>,
+    /// Where to start: only new records, or every record the stream still holds (24 h).
+    #[arg(long, value_enum, default_value = "latest")]
+    pub from: crate::data::records::StartAt,
+    /// Stop after this many records.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max: Option<u32>,
+    /// Stop after this long (`30s`, `5m`).
+    #[arg(long = "for", value_name = "DURATION", value_parser = crate::lock::parse_wait)]
+    pub for_: Option<std::time::Duration>,
+    /// Print one JSON object per record instead of a line for people.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TailArgs {
+    /// The environment and the table.
+    #[must_use]
+    pub fn parts(&self) -> (&str, &str) {
+        match self.target.as_slice() {
+            [env, table] => (env, table),
+            [table] => ("local", table),
+            _ => ("local", ""),
+        }
+    }
 }

@@ -43,3 +43,13 @@ pub fn install() {
 pub fn requested() -> bool {
     SIGNALS.load(Ordering::SeqCst) > 0
 }
+
+/// For a command that only reads (`stream tail`): the first signal asks it to stop after
+/// what it is printing, the second exits at once with 130.
+pub fn install_for_reading() {
+    let _ = ctrlc::set_handler(|| {
+        if SIGNALS.fetch_add(1, Ordering::SeqCst) > 0 {
+            std::process::exit(EXIT_SECOND_SIGNAL);
+        }
+    });
+}

@@ -26,7 +26,7 @@ mod testing;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use cli::{Cli, Command, DataCommand};
+use cli::{Cli, Command, DataCommand, StreamCommand};
 use commands::CommandError;
 use commands::plan::Pending;
 
@@ -68,6 +68,9 @@ pub fn run(cli: &Cli) -> ExitCode {
                 .await
                 .map(|()| false),
             Command::Data(DataCommand::Query(args)) => commands::data::query(&cli.global, args)
+                .await
+                .map(|()| false),
+            Command::Stream(StreamCommand::Tail(args)) => commands::data::tail(&cli.global, args)
                 .await
                 .map(|()| false),
         }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use crate::aws::{Aws, WaitPolicy};
-use crate::cli::{GlobalArgs, QueryArgs, ScanArgs, SeedArgs};
+use crate::cli::{GlobalArgs, QueryArgs, ScanArgs, SeedArgs, TailArgs};
 use crate::data::aws::{self as io_, Backoff, WriteError};
 use crate::data::{Item, Keys, TableKeys, Usage, query, seed, show};
 use crate::render;
@@ -301,4 +301,63 @@ impl Printer {
         let _ = writeln!(io::stderr(), "{} item{plural}", self.count);
         Ok(())
     }
+}
+
+/// `stream tail [ENV] TABLE`.
+pub async fn tail(global: &GlobalArgs, args: &TailArgs) -> Result<(), CommandError> {
+    use crate::data::aws::stream::{self, Ended, Until};
+    use crate::data::records;
+    let (env, table) = args.parts();
+    let target = open(global, env, table).await?;
+    let name = target.keys.table.clone();
+    let current = stream::current(&target.aws, &name).await?.ok_or_else(|| {
+        CommandError::Usage(Usage {
+            message: format!("`{name}` has no stream enabled in environment `{env}`"),
+            help: "declare `stream: NEW_IMAGE` on the table and apply".into(),
+        })
+    })?;
+    crate::interrupt::install_for_reading();
+    let ready = || {
+        let _ = writeln!(
+            io::stderr(),
+            "reading stream {} ({}, {}); Ctrl-C stops",
+            current.arn,
+            current.view,
+            current.status
+        );
+    };
+    let until = Until {
+        max: args.max.map(|m| m as usize),
+        deadline: args.for_.map(|d| std::time::Instant::now() + d),
+        stop: crate::interrupt::requested,
+    };
+    let mut failed: Option<io::Error> = None;
+    let (count, ended) = stream::tail(&target.aws, &current, args.from, until, ready, |record| {
+        let text = if args.json {
+            records::json(&record)
+        } else {
+            records::line(&record, &current.view)
+        };
+        let mut out = io::stdout().lock();
+        match writeln!(out, "{text}").and_then(|()| out.flush()) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    })
+    .await?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    let why = match ended {
+        Ended::Max => "--max reached",
+        Ended::Time => "--for elapsed",
+        Ended::Interrupted => "interrupted",
+        Ended::Closed => "output closed",
+    };
+    let plural = if count == 1 { "" } else { "s" };
+    let _ = writeln!(io::stderr(), "{count} record{plural} ({why})");
+    Ok(())
 }

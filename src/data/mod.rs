@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod query;
+pub mod records;
 pub mod seed;
 pub mod show;
 #[cfg(test)]

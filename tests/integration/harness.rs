@@ -24,7 +24,7 @@ fn launch() -> Emulator {
     launch_with(true)
 }
 
-/// Starts moto through `tests/emulator/launch.py`; `aws_rules` off leaves moto's own
+/// Starts moto through `scripts/moto-launch.py`; `aws_rules` off leaves moto's own
 /// lenient create paths (a second mapping, a repeated client token) unpatched.
 fn launch_with(aws_rules: bool) -> Emulator {
     let python = root().join(".venv/bin/python");
@@ -34,7 +34,7 @@ fn launch_with(aws_rules: bool) -> Emulator {
         python.display()
     );
     let mut child = Command::new(&python)
-        .arg(root().join("tests/emulator/launch.py"))
+        .arg(root().join("scripts/moto-launch.py"))
         .env(
             "CRUDDUR_MOTO_AWS_RULES",
             if aws_rules { "on" } else { "off" },
@@ -179,6 +179,15 @@ impl Run {
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.cmd.env(key, value);
         self
+    }
+
+    /// Starts it with stdout and stderr piped, for a command that runs until stopped.
+    pub fn spawn(mut self) -> Child {
+        self.cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cruddur-infra")
     }
 
     /// Runs it to completion.

@@ -13,4 +13,5 @@ mod layering;
 mod safety;
 mod seed;
 mod speed;
+mod stream;
 mod tables;

@@ -11,6 +11,8 @@ use aws_sdk_dynamodb::types::{
 };
 use base64::Engine as _;
 
+pub mod stream;
+
 use super::query::Condition;
 use super::{Item, KeyAttr, Keys, Plain, ScalarType, TableKeys};
 use crate::aws::{Aws, AwsError};
@@ -75,28 +77,37 @@ pub fn to_attr(value: &Plain) -> AttributeValue {
     }
 }
 
-/// An attribute value as a plain value: sets become lists, binary becomes its base64 text.
-#[must_use]
-pub fn from_attr(value: &AttributeValue) -> Plain {
-    let b64 = |b: &aws_smithy_types::Blob| {
-        Plain::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
-    };
-    match value {
-        AttributeValue::S(s) => Plain::String(s.clone()),
-        AttributeValue::N(n) => Plain::Number(n.clone()),
-        AttributeValue::Bool(b) => Plain::Bool(*b),
-        AttributeValue::L(items) => Plain::List(items.iter().map(from_attr).collect()),
-        AttributeValue::M(map) => {
-            Plain::Map(map.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect())
+/// Defines `$name`, turning an attribute value of `$sdk` (`DynamoDB`'s or the Streams
+/// API's, the same shape in two crates) into a plain value: sets become lists, binary its
+/// base64 text.
+macro_rules! plain_of {
+    ($name:ident, $sdk:ident) => {
+        /// An attribute value as a plain value: sets become lists, binary its base64 text.
+        #[must_use]
+        pub fn $name(value: &$sdk::types::AttributeValue) -> Plain {
+            use $sdk::types::AttributeValue as A;
+            let b64 = |b: &aws_smithy_types::Blob| {
+                Plain::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
+            };
+            match value {
+                A::S(s) => Plain::String(s.clone()),
+                A::N(n) => Plain::Number(n.clone()),
+                A::Bool(b) => Plain::Bool(*b),
+                A::L(items) => Plain::List(items.iter().map($name).collect()),
+                A::M(map) => Plain::Map(map.iter().map(|(k, v)| (k.clone(), $name(v))).collect()),
+                A::Ss(set) => Plain::List(set.iter().cloned().map(Plain::String).collect()),
+                A::Ns(set) => Plain::List(set.iter().cloned().map(Plain::Number).collect()),
+                A::B(b) => b64(b),
+                A::Bs(set) => Plain::List(set.iter().map(b64).collect()),
+                // `Null(true)`, and any type a newer SDK adds.
+                _ => Plain::Null,
+            }
         }
-        AttributeValue::Ss(set) => Plain::List(set.iter().cloned().map(Plain::String).collect()),
-        AttributeValue::Ns(set) => Plain::List(set.iter().cloned().map(Plain::Number).collect()),
-        AttributeValue::B(b) => b64(b),
-        AttributeValue::Bs(set) => Plain::List(set.iter().map(b64).collect()),
-        // `Null(true)`, and any type a newer SDK adds.
-        _ => Plain::Null,
-    }
+    };
 }
+
+plain_of!(from_attr, aws_sdk_dynamodb);
+plain_of!(from_stream_attr, aws_sdk_dynamodbstreams);
 
 /// An item as the SDK sends it.
 #[must_use]

@@ -1,4 +1,4 @@
-"""Test-only launcher for the moto emulator.
+"""The launcher of the moto emulator, for the tests and for `scripts/local-aws`.
 
 Patches moto where it differs from AWS or needs what this machine lacks (endpoint
 deletion, stream records handed to its Docker-only Lambda runner, and DAX's groups and
@@ -8,9 +8,18 @@ AWS rules the tool relies on: one event source mapping per stream and function (
 create is refused with AWS's ResourceConflictException naming the existing UUID), and
 ClientToken idempotency on CreateVpcEndpoint (a repeated token answers the original
 endpoint, whatever its state now). Then it starts
-moto's threaded server on 127.0.0.1 on a free port chosen by the OS, prints
-`ready <port>` once it accepts connections, and exits when its parent (the test binary)
-exits, so no emulator outlives a test run. The user's own emulator on 4566 is never used.
+moto's threaded server on 127.0.0.1, prints `ready <port>` once it accepts connections,
+and serves until it is stopped.
+
+  scripts/moto-launch.py                 a free port chosen by the OS; exits when its
+                                         parent (the test binary) exits, so no emulator
+                                         outlives a test run (the user's 4566 is never used)
+  scripts/moto-launch.py --port 4566 --detached
+                                         what `scripts/local-aws start` runs: the quick
+                                         start's emulator, until `scripts/local-aws stop`
+
+Keeping stream records matters to people too: plain moto drops a mapped stream's records
+(its Lambda runner needs Docker), so `cruddur-infra stream tail` would see nothing.
 """
 
 import logging
@@ -319,16 +328,22 @@ if os.environ.get("CRUDDUR_MOTO_AWS_RULES", "on") != "off":
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="moto, patched as the docstring says")
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--detached", action="store_true", help="outlive the parent")
+    args = parser.parse_args()
     # One line per request would bury the test output.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     parent = os.getppid()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     _, port = server.get_host_and_port()
     print(f"ready {port}", flush=True)
     try:
         # Reparenting means the test binary is gone (finished or killed).
-        while os.getppid() == parent:
+        while args.detached or os.getppid() == parent:
             time.sleep(0.5)
     finally:
         server.stop()
