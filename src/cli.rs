@@ -69,6 +69,20 @@ pub enum Command {
     /// Read a table's stream: what `DynamoDB` hands the stream's function.
     #[command(subcommand)]
     Stream(StreamCommand),
+    /// List every declared resource with its AWS name, live state and whether it matches
+    /// the file; a table's item count and stream status, a DAX cluster's endpoint.
+    Status(StatusArgs),
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Environment declared in the stack file.
+    #[arg(default_value = "local")]
+    pub env: String,
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `plan`.

@@ -73,6 +73,9 @@ pub fn run(cli: &Cli) -> ExitCode {
             Command::Stream(StreamCommand::Tail(args)) => commands::data::tail(&cli.global, args)
                 .await
                 .map(|()| false),
+            Command::Status(args) => commands::status::run(&cli.global, args)
+                .await
+                .map(|()| false),
         }
     });
     match result {

@@ -5,6 +5,7 @@ pub mod adopt;
 pub mod apply;
 pub mod data;
 pub mod plan;
+pub mod status;
 
 use std::io::{self, BufRead, IsTerminal, Write};
 

@@ -506,3 +506,178 @@ impl LastKey for aws_sdk_dynamodb::operation::scan::builders::ScanOutputBuilder 
         self.set_last_evaluated_key(Some(key.clone()))
     }
 }
+
+#[test]
+fn a_stream_record_says_what_its_view_type_carries() {
+    use super::records::{self, Record};
+    let keys: Item = [
+        ("pk".to_string(), s("MSG#1")),
+        ("sk".to_string(), s("2023")),
+    ]
+    .into_iter()
+    .collect();
+    let insert = Record {
+        time: Some("2026-11-22T10:00:00Z".into()),
+        event: "INSERT".into(),
+        keys: keys.clone(),
+        new_image: Some(keys.clone()),
+        old_image: None,
+        sequence: "1".into(),
+        shard: "shard-1".into(),
+    };
+    assert_eq!(
+        records::line(&insert, "NEW_IMAGE"),
+        r#"2026-11-22T10:00:00Z  INSERT  pk=MSG#1 sk=2023  new: {"pk":"MSG#1","sk":"2023"}"#
+    );
+    let remove = Record {
+        event: "REMOVE".into(),
+        new_image: None,
+        ..insert.clone()
+    };
+    assert!(
+        records::line(&remove, "NEW_IMAGE").ends_with(
+            "(no image: a NEW_IMAGE stream carries none for a REMOVE; the item is gone)"
+        )
+    );
+    assert!(
+        records::line(&remove, "KEYS_ONLY")
+            .ends_with("(keys only: the stream's view type is KEYS_ONLY)")
+    );
+    let json: serde_json::Value = serde_json::from_str(&records::json(&remove)).unwrap();
+    assert_eq!(json["event"], "REMOVE");
+    assert_eq!(json["keys"]["pk"], "MSG#1");
+    assert_eq!(json["new_image"], serde_json::Value::Null);
+    assert_eq!(json["shard"], "shard-1");
+}
+
+#[tokio::test]
+async fn tail_follows_a_child_shard_from_its_start_once_its_parent_closes() {
+    use aws_sdk_dynamodbstreams::Client as Streams;
+    use aws_sdk_dynamodbstreams::operation::describe_stream::DescribeStreamOutput;
+    use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsOutput;
+    use aws_sdk_dynamodbstreams::operation::get_shard_iterator::GetShardIteratorOutput;
+    use aws_sdk_dynamodbstreams::types::{
+        AttributeValue as A, OperationType, Record as R, SequenceNumberRange, Shard,
+        ShardIteratorType, StreamDescription, StreamRecord,
+    };
+    let shard = |id: &str, parent: Option<&str>, closed: bool| {
+        let range = SequenceNumberRange::builder().starting_sequence_number("1");
+        let range = if closed {
+            range.ending_sequence_number("9")
+        } else {
+            range
+        };
+        Shard::builder()
+            .shard_id(id)
+            .set_parent_shard_id(parent.map(str::to_string))
+            .sequence_number_range(range.build())
+            .build()
+    };
+    let record = |pk: &str, seq: &str| {
+        R::builder()
+            .event_name(OperationType::Insert)
+            .dynamodb(
+                StreamRecord::builder()
+                    .keys("pk", A::S(pk.into()))
+                    .sequence_number(seq)
+                    .build(),
+            )
+            .build()
+    };
+    let (a, b) = (shard("A", None, false), shard("B", Some("A"), false));
+    let a_closed = shard("A", None, true);
+    let rules = [
+        mock!(Streams::describe_stream).then_output(move || {
+            DescribeStreamOutput::builder()
+                .stream_description(StreamDescription::builder().shards(a.clone()).build())
+                .build()
+        }),
+        mock!(Streams::get_shard_iterator)
+            .match_requests(|r| {
+                r.shard_id() == Some("A")
+                    && r.shard_iterator_type() == Some(&ShardIteratorType::Latest)
+            })
+            .then_output(|| {
+                GetShardIteratorOutput::builder()
+                    .shard_iterator("itA")
+                    .build()
+            }),
+        // The last records of the parent; no next iterator: it is closed.
+        mock!(Streams::get_records)
+            .match_requests(|r| r.shard_iterator() == Some("itA"))
+            .then_output(move || {
+                GetRecordsOutput::builder()
+                    .records(record("in-parent", "5"))
+                    .build()
+            }),
+        mock!(Streams::describe_stream).then_output(move || {
+            DescribeStreamOutput::builder()
+                .stream_description(
+                    StreamDescription::builder()
+                        .shards(a_closed.clone())
+                        .shards(b.clone())
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(Streams::get_shard_iterator)
+            .match_requests(|r| {
+                r.shard_id() == Some("B")
+                    && r.shard_iterator_type() == Some(&ShardIteratorType::TrimHorizon)
+            })
+            .then_output(|| {
+                GetShardIteratorOutput::builder()
+                    .shard_iterator("itB")
+                    .build()
+            }),
+        mock!(Streams::get_records)
+            .match_requests(|r| r.shard_iterator() == Some("itB"))
+            .then_output(move || {
+                GetRecordsOutput::builder()
+                    .records(record("in-child", "10"))
+                    .next_shard_iterator("itB2")
+                    .build()
+            }),
+    ];
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |_| {});
+    aws.set_client(mock_sdk_client!(
+        aws_sdk_dynamodbstreams,
+        RuleMode::Sequential,
+        &rules
+    ));
+    let stream = super::aws::stream::Stream {
+        arn: "arn:stream".into(),
+        view: "NEW_IMAGE".into(),
+        status: "ENABLED".into(),
+    };
+    let until = super::aws::stream::Until {
+        max: Some(2),
+        deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(20)),
+        stop: || false,
+    };
+    let mut seen = Vec::new();
+    let mut ready = false;
+    let (count, ended) = super::aws::stream::tail(
+        &aws,
+        &stream,
+        super::records::StartAt::Latest,
+        until,
+        || ready = true,
+        |r| {
+            seen.push((r.shard.clone(), r.keys["pk"].clone()));
+            true
+        },
+    )
+    .await
+    .expect("tails");
+    assert!(ready);
+    assert_eq!((count, ended), (2, super::aws::stream::Ended::Max));
+    assert_eq!(
+        seen,
+        [("A".into(), s("in-parent")), ("B".into(), s("in-child"))]
+    );
+    assert!(
+        rules.iter().all(|r| r.num_calls() == 1),
+        "each call once, in order"
+    );
+}

@@ -2,6 +2,7 @@
 //! data, stderr for progress) and never decide anything.
 
 pub mod human;
+pub mod status;
 
 use std::io::{self, IsTerminal, Write};
 

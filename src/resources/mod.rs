@@ -118,6 +118,16 @@ pub trait Resource {
     /// it only fills in references the plan could not know.
     type Op: std::fmt::Debug + Clone + PartialEq;
 
+    /// What `status` shows of a resource as refresh read it: `("state", …)` first, as AWS
+    /// spells it (`ACTIVE`, `Active`, `available`, `Enabled`), then facts worth a glance
+    /// (an item count, an endpoint). Empty when it does not exist.
+    ///
+    /// Pure.
+    fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
+        let _ = live;
+        Vec::new()
+    }
+
     /// Whether `op` deletes data the resource holds (a table replaced or deleted), so that
     /// the data-loss guard and `--backup` see it. Most kinds hold none.
     ///
@@ -779,6 +789,22 @@ macro_rules! kinds {
                 $($field: $field.into_iter().collect(),)*
                 ..LiveState::default()
             })
+        }
+
+        /// What `status` shows of the resource at `address` (`Resource::facts`); empty
+        /// when refresh found none.
+        #[must_use]
+        pub fn live_facts(live: &LiveState, address: &Address) -> Vec<(&'static str, String)> {
+            $(
+                if address.kind == <$module::$unit as Resource>::KIND {
+                    return live
+                        .$field
+                        .get(address)
+                        .map(<$module::$unit as Resource>::facts)
+                        .unwrap_or_default();
+                }
+            )*
+            Vec::new()
         }
 
         /// The AWS name of the declared resource at `address` (`Resource::aws_name`).

@@ -13,5 +13,6 @@ mod layering;
 mod safety;
 mod seed;
 mod speed;
+mod status;
 mod stream;
 mod tables;

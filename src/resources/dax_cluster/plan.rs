@@ -112,6 +112,15 @@ impl Resource for DaxCluster {
     /// The cluster and the groups the tool would make for it; empty for a disabled cluster
     /// this stack has no record of having made.
     type Live = DaxLive;
+
+    fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
+        let Some(c) = &live.cluster else { return Vec::new() };
+        let mut facts = vec![("state", c.status.clone())];
+        if let Some(endpoint) = &c.endpoint {
+            facts.push(("endpoint", endpoint.clone()));
+        }
+        facts
+    }
     type Op = ClusterOp;
 
     fn enabled(raw: &Self::Raw) -> Option<&serde_saphyr::Spanned<bool>> {

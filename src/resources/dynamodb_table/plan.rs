@@ -68,6 +68,25 @@ impl Resource for Table {
     /// The table refresh read by name, `None` when AWS does not have it. A `DELETING`
     /// table is `Some` in that state, since it still holds the name.
     type Live = Option<super::TableLive>;
+
+    fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
+        let Some(t) = live else { return Vec::new() };
+        let state = match &t.state {
+            super::TableState::Creating => "CREATING".to_string(),
+            super::TableState::Active => "ACTIVE".to_string(),
+            super::TableState::Updating => "UPDATING".to_string(),
+            super::TableState::Deleting => "DELETING".to_string(),
+            super::TableState::Other(s) => s.clone(),
+        };
+        let mut facts = vec![
+            ("state", state),
+            ("approximate_item_count", t.item_count.to_string()),
+        ];
+        if let Some(view) = t.config.stream {
+            facts.push(("stream", view.as_str().to_string()));
+        }
+        facts
+    }
     /// `Create`, `CreateAfterDeletion`, `Update` with its steps, `Replace` or `Delete`.
     type Op = TableOp;
 

@@ -58,6 +58,12 @@ impl Resource for Mapping {
     /// Every live mapping of the function on one of the table's streams: normally one,
     /// more after a lost create answer or a mapping left on an older stream.
     type Live = Vec<super::MappingLive>;
+
+    fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
+        live.first()
+            .map(|m| vec![("state", m.state.clone()), ("uuid", m.uuid.clone())])
+            .unwrap_or_default()
+    }
     type Op = MappingOp;
 
     /// A mapping has no name or ARN of its own that others reference.

@@ -49,6 +49,13 @@ impl Resource for Role {
     type Spec = RoleSpec;
     /// `None`: IAM has no role of the declared name.
     type Live = Option<super::RoleLive>;
+
+    fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
+        // IAM roles have no state of their own: one that exists is usable.
+        live.as_ref()
+            .map(|r| vec![("state", "exists".to_string()), ("arn", r.arn.clone())])
+            .unwrap_or_default()
+    }
     type Op = RoleOp;
 
     fn aws_name(spec: &RoleSpec) -> Option<&str> {

@@ -89,6 +89,15 @@ impl Resource for Function {
     type Spec = FunctionSpec;
     /// The function if it exists and, for destroy, whether its log group does.
     type Live = super::FunctionState;
+
+    fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
+        let Some(f) = &live.function else { return Vec::new() };
+        let mut facts = vec![("state", f.state.clone())];
+        if let Some(reason) = &f.state_reason {
+            facts.push(("reason", reason.clone()));
+        }
+        facts
+    }
     type Op = FunctionOp;
 
     /// The function's name, by which its mappings are listed and created.

@@ -57,6 +57,12 @@ impl Resource for Endpoint {
     /// none `deleted`, `deleting`, `rejected` or `failed`; empty when there is none, or
     /// when the region has no default VPC and the endpoint asks for it.
     type Live = Vec<super::EndpointLive>;
+
+    fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
+        live.first()
+            .map(|e| vec![("state", e.state.clone()), ("id", e.id.clone())])
+            .unwrap_or_default()
+    }
     type Op = EndpointOp;
 
     /// The declared VPC, under the key `LiveState::vpcs` uses (`default` or its id). An

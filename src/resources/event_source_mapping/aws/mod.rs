@@ -183,6 +183,47 @@ pub fn existing_mapping_uuid(message: Option<&str>) -> Option<&str> {
     shaped.then_some(uuid)
 }
 
+/// Waits until the stream `source` reports `ENABLED` in the DynamoDB Streams API. After a
+/// view-type change the new stream is `ENABLING` for a while, and a mapping made then
+/// fails or reads nothing; `DescribeTable` already names the new ARN, so only the Streams
+/// API says when it can be read.
+async fn stream_enabled(api: Api<'_>, source: &str) -> Result<(), AwsError> {
+    let streams = api.aws.client(aws_sdk_dynamodbstreams::Client::new);
+    crate::aws::wait_until(
+        &api.aws.wait,
+        api.reporter,
+        "the stream to be ENABLED",
+        Duration::from_mins(5),
+        || {
+            let streams = streams.clone();
+            async move {
+                match streams.describe_stream().stream_arn(source).limit(1).send().await {
+                    Ok(out) => {
+                        let status = out
+                            .stream_description
+                            .and_then(|d| d.stream_status)
+                            .map_or_else(|| "unknown".to_string(), |s| s.as_str().to_string());
+                        Ok(if status == "ENABLED" {
+                            Poll::Ready(())
+                        } else {
+                            Poll::Pending(status)
+                        })
+                    }
+                    Err(e)
+                        if e.as_service_error().is_some_and(|e| {
+                            e.is_resource_not_found_exception()
+                        }) =>
+                    {
+                        Ok(Poll::Pending("not found yet".into()))
+                    }
+                    Err(e) => Err(AwsError::call("DescribeStream", source, &e, true)),
+                }
+            }
+        },
+    )
+    .await
+}
+
 /// What `CreateEventSourceMapping` answered: a new mapping, or the one that already exists
 /// for this stream and function (a retried create whose first answer was lost).
 enum Created {
@@ -203,6 +244,7 @@ enum Created {
 /// emulator accepted) is deleted before the run ends. Returns the UUID kept.
 pub async fn create(api: Api<'_>, c: &MappingConfig, source: &str) -> Result<String, AwsError> {
     let function = c.function_arn.rsplit(':').next().unwrap_or(&c.function_arn);
+    stream_enabled(api, source).await?;
     let uuid = match create_or_find(api, c, source).await? {
         Created::New(uuid) => {
             wait_state(api, &uuid, "creating").await?;

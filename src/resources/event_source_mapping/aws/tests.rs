@@ -21,6 +21,100 @@ use crate::resources::Address;
 use crate::testing::mock_sdk_client;
 use aws_sdk_lambda::Client;
 
+/// Polls and retries in milliseconds.
+fn fast_policy() -> WaitPolicy {
+    WaitPolicy {
+        first_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        report_every: Duration::ZERO,
+        max_attempts: 4,
+        settling: Duration::from_millis(200),
+    }
+}
+
+/// The seed stack's mapping of function `arn:f`, batch size 1.
+fn stream_config() -> MappingConfig {
+    MappingConfig {
+        event_source_arn: None,
+        function_arn: "arn:f".into(),
+        batch_size: 1,
+        starting_position: "LATEST".into(),
+        enabled: true,
+        filter_patterns: BTreeSet::new(),
+        maximum_retry_attempts: -1,
+        bisect_batch_on_function_error: false,
+        maximum_batching_window_seconds: 0,
+    }
+}
+
+/// A Streams API client whose stream reports `ENABLED`.
+fn enabled_stream() -> aws_sdk_dynamodbstreams::Client {
+    let rule = mock!(aws_sdk_dynamodbstreams::Client::describe_stream)
+        .then_output(|| stream_status(aws_sdk_dynamodbstreams::types::StreamStatus::Enabled));
+    mock_sdk_client!(aws_sdk_dynamodbstreams, RuleMode::MatchAny, [&rule])
+}
+
+fn stream_status(
+    status: aws_sdk_dynamodbstreams::types::StreamStatus,
+) -> aws_sdk_dynamodbstreams::operation::describe_stream::DescribeStreamOutput {
+    aws_sdk_dynamodbstreams::operation::describe_stream::DescribeStreamOutput::builder()
+        .stream_description(
+            aws_sdk_dynamodbstreams::types::StreamDescription::builder()
+                .stream_status(status)
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn the_mapping_is_created_only_once_its_new_stream_reports_enabled() {
+    use aws_sdk_dynamodbstreams::types::StreamStatus;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let polls = Arc::new(AtomicUsize::new(0));
+    let (p1, p2, p3) = (polls.clone(), polls.clone(), polls.clone());
+    let streams = [
+        mock!(aws_sdk_dynamodbstreams::Client::describe_stream)
+            .match_requests(|r| r.stream_arn() == Some("arn:s"))
+            .then_output(move || {
+                p1.fetch_add(1, Ordering::SeqCst);
+                stream_status(StreamStatus::Enabling)
+            }),
+        mock!(aws_sdk_dynamodbstreams::Client::describe_stream).then_output(move || {
+            p2.fetch_add(1, Ordering::SeqCst);
+            stream_status(StreamStatus::Enabled)
+        }),
+    ];
+    let lambda = [
+        mock!(Client::create_event_source_mapping)
+            .match_requests(move |_| p3.load(Ordering::SeqCst) == 2)
+            .then_output(|| CreateEventSourceMappingOutput::builder().uuid("u-1").state("Creating").build()),
+        mock!(Client::get_event_source_mapping).then_output(|| GetEventSourceMappingOutput::builder().uuid("u-1").state("Enabled").build()),
+        mock!(Client::list_event_source_mappings).then_output(|| {
+            ListEventSourceMappingsOutput::builder()
+                .event_source_mappings(mapping("u-1", "arn:s", 1))
+                .build()
+        }),
+    ];
+    let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &lambda);
+    let policy = fast_policy();
+    let aws = crate::testing::aws_of(policy, |a| a.lambda = client.clone());
+    aws.set_client(mock_sdk_client!(aws_sdk_dynamodbstreams, RuleMode::Sequential, &streams));
+    let address = Address::new(crate::resources::Kind::Mapping, "m");
+    let recorder = Recorder::default();
+    let api = Api {
+        aws: &aws,
+        reporter: Reporter {
+            address: &address,
+            sink: &recorder,
+        },
+    };
+    let config = stream_config();
+    assert_eq!(create(api, &config, "arn:s").await.expect("created"), "u-1");
+    assert_eq!(polls.load(Ordering::SeqCst), 2, "polled ENABLING, then ENABLED");
+    assert!(lambda.iter().all(|r| r.num_calls() == 1), "created once, after ENABLED");
+}
+
 #[tokio::test]
 async fn create_retries_cannot_access_stream_then_waits_for_enabled() {
     let rules = [
@@ -46,14 +140,9 @@ async fn create_retries_cannot_access_stream_then_waits_for_enabled() {
     let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
     let address = Address::new(crate::resources::Kind::Mapping, "m");
     let recorder = Recorder::default();
-    let policy = WaitPolicy {
-        first_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(2),
-        report_every: Duration::ZERO,
-        max_attempts: 4,
-        settling: Duration::from_millis(200),
-    };
+    let policy = fast_policy();
     let aws = crate::testing::aws_of(policy, |a| a.lambda = client.clone());
+    aws.set_client(enabled_stream());
     let api = Api {
         aws: &aws,
         reporter: Reporter {
@@ -61,17 +150,7 @@ async fn create_retries_cannot_access_stream_then_waits_for_enabled() {
             sink: &recorder,
         },
     };
-    let config = MappingConfig {
-        event_source_arn: None,
-        function_arn: "arn:f".into(),
-        batch_size: 1,
-        starting_position: "LATEST".into(),
-        enabled: true,
-        filter_patterns: BTreeSet::new(),
-        maximum_retry_attempts: -1,
-        bisect_batch_on_function_error: false,
-        maximum_batching_window_seconds: 0,
-    };
+    let config = stream_config();
     assert_eq!(create(api, &config, "arn:s").await.expect("created"), "u-1");
     assert!(rules.iter().all(|r| r.num_calls() == 1));
     let events = recorder.events();
@@ -138,6 +217,7 @@ async fn deleting_a_mapping_that_is_changing_state_waits_for_it_and_retries() {
         settling: Duration::from_secs(5),
     };
     let aws = crate::testing::aws_of(policy, |a| a.lambda = client.clone());
+    aws.set_client(enabled_stream());
     let api = Api {
         aws: &aws,
         reporter: Reporter {
@@ -236,14 +316,9 @@ async fn a_conflict_naming_the_existing_mapping_adopts_it_updates_it_and_deletes
     let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &rules);
     let address = Address::new(crate::resources::Kind::Mapping, "m");
     let recorder = Recorder::default();
-    let policy = WaitPolicy {
-        first_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(2),
-        report_every: Duration::ZERO,
-        max_attempts: 4,
-        settling: Duration::from_millis(200),
-    };
+    let policy = fast_policy();
     let aws = crate::testing::aws_of(policy, |a| a.lambda = client.clone());
+    aws.set_client(enabled_stream());
     let api = Api {
         aws: &aws,
         reporter: Reporter {
@@ -251,17 +326,7 @@ async fn a_conflict_naming_the_existing_mapping_adopts_it_updates_it_and_deletes
             sink: &recorder,
         },
     };
-    let config = MappingConfig {
-        event_source_arn: None,
-        function_arn: "arn:f".into(),
-        batch_size: 1,
-        starting_position: "LATEST".into(),
-        enabled: true,
-        filter_patterns: BTreeSet::new(),
-        maximum_retry_attempts: -1,
-        bisect_batch_on_function_error: false,
-        maximum_batching_window_seconds: 0,
-    };
+    let config = stream_config();
     assert_eq!(create(api, &config, "arn:s").await.expect("adopted"), uuid);
     assert!(rules.iter().all(|r| r.num_calls() == 1), "each call once, in order");
 }
