@@ -453,7 +453,11 @@ where
     loop {
         let size = limit.map(|l| page_limit(l - seen));
         let (items, last) = fetch(size, start.take()).await?;
-        let items: Vec<Item> = items.unwrap_or_default().iter().map(from_item).collect();
+        let mut items: Vec<Item> = items.unwrap_or_default().iter().map(from_item).collect();
+        // `Limit` bounds a page; an emulator that sends more must not print past `--limit`.
+        if let Some(l) = limit {
+            items.truncate(l - seen);
+        }
         seen += items.len();
         page(items);
         start = last.filter(|k| !k.is_empty());
