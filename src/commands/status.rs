@@ -16,8 +16,10 @@ use crate::resources::{self, Kind};
 pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<(), CommandError> {
     let mut session = open(global, &args.env).await?;
     let live = refresh(&mut session, Mode::Converge).await?;
-    let plan = plan::plan(&session.stack, &live, &session.ctx, Mode::Converge)
-        .map_err(CommandError::Plan)?;
+    // A plan that refuses (a same-named table made by hand, say) still lists what exists;
+    // its errors follow the list and the exit code is 1.
+    let planned = plan::plan(&session.stack, &live, &session.ctx, Mode::Converge);
+    let changes = planned.as_ref().map(|p| p.changes.as_slice()).ok();
     let mut rows = Vec::new();
     for (address, enabled, _) in resources::declared_resources(&session.stack) {
         // Mappings and endpoints have no name of their own; their facts carry their ids.
@@ -30,11 +32,9 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<(), CommandEr
         } else {
             "missing".to_string()
         };
-        let change = plan
-            .changes
-            .iter()
-            .find(|c| c.address == address && !c.stray);
+        let change = changes.and_then(|c| c.iter().find(|c| c.address == address && !c.stray));
         let sync = match (enabled, change.map(|c| &c.action)) {
+            (true, _) if changes.is_none() => Sync::Unknown,
             (false, _) => Sync::Disabled {
                 exists: state != "missing",
             },
@@ -74,5 +74,5 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<(), CommandEr
         human::header(&mut out, &session.header, session.out)?;
         out.write_all(status::text(&rows).as_bytes())?;
     }
-    Ok(())
+    planned.map(|_| ()).map_err(CommandError::Plan)
 }

@@ -18,6 +18,8 @@ pub enum Sync {
         /// Whether one exists.
         exists: bool,
     },
+    /// Not compared: the plan refuses to go on (the errors follow the list).
+    Unknown,
 }
 
 /// One line of `status`.
@@ -47,6 +49,7 @@ impl Sync {
                 "disabled here, but exists (apply deletes it)".into()
             }
             Self::Disabled { exists: false } => "disabled here".into(),
+            Self::Unknown => "not compared (see the errors below)".into(),
         }
     }
 
@@ -58,6 +61,7 @@ impl Sync {
             Self::Missing => "missing",
             Self::Differs(_) => "differs",
             Self::Disabled { .. } => "disabled",
+            Self::Unknown => "unknown",
         }
     }
 }
