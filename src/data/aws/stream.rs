@@ -163,6 +163,9 @@ pub async fn tail(
     // Open shards and their iterators; shards read to their end.
     let mut open: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut last_seen: BTreeMap<String, String> = BTreeMap::new();
+    // How each shard was first positioned, to renew an iterator that expired before any
+    // record came (an expired `latest` must not turn into `trim-horizon`).
+    let mut started: BTreeMap<String, ShardIteratorType> = BTreeMap::new();
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut first = true;
     let mut rescan_at = Instant::now();
@@ -191,7 +194,8 @@ pub async fn tail(
                     (true, StartAt::Latest) => ShardIteratorType::Latest,
                     _ => ShardIteratorType::TrimHorizon,
                 };
-                let it = iterator(&client, arn, &id, kind, None).await?;
+                let it = iterator(&client, arn, &id, kind.clone(), None).await?;
+                started.insert(id.clone(), kind);
                 open.insert(id, it);
             }
             first = false;
@@ -231,7 +235,10 @@ pub async fn tail(
                         &client,
                         arn,
                         &id,
-                        ShardIteratorType::TrimHorizon,
+                        started
+                            .get(&id)
+                            .cloned()
+                            .unwrap_or(ShardIteratorType::TrimHorizon),
                         last_seen.get(&id).map(String::as_str),
                     )
                     .await?;
