@@ -230,18 +230,25 @@ pub async fn tail(
                         )
                     }) =>
                 {
-                    // Iterators last 15 minutes; take a new one where this one stopped.
-                    let fresh = iterator(
-                        &client,
-                        arn,
-                        &id,
-                        started
-                            .get(&id)
-                            .cloned()
-                            .unwrap_or(ShardIteratorType::TrimHorizon),
-                        last_seen.get(&id).map(String::as_str),
-                    )
-                    .await?;
+                    // An expired iterator (15 minutes) is renewed where it stopped, or as
+                    // the shard was first positioned. Trimmed data means the position is
+                    // gone (past 24 hours, or a stream DynamoDB Local is still setting up):
+                    // read from the oldest record there is, as AWS advises.
+                    let trimmed = e.as_service_error().is_some_and(|e| {
+                        matches!(e, GetRecordsError::TrimmedDataAccessException(_))
+                    });
+                    let (kind, after) = if trimmed {
+                        (ShardIteratorType::TrimHorizon, None)
+                    } else {
+                        (
+                            started
+                                .get(&id)
+                                .cloned()
+                                .unwrap_or(ShardIteratorType::TrimHorizon),
+                            last_seen.get(&id).map(String::as_str),
+                        )
+                    };
+                    let fresh = iterator(&client, arn, &id, kind, after).await?;
                     open.insert(id, fresh);
                     continue;
                 }
