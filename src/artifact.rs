@@ -1,6 +1,10 @@
 //! Deterministic deployment packages: the zip of `lambda-artifacts/<fn>/` with sorted
 //! entries, a fixed timestamp and fixed modes, so the same files always give the same
 //! bytes, and its base64 SHA-256 equals Lambda's `CodeSha256` when nothing changed.
+//!
+//! The folder is walked before anything is read: sizes are added up as files are found and
+//! the walk stops at Lambda's 250 MB limit, so a wrong `source` (`/usr`) fails in moments
+//! instead of being zipped; a link out of the folder and a special file stop it too.
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
@@ -10,6 +14,14 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
+/// Lambda's limit on the unzipped contents of a deployment package: 250 MB
+/// (262,144,000 bytes; layers count too, and this tool adds none).
+pub const MAX_UNZIPPED: u64 = 250 * 1024 * 1024;
+
+/// Lambda's limit on a zip uploaded directly through the API (`ZipFile`): 50 MB. Larger
+/// packages must go through S3, which this tool does not do.
+pub const MAX_ZIPPED: u64 = 50 * 1024 * 1024;
+
 /// A built package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifact {
@@ -17,8 +29,11 @@ pub struct Artifact {
     pub zip: Vec<u8>,
     /// Base64 SHA-256 of `zip`, as Lambda reports `CodeSha256`.
     pub sha256: String,
-    /// Each packaged file's path and hex SHA-256, for plans.
+    /// Each packaged file's path (with `/`) and hex SHA-256, for plans and for the handler
+    /// check, which looks for the handler's module among them.
     pub files: BTreeMap<String, String>,
+    /// The size of the files, unzipped.
+    pub unzipped: u64,
 }
 
 /// Why a package could not be built.
@@ -35,6 +50,49 @@ pub enum ArtifactError {
     /// The folder holds no file.
     #[error("the function source folder `{0}` holds no file")]
     Empty(PathBuf),
+    /// The files add up to more than Lambda takes unzipped; the walk stopped there.
+    #[error(
+        "the function source folder `{path}` holds more than Lambda's limit of 250 MB unzipped (262144000 bytes): the walk stopped at {seen} bytes, after {files} files, without zipping anything"
+    )]
+    TooLarge {
+        /// The folder.
+        path: PathBuf,
+        /// Bytes counted when the limit was passed.
+        seen: u64,
+        /// Files counted by then.
+        files: usize,
+    },
+    /// The zip is larger than a direct upload may be.
+    #[error(
+        "the package of `{path}` is {zipped} bytes zipped, more than Lambda's limit of 50 MB (52428800 bytes) for a direct upload"
+    )]
+    ZipTooLarge {
+        /// The folder.
+        path: PathBuf,
+        /// The zip's size.
+        zipped: u64,
+    },
+    /// A symbolic link points outside the folder: packaging it would ship files the
+    /// folder does not hold (or loop), so it is refused, not followed.
+    #[error(
+        "`{link}` is a symbolic link to `{target}`, outside the function source folder `{root}`"
+    )]
+    LinkOutside {
+        /// The link.
+        link: PathBuf,
+        /// Where it points.
+        target: PathBuf,
+        /// The folder.
+        root: PathBuf,
+    },
+    /// A FIFO, socket or device: not a file a package can hold (reading a FIFO would block).
+    #[error("`{path}` is a {kind}, which a deployment package cannot hold")]
+    Special {
+        /// The entry.
+        path: PathBuf,
+        /// What it is.
+        kind: &'static str,
+    },
     /// Zipping failed.
     #[error("cannot zip `{path}`: {message}")]
     Zip {
@@ -45,48 +103,155 @@ pub enum ArtifactError {
     },
 }
 
-fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), ArtifactError> {
-    let read = |p: &Path, e| ArtifactError::Read {
-        path: p.to_path_buf(),
-        source: e,
-    };
-    for entry in std::fs::read_dir(dir).map_err(|e| read(dir, e))? {
-        let entry = entry.map_err(|e| read(dir, e))?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        // Byte-code caches and editor files differ between machines; they are not source.
-        if name == "__pycache__"
-            || Path::new(&name)
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("pyc"))
-            || name.starts_with('.')
-        {
-            continue;
-        }
-        let kind = entry.file_type().map_err(|e| read(&path, e))?;
-        if kind.is_dir() {
-            collect(root, &path, out)?;
-        } else if kind.is_file() {
-            let rel = path.strip_prefix(root).unwrap_or(&path);
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            out.push((rel, path));
+impl ArtifactError {
+    /// How to fix it, for the diagnostic at the function's `source:`.
+    #[must_use]
+    pub fn help(&self) -> &'static str {
+        match self {
+            ArtifactError::TooLarge { .. } | ArtifactError::ZipTooLarge { .. } => {
+                "point `source` at the function's own folder (its code and dependencies only); larger packages need a container image or S3, which this tool does not upload"
+            }
+            ArtifactError::LinkOutside { .. } => {
+                "copy what the link points to into the folder, or remove the link"
+            }
+            ArtifactError::Special { .. } => "remove it from the folder",
+            _ => {
+                "`source` is relative to the stack file's folder, like `../lambda-artifacts/<function>`"
+            }
         }
     }
-    Ok(())
 }
 
-/// Zips `dir` deterministically.
-pub fn build(dir: &Path) -> Result<Artifact, ArtifactError> {
-    let mut entries = Vec::new();
-    collect(dir, dir, &mut entries)?;
-    if entries.is_empty() {
+/// The walk of a source folder: the files found so far (path in the zip, path on disk)
+/// and their total size, checked against `MAX_UNZIPPED` as each is found.
+struct Walk<'a> {
+    root: &'a Path,
+    /// The folder's real path, to tell links that stay inside it from those that leave.
+    real_root: PathBuf,
+    files: Vec<(String, PathBuf)>,
+    bytes: u64,
+    /// Real paths of the folders entered, so a link back up is not followed twice.
+    entered: Vec<PathBuf>,
+}
+
+impl Walk<'_> {
+    fn read_err(p: &Path, e: std::io::Error) -> ArtifactError {
+        ArtifactError::Read {
+            path: p.to_path_buf(),
+            source: e,
+        }
+    }
+
+    /// Adds one file of `size` bytes, stopping the walk once the limit is passed.
+    fn add(&mut self, rel: String, path: PathBuf, size: u64) -> Result<(), ArtifactError> {
+        self.bytes += size;
+        self.files.push((rel, path));
+        if self.bytes > MAX_UNZIPPED {
+            return Err(ArtifactError::TooLarge {
+                path: self.root.to_path_buf(),
+                seen: self.bytes,
+                files: self.files.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Walks `dir`, whose path in the zip is `prefix` (empty at the root).
+    fn dir(&mut self, dir: &Path, prefix: &str) -> Result<(), ArtifactError> {
+        let real = std::fs::canonicalize(dir).map_err(|e| Self::read_err(dir, e))?;
+        if self.entered.contains(&real) {
+            return Ok(());
+        }
+        self.entered.push(real);
+        for entry in std::fs::read_dir(dir).map_err(|e| Self::read_err(dir, e))? {
+            let entry = entry.map_err(|e| Self::read_err(dir, e))?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // Byte-code caches and editor files differ between machines; they are not source.
+            if name == "__pycache__"
+                || Path::new(&name)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("pyc"))
+                || name.starts_with('.')
+            {
+                continue;
+            }
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let mut meta = entry.metadata().map_err(|e| Self::read_err(&path, e))?;
+            if meta.file_type().is_symlink() {
+                let target = std::fs::canonicalize(&path).map_err(|e| Self::read_err(&path, e))?;
+                if !target.starts_with(&self.real_root) {
+                    return Err(ArtifactError::LinkOutside {
+                        link: path,
+                        target,
+                        root: self.root.to_path_buf(),
+                    });
+                }
+                meta = std::fs::metadata(&target).map_err(|e| Self::read_err(&path, e))?;
+            }
+            let kind = meta.file_type();
+            if kind.is_dir() {
+                self.dir(&path, &rel)?;
+            } else if kind.is_file() {
+                self.add(rel, path, meta.len())?;
+            } else {
+                return Err(ArtifactError::Special {
+                    path,
+                    kind: special_kind(&kind),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a special file is, for messages.
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "named pipe (FIFO)";
+        }
+        if kind.is_socket() {
+            return "socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "device";
+        }
+    }
+    let _ = kind;
+    "special file"
+}
+
+/// The files of `dir` to package, sorted, and their total size; stops with an error at the
+/// first link out of the folder, special file, or byte past `MAX_UNZIPPED`, before any
+/// file is read.
+pub fn walk(dir: &Path) -> Result<(Vec<(String, PathBuf)>, u64), ArtifactError> {
+    let real_root = std::fs::canonicalize(dir).map_err(|e| Walk::read_err(dir, e))?;
+    let mut walk = Walk {
+        root: dir,
+        real_root,
+        files: Vec::new(),
+        bytes: 0,
+        entered: Vec::new(),
+    };
+    walk.dir(dir, "")?;
+    if walk.files.is_empty() {
         return Err(ArtifactError::Empty(dir.to_path_buf()));
     }
-    entries.sort();
+    walk.files.sort();
+    Ok((walk.files, walk.bytes))
+}
+
+/// Zips `dir` deterministically: the files `walk` finds (links inside the folder are
+/// packaged as the files they point to), read only once the walk has checked the limits.
+pub fn build(dir: &Path) -> Result<Artifact, ArtifactError> {
+    let (entries, unzipped) = walk(dir)?;
     let zip_err = |e: &dyn std::fmt::Display| ArtifactError::Zip {
         path: dir.to_path_buf(),
         message: e.to_string(),
@@ -107,8 +272,19 @@ pub fn build(dir: &Path) -> Result<Artifact, ArtifactError> {
         writer.write_all(&bytes).map_err(|e| zip_err(&e))?;
     }
     let zip = writer.finish().map_err(|e| zip_err(&e))?.into_inner();
+    if zip.len() as u64 > MAX_ZIPPED {
+        return Err(ArtifactError::ZipTooLarge {
+            path: dir.to_path_buf(),
+            zipped: zip.len() as u64,
+        });
+    }
     let sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
-    Ok(Artifact { zip, sha256, files })
+    Ok(Artifact {
+        zip,
+        sha256,
+        files,
+        unzipped,
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -155,5 +331,64 @@ mod tests {
         );
         let empty = tempfile::tempdir().unwrap();
         assert!(matches!(build(empty.path()), Err(ArtifactError::Empty(_))));
+    }
+
+    #[test]
+    fn links_inside_the_folder_are_packaged_and_links_out_of_it_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
+        std::fs::create_dir(dir.path().join("lib")).unwrap();
+        std::fs::write(dir.path().join("lib/b.py"), "y = 2\n").unwrap();
+        std::os::unix::fs::symlink("a.py", dir.path().join("alias.py")).unwrap();
+        // A link back up to the folder itself is not followed twice (no loop).
+        std::os::unix::fs::symlink("..", dir.path().join("lib/up")).unwrap();
+        let built = build(dir.path()).unwrap();
+        assert_eq!(
+            built.files.keys().collect::<Vec<_>>(),
+            vec!["a.py", "alias.py", "lib/b.py"]
+        );
+        assert_eq!(built.files["a.py"], built.files["alias.py"]);
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join("lib/out")).unwrap();
+        let err = build(dir.path()).unwrap_err();
+        assert!(
+            matches!(&err, ArtifactError::LinkOutside { link, .. } if link.ends_with("lib/out")),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("outside the function source folder"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_fifo_is_refused_by_name_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let err = build(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("named pipe (FIFO)"), "{err}");
+        assert!(err.to_string().contains("pipe`"), "{err}");
+    }
+
+    #[test]
+    fn the_walk_stops_at_the_unzipped_limit_before_reading_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        // Sparse files: 3 × 100 MB of holes, so the test writes nothing to disk.
+        for i in 0..3 {
+            let f = std::fs::File::create(dir.path().join(format!("big{i}.bin"))).unwrap();
+            f.set_len(100 * 1024 * 1024).unwrap();
+        }
+        let err = build(dir.path()).unwrap_err();
+        assert!(
+            matches!(err, ArtifactError::TooLarge { files: 3, seen, .. } if seen == 300 * 1024 * 1024),
+            "{err}"
+        );
+        assert!(err.to_string().contains("250 MB unzipped"), "{err}");
     }
 }

@@ -72,6 +72,40 @@ pub enum Command {
     /// List every declared resource with its AWS name, live state and whether it matches
     /// the file; a table's item count and stream status, a DAX cluster's endpoint.
     Status(StatusArgs),
+    /// Check the stack without any AWS call: the file, references, each function's handler
+    /// and package, and every role against what the stack makes it do.
+    Validate(ValidateArgs),
+    /// Print the least-privilege IAM policy a person or CI role needs to plan, apply and
+    /// destroy this stack (JSON, ready for `aws iam put-user-policy`).
+    Permissions(PermissionsArgs),
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Environment declared in the stack file.
+    #[arg(default_value = "local")]
+    pub env: String,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Arguments of `permissions`.
+#[derive(Debug, Args)]
+pub struct PermissionsArgs {
+    /// Environment declared in the stack file.
+    #[arg(default_value = "local")]
+    pub env: String,
+    /// Only what `plan` needs (read-only, for CI that plans).
+    #[arg(long)]
+    pub plan_only: bool,
+    /// Include what `--backup` needs (`dynamodb:CreateBackup`).
+    #[arg(long)]
+    pub backup: bool,
+    /// The account id to put in ARNs, instead of asking STS.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
 }
 
 /// Arguments of `status`.
@@ -94,6 +128,9 @@ pub struct PlanArgs {
     /// Exit 0 when there is nothing to change, 2 when changes are pending, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Treat the checks' warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Arguments of `apply` (and the shared part of `destroy`).
@@ -115,6 +152,9 @@ pub struct ConfirmArgs {
     /// Wait this long for another run's lock (`90s`, `2m`); default: fail at once.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::lock::parse_wait)]
     pub lock_timeout: std::time::Duration,
+    /// Treat the checks' warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Arguments of `adopt`.

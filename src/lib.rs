@@ -76,6 +76,10 @@ pub fn run(cli: &Cli) -> ExitCode {
             Command::Status(args) => commands::status::run(&cli.global, args)
                 .await
                 .map(|()| false),
+            Command::Validate(args) => commands::validate::run(&cli.global, args).map(|()| false),
+            Command::Permissions(args) => commands::permissions::run(&cli.global, args)
+                .await
+                .map(|()| false),
         }
     });
     match result {

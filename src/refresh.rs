@@ -30,6 +30,7 @@ pub struct ReadContext<'a> {
     aws: &'a Aws,
     default_vpc: OnceCell<Option<String>>,
     records: OnceCell<Vec<crate::ownership::Record>>,
+    log_groups: OnceCell<BTreeMap<String, crate::resources::logs::LogGroupFacts>>,
 }
 
 impl<'a> ReadContext<'a> {
@@ -43,6 +44,7 @@ impl<'a> ReadContext<'a> {
             aws,
             default_vpc: OnceCell::new(),
             records: OnceCell::new(),
+            log_groups: OnceCell::new(),
         }
     }
 
@@ -54,6 +56,23 @@ impl<'a> ReadContext<'a> {
             .get_or_try_init(|| crate::ownership::list(self.aws, &self.stack.name))
             .await
             .map(Vec::as_slice)
+    }
+
+    /// The stack's log groups that exist, by name: one `DescribeLogGroups` by the common
+    /// prefix of every group a declared resource owns (`Resource::log_groups`), asked once
+    /// however many resources read it; no call when none owns one.
+    pub async fn log_groups(
+        &self,
+    ) -> Result<&BTreeMap<String, crate::resources::logs::LogGroupFacts>, AwsError> {
+        self.log_groups
+            .get_or_try_init(|| async {
+                let names = crate::resources::log_group_names(self.stack);
+                match crate::resources::logs::common_prefix(names.iter().map(String::as_str)) {
+                    Some(prefix) => crate::resources::logs::aws::list(self.aws, &prefix).await,
+                    None => Ok(BTreeMap::new()),
+                }
+            })
+            .await
     }
 
     /// The id of the region's default VPC, asked once however many resources need it.

@@ -48,6 +48,14 @@ pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<
     let mut out = io::stdout().lock();
     human::header(&mut out, &session.header, session.out)?;
     let plan = plan::plan(&session.stack, &live, &session.ctx, mode).map_err(CommandError::Plan)?;
+    out.flush()?;
+    // The checks run before anything is shown to approve: an error stops here, no write.
+    super::report(
+        &session.stack,
+        &plan.findings,
+        args.strict,
+        session.err.is_color(),
+    )?;
     human::plan(&mut out, &plan, session.out)?;
     out.flush()?;
     if plan.is_empty() {

@@ -4,8 +4,10 @@
 pub mod adopt;
 pub mod apply;
 pub mod data;
+pub mod permissions;
 pub mod plan;
 pub mod status;
+pub mod validate;
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
@@ -31,6 +33,11 @@ pub enum CommandError {
     /// The plan cannot be made safely.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Plan(Vec<PlanError>),
+    /// The checks found errors (already printed); nothing was changed.
+    #[error(
+        "the checks found {0} error(s) (above); nothing was changed\n  help: fix them in the stack file (warnings are errors only under --strict)"
+    )]
+    Checks(usize),
     /// The user (or the lack of a terminal) did not approve.
     #[error("{0}")]
     Refused(String),
@@ -129,6 +136,8 @@ pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, Comman
         account: header.account.clone(),
         region: header.region.clone(),
         environment: env_name.to_string(),
+        today: today(),
+        offline: false,
     };
     Ok(Session {
         stack,
@@ -147,9 +156,18 @@ pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, Comman
     })
 }
 
+/// Today's date (UTC), read from the clock once per command.
+#[must_use]
+pub fn today() -> crate::plan::Date {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    crate::plan::Date::from_unix_days(days as i64)
+}
+
 /// Zips every function's source folder; a missing or empty folder is a stack error at
 /// the function's `source:`.
-fn build_artifacts(stack: &Stack) -> Result<BTreeMap<Address, Artifact>, CommandError> {
+pub(crate) fn build_artifacts(stack: &Stack) -> Result<BTreeMap<Address, Artifact>, CommandError> {
     let mut out = BTreeMap::new();
     let mut problems = Vec::new();
     for f in &stack.functions {
@@ -157,11 +175,7 @@ fn build_artifacts(stack: &Stack) -> Result<BTreeMap<Address, Artifact>, Command
             Ok(a) => {
                 out.insert(f.address.clone(), a);
             }
-            Err(e) => problems.push(stack::Diagnostic::new(
-                e.to_string(),
-                f.loc,
-                "`source` is relative to the stack file's folder, like `../lambda-artifacts/<function>`",
-            )),
+            Err(e) => problems.push(stack::Diagnostic::new(e.to_string(), f.loc, e.help())),
         }
     }
     if problems.is_empty() {
@@ -173,6 +187,48 @@ fn build_artifacts(stack: &Stack) -> Result<BTreeMap<Address, Artifact>, Command
             diagnostics: problems,
             closing: None,
         }))
+    }
+}
+
+/// Prints the checks' findings to stderr, each at its place in the stack file, and fails
+/// when any is an error (`strict`: any warning too). Notes never fail.
+pub fn report(
+    stack: &Stack,
+    findings: &[stack::Diagnostic],
+    strict: bool,
+    color: bool,
+) -> Result<(), CommandError> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let findings: Vec<stack::Diagnostic> = findings
+        .iter()
+        .cloned()
+        .map(|d| {
+            if strict && d.severity == stack::Severity::Warning {
+                d.as_error()
+            } else {
+                d
+            }
+        })
+        .collect();
+    let source = std::fs::read_to_string(&stack.path).ok();
+    let text = stack::render_diagnostics(
+        &stack.path.display().to_string(),
+        source.as_deref(),
+        &findings,
+        color,
+    );
+    // Best effort, like all diagnostics: a closed stderr must not hide the exit code.
+    let _ = io::stderr().write_all(text.as_bytes());
+    let errors = findings
+        .iter()
+        .filter(|d| d.severity == stack::Severity::Error)
+        .count();
+    if errors > 0 {
+        Err(CommandError::Checks(errors))
+    } else {
+        Ok(())
     }
 }
 

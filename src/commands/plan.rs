@@ -1,6 +1,6 @@
 //! `plan`: show what `apply` would change. Makes no write call.
 
-use std::io;
+use std::io::{self, Write};
 
 use super::{CommandError, open, refresh};
 use crate::cli::{GlobalArgs, PlanArgs};
@@ -24,6 +24,13 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<Pending, Comman
     human::header(&mut out, &session.header, session.out)?;
     let plan = plan::plan(&session.stack, &live, &session.ctx, Mode::Converge)
         .map_err(CommandError::Plan)?;
+    out.flush()?;
+    super::report(
+        &session.stack,
+        &plan.findings,
+        args.strict,
+        session.err.is_color(),
+    )?;
     human::plan(&mut out, &plan, session.out)?;
     Ok(if plan.is_empty() {
         Pending::None

@@ -9,6 +9,28 @@ use crate::resources::Address;
 use crate::resources::refs::{Known, Ref};
 use crate::stack::Stack;
 
+/// The checks of `checks::run` on the values known before any change (`validate`).
+pub(super) fn check_all(
+    stack: &Stack,
+    live: &LiveState,
+    ctx: &Context,
+) -> Vec<crate::stack::Diagnostic> {
+    let mut p = Planner {
+        stack,
+        live,
+        ctx,
+        mode: Mode::Converge,
+        known: Known::new(),
+        changes: Vec::new(),
+        notes: Vec::new(),
+        errors: Vec::new(),
+    };
+    p.known.insert(Ref::Account, ctx.account.clone());
+    p.known.insert(Ref::Region, ctx.region.clone());
+    crate::resources::seed_every_kind(&mut p);
+    super::checks::run(&p)
+}
+
 /// Plans every declared resource, kind by kind (tables first: their stream ARNs feed the
 /// references of the others).
 pub(super) fn plan_all(
@@ -31,6 +53,12 @@ pub(super) fn plan_all(
     p.known.insert(Ref::Region, ctx.region.clone());
     crate::resources::seed_every_kind(&mut p);
     crate::resources::plan_every_kind(&mut p);
+    // Checked once every value planning knows is known; `destroy` only deletes.
+    let findings = if mode == Mode::Converge {
+        super::checks::run(&p)
+    } else {
+        Vec::new()
+    };
     // Owned but no longer declared: planned for deletion, in both modes, by their kind.
     for stray in &live.orphans {
         let Some(operation) = crate::resources::stray_operation(&p, stray) else {
@@ -79,6 +107,7 @@ pub(super) fn plan_all(
             changes: p.changes,
             notes: p.notes,
             known: p.known,
+            findings,
         })
     } else {
         Err(p.errors)

@@ -8,6 +8,8 @@
 //! make the referring resource wait for the one referred to.
 
 pub mod action;
+pub mod checks;
+pub mod date;
 mod kinds;
 pub mod ops;
 pub mod order;
@@ -17,6 +19,7 @@ use std::fmt;
 
 pub use crate::resources::LiveState;
 pub use action::{Action, Intent, decide};
+pub use date::Date;
 pub use ops::{Operation, Stray};
 pub use planner::Planner;
 pub(crate) use planner::waits_for;
@@ -34,6 +37,11 @@ pub struct Context {
     pub region: String,
     /// The environment's name in the stack file (`local`, `prod`).
     pub environment: String,
+    /// The day the plan is made (UTC), for the checks that depend on it (runtime dates).
+    pub today: Date,
+    /// Whether this is `validate`: nothing was read from AWS, so the account may be
+    /// unknown and whether a resource exists is not known.
+    pub offline: bool,
 }
 
 /// One resource's planned change.
@@ -87,6 +95,9 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Reference values known at plan time; apply adds the rest as they appear.
     pub known: Known,
+    /// What the checks found (`checks::run`): errors refuse the plan before any write,
+    /// warnings are shown with it.
+    pub findings: Vec<crate::stack::Diagnostic>,
 }
 
 impl Plan {
@@ -275,6 +286,13 @@ pub(crate) fn choose(
         });
     }
     Ok((action != Action::NoOp).then_some(action))
+}
+
+/// The checks alone, without planning (`validate`): `live` is what is known of AWS (nothing
+/// offline), `ctx` says where.
+#[must_use]
+pub fn check(stack: &Stack, live: &LiveState, ctx: &Context) -> Vec<crate::stack::Diagnostic> {
+    kinds::check_all(stack, live, ctx)
 }
 
 /// Plans `mode` for `stack` against `live`. Every problem is returned, not just the first.

@@ -38,6 +38,8 @@ fn ctx() -> Context {
         account: "123456789012".into(),
         region: "ca-central-1".into(),
         environment: "local".into(),
+        today: Date::new(2026, 12, 3),
+        offline: false,
     }
 }
 
@@ -231,7 +233,10 @@ fn seed_stack_plan(mode: Mode, live: impl FnOnce(&Stack, &mut LiveState)) -> Pla
         state.tables.insert(t.address.clone(), None);
     }
     for r in &stack.roles {
-        state.roles.insert(r.address.clone(), None);
+        state.roles.insert(
+            r.address.clone(),
+            crate::resources::iam_role::RoleState::default(),
+        );
     }
     for f in &stack.functions {
         state
@@ -270,7 +275,8 @@ fn seed_stack_plan(mode: Mode, live: impl FnOnce(&Stack, &mut LiveState)) -> Pla
 #[test]
 fn seed_stack_references_resolve_to_real_arns_and_the_new_stream_is_unknown() {
     let plan = seed_stack_plan(Mode::Converge, |_, _| {});
-    assert_eq!(plan.counts(), (5, 0, 0));
+    // The function's log group is a change of its own, made before the function.
+    assert_eq!(plan.counts(), (6, 0, 0));
     let role = plan
         .changes
         .iter()
@@ -351,6 +357,7 @@ fn seed_stack_applies_in_waves_and_destroys_in_reverse() {
             vec![
                 "table.messages",
                 "role.messaging_stream",
+                "log_group.messaging_stream",
                 "vpc_endpoint.dynamodb"
             ],
             vec!["function.messaging_stream"],
@@ -367,7 +374,7 @@ fn seed_stack_applies_in_waves_and_destroys_in_reverse() {
         state.functions.insert(
             f.address.clone(),
             FunctionState {
-                log_group: true,
+                log_group: Some(crate::resources::logs::LogGroupFacts::default()),
                 function: Some(crate::resources::lambda_function::FunctionLive {
                     config: crate::resources::lambda_function::FunctionConfig {
                         name: f.spec.name.clone(),

@@ -54,6 +54,14 @@ impl Palette {
     }
 }
 
+impl Palette {
+    /// Whether this palette colours anything.
+    #[must_use]
+    pub fn is_color(&self) -> bool {
+        self.bold != Style::new()
+    }
+}
+
 /// Writes `text` in `style` (a no-op style writes no escape codes).
 pub(crate) fn paint(w: &mut impl Write, style: Style, text: &str) -> io::Result<()> {
     if style == Style::new() {

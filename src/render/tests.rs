@@ -43,6 +43,8 @@ fn rendered(
         account: "123456789012".into(),
         region: "ca-central-1".into(),
         environment: "local".into(),
+        today: crate::plan::Date::new(2026, 12, 3),
+        offline: false,
     };
     let plan = plan(&stack, &live, &ctx, mode).expect("plan");
     let mut out = Vec::new();

@@ -12,6 +12,7 @@
 //! through the Resource Groups Tagging API, and planning deletes them in both `apply` and
 //! `destroy`.
 
+pub mod logs;
 pub mod policy;
 pub mod refs;
 pub mod vpc;
@@ -206,6 +207,17 @@ pub trait Resource {
         Vec::new()
     }
 
+    /// The `CloudWatch` log groups this resource owns (a function's `/aws/lambda/<name>`).
+    /// Refresh lists every group of the stack in one `DescribeLogGroups` by their common
+    /// prefix (`ReadContext::log_groups`), however many resources own one.
+    ///
+    /// Pure; asked of every declared resource, enabled or not (a disabled one's group is
+    /// deleted).
+    fn log_groups(spec: &Self::Spec) -> Vec<String> {
+        let _ = spec;
+        Vec::new()
+    }
+
     /// Whether `engine` serves this kind at all. DynamoDB Local serves tables only: there,
     /// every other kind leaves the stack before refresh (`fit_to_engine`), so it is not read,
     /// planned or touched.
@@ -228,6 +240,68 @@ pub trait Resource {
     /// Called for every declared resource of every kind before any `plan`, so references
     /// resolve whatever the registry order. Pure: only the spec and `p.ctx` are used.
     fn seed_known(p: &mut Planner<'_>, d: &Declared<Self::Spec>);
+
+    /// The role this resource runs as and the service principal that assumes it (a
+    /// function's role, assumed by `lambda.amazonaws.com`). The checker holds the role's
+    /// trust against it.
+    ///
+    /// Pure; asked of enabled resources only.
+    fn runs_as(d: &Declared<Self::Spec>) -> Option<(Address, &'static str)> {
+        let _ = d;
+        None
+    }
+
+    /// What this resource needs the roles it uses to allow (a mapping: its function's role
+    /// reads the stream). One shared checker (`plan::checks`) evaluates each need against
+    /// the role's policies.
+    ///
+    /// Pure; called for enabled resources when converging, after every resource is planned
+    /// (so `p.known` holds every value planning knows).
+    fn needs(p: &Planner<'_>, d: &Declared<Self::Spec>) -> Vec<crate::plan::checks::Need> {
+        let _ = (p, d);
+        Vec::new()
+    }
+
+    /// What this resource grants to whoever assumes it, as the stack declares it (roles).
+    ///
+    /// Pure; called for enabled resources when converging.
+    fn identity(
+        p: &Planner<'_>,
+        d: &Declared<Self::Spec>,
+    ) -> Option<crate::plan::checks::Identity> {
+        let _ = (p, d);
+        None
+    }
+
+    /// The named parts of this resource that code may be handed by name (a table's
+    /// indexes), so that a kind handing names to code can say what its role needs.
+    ///
+    /// Pure; asked of enabled resources only.
+    fn parts(d: &Declared<Self::Spec>) -> Vec<crate::plan::checks::Part> {
+        let _ = d;
+        Vec::new()
+    }
+
+    /// The kind's own findings before any write: what AWS would accept but fail later (a
+    /// handler naming no file), what it will soon refuse (a runtime past its date), what is
+    /// legal but unwise (an over-broad grant). Errors stop the plan; warnings are printed,
+    /// and `--strict` makes them errors.
+    ///
+    /// Pure; called for enabled resources when converging (and by `validate`, offline:
+    /// `p.ctx.offline`, with no live state).
+    fn check(p: &Planner<'_>, d: &Declared<Self::Spec>) -> Vec<crate::stack::Diagnostic> {
+        let _ = (p, d);
+        Vec::new()
+    }
+
+    /// A value of the shape AWS will give `attr` once applied (a new stream's ARN under the
+    /// table's), for the checks only, when planning cannot know it yet: both a policy that
+    /// names `${table.x.stream_arn}` and one that names `…:table/x/stream/*` then grant a
+    /// need of that stream, as they will on AWS. `None`: an opaque placeholder.
+    fn placeholder(p: &Planner<'_>, d: &Declared<Self::Spec>, attr: refs::Attr) -> Option<String> {
+        let _ = (p, d, attr);
+        None
+    }
 
     /// Plans one declared resource: its diff against what refresh read, the safety checks
     /// and the action (`Planner::action`), and the operation apply will run, recorded with
@@ -822,6 +896,16 @@ macro_rules! kinds {
             None
         }
 
+        /// Every log group the stack's resources own (`Resource::log_groups`).
+        #[must_use]
+        pub fn log_group_names(stack: &crate::stack::Stack) -> Vec<String> {
+            let mut names = Vec::new();
+            $(for d in &stack.$field {
+                names.extend(<$module::$unit as Resource>::log_groups(&d.spec));
+            })*
+            names
+        }
+
         /// Every VPC the stack's resources use (`Resource::vpcs`).
         #[must_use]
         pub fn vpc_uses(stack: &crate::stack::Stack) -> Vec<(String, bool)> {
@@ -835,6 +919,74 @@ macro_rules! kinds {
                 );
             })*
             uses
+        }
+
+        /// Every kind's own findings (`Resource::check`), for enabled resources.
+        pub(crate) fn check_every_kind(p: &Planner<'_>) -> Vec<crate::stack::Diagnostic> {
+            let mut out = Vec::new();
+            $(for d in p.stack.$field.iter().filter(|d| d.enabled) {
+                out.extend(<$module::$unit as Resource>::check(p, d));
+            })*
+            out
+        }
+
+        /// What every enabled resource grants (`Resource::identity`).
+        pub(crate) fn identities(p: &Planner<'_>) -> Vec<crate::plan::checks::Identity> {
+            let mut out = Vec::new();
+            $(for d in p.stack.$field.iter().filter(|d| d.enabled) {
+                out.extend(<$module::$unit as Resource>::identity(p, d));
+            })*
+            out
+        }
+
+        /// Who assumes which role, for every enabled resource (`Resource::runs_as`).
+        pub(crate) fn runs_as_every_kind(stack: &Stack) -> Vec<crate::plan::checks::RunsAs> {
+            let mut out = Vec::new();
+            $(for d in stack.$field.iter().filter(|d| d.enabled) {
+                if let Some((role, service)) = <$module::$unit as Resource>::runs_as(d) {
+                    out.push(crate::plan::checks::RunsAs { by: d.address.clone(), role, service });
+                }
+            })*
+            out
+        }
+
+        /// The role the resource at `address` runs as, if it is enabled and runs as one.
+        pub(crate) fn runs_as(stack: &Stack, address: &Address) -> Option<crate::plan::checks::RunsAs> {
+            runs_as_every_kind(stack).into_iter().find(|r| &r.by == address)
+        }
+
+        /// What every enabled resource needs from its roles (`Resource::needs`).
+        pub(crate) fn needs_every_kind(p: &Planner<'_>) -> Vec<crate::plan::checks::Need> {
+            let mut out = Vec::new();
+            $(for d in p.stack.$field.iter().filter(|d| d.enabled) {
+                out.extend(<$module::$unit as Resource>::needs(p, d));
+            })*
+            out
+        }
+
+        /// The named parts of every enabled resource (`Resource::parts`).
+        pub(crate) fn parts(stack: &Stack) -> Vec<crate::plan::checks::Part> {
+            let mut out = Vec::new();
+            $(for d in stack.$field.iter().filter(|d| d.enabled) {
+                out.extend(<$module::$unit as Resource>::parts(d));
+            })*
+            out
+        }
+
+        /// The checks' placeholder for `attr` of the resource at `address`
+        /// (`Resource::placeholder`).
+        pub(crate) fn placeholder(p: &Planner<'_>, address: &Address, attr: refs::Attr) -> Option<String> {
+            $(
+                if address.kind == <$module::$unit as Resource>::KIND {
+                    return p
+                        .stack
+                        .$field
+                        .iter()
+                        .find(|d| &d.address == address)
+                        .and_then(|d| <$module::$unit as Resource>::placeholder(p, d, attr));
+                }
+            )*
+            None
         }
 
         /// Exports every declared resource's early-known values, kind by kind.

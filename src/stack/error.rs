@@ -40,9 +40,23 @@ impl Loc {
     }
 }
 
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Something that could not be checked, said so that silence is never read as a pass.
+    Note,
+    /// Legal but probably wrong (a function that will write no logs); `--strict` makes it
+    /// an error.
+    Warning,
+    /// The stack cannot be used as it is: nothing is changed.
+    Error,
+}
+
 /// One problem in a stack file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Error, warning or note.
+    pub severity: Severity,
     /// What is wrong, lowercase, values in backticks.
     pub message: String,
     /// Where, when the problem has a place in the file.
@@ -55,11 +69,82 @@ impl Diagnostic {
     /// A problem at `loc` with a fix.
     pub fn new(message: impl Into<String>, loc: Option<Loc>, help: impl Into<String>) -> Self {
         Self {
+            severity: Severity::Error,
             message: message.into(),
             loc,
             help: Some(help.into()),
         }
     }
+
+    /// A warning at `loc` with a fix.
+    pub fn warning(message: impl Into<String>, loc: Option<Loc>, help: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::new(message, loc, help)
+        }
+    }
+
+    /// A note at `loc`, with what to do about it.
+    pub fn note(message: impl Into<String>, loc: Option<Loc>, help: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Note,
+            ..Self::new(message, loc, help)
+        }
+    }
+
+    /// The same diagnostic as an error (`--strict` turns warnings into errors).
+    #[must_use]
+    pub fn as_error(mut self) -> Self {
+        self.severity = Severity::Error;
+        self
+    }
+}
+
+/// Renders diagnostics as rustc does, each at its place in `source` (the file at `path`):
+/// `warning: …`, `--> file:line:col`, the quoted line with a caret, `= help: …`. Plain text
+/// unless `color`.
+#[must_use]
+pub fn render_diagnostics(
+    path: &str,
+    source: Option<&str>,
+    diagnostics: &[Diagnostic],
+    color: bool,
+) -> String {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let (level, word) = match diagnostic.severity {
+            Severity::Error => (Level::ERROR, "error"),
+            Severity::Warning => (Level::WARNING, "warning"),
+            Severity::Note => (Level::NOTE, "note"),
+        };
+        if let (Some(loc), Some(source)) = (diagnostic.loc, source) {
+            let range = annotation_range(source, loc);
+            let snippet = Snippet::source(source)
+                .path(path)
+                .annotation(AnnotationKind::Primary.span(range));
+            let mut group = level
+                .primary_title(diagnostic.message.as_str())
+                .element(snippet);
+            if let Some(help) = &diagnostic.help {
+                group = group.element(Level::HELP.message(help.as_str()));
+            }
+            out.push_str(&renderer.render(&[group]));
+            out.push_str("\n\n");
+        } else {
+            // No place in the file: name the file the way located diagnostics do.
+            let _ = writeln!(out, "{word}: {}\n --> {path}", diagnostic.message);
+            if let Some(help) = &diagnostic.help {
+                let _ = writeln!(out, "  = help: {help}");
+            }
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// A stack file that could not be loaded: every diagnostic, with the source to quote.
@@ -91,39 +176,14 @@ impl StackError {
     /// line with a caret, and `= help: …`. Without colour unless `color` is set.
     #[must_use]
     pub fn render(&self, color: bool) -> String {
-        let renderer = if color {
-            Renderer::styled()
-        } else {
-            Renderer::plain()
-        };
         let path = self.path.display().to_string();
-        let mut out = String::new();
-        for diagnostic in &self.diagnostics {
-            let title = Level::ERROR.primary_title(diagnostic.message.as_str());
-            let mut groups = Vec::new();
-            if let (Some(loc), Some(source)) = (diagnostic.loc, self.source.as_deref()) {
-                let range = annotation_range(source, loc);
-                let snippet = Snippet::source(source)
-                    .path(path.as_str())
-                    .annotation(AnnotationKind::Primary.span(range));
-                let mut group = title.element(snippet);
-                if let Some(help) = &diagnostic.help {
-                    group = group.element(Level::HELP.message(help.as_str()));
-                }
-                groups.push(group);
-            } else {
-                // No place in the file: name the file the way located errors do.
-                let _ = writeln!(out, "error: {}\n --> {path}", diagnostic.message);
-                if let Some(help) = &diagnostic.help {
-                    let _ = writeln!(out, "  = help: {help}");
-                }
-                out.push('\n');
-                continue;
-            }
-            out.push_str(&renderer.render(&groups));
-            out.push_str("\n\n");
-        }
-        let count = self.diagnostics.len();
+        let mut out = render_diagnostics(&path, self.source.as_deref(), &self.diagnostics, color);
+        let count = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+            .max(1);
         let plural = if count == 1 { "" } else { "s" };
         let verdict = self.closing.as_deref().unwrap_or("could not load");
         let _ = writeln!(

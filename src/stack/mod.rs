@@ -9,7 +9,7 @@ pub mod validate;
 
 use std::path::Path;
 
-pub use error::{Diagnostic, Loc, StackError};
+pub use error::{Diagnostic, Loc, Severity, StackError, render_diagnostics};
 
 use crate::resources::Address;
 

@@ -27,6 +27,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Effect, Field, FieldDiff, Val, diff_fields};
 
+/// The item actions DAX needs on a table it caches (AWS-RULES.md; DAX's developer guide,
+/// "IAM service role for DAX").
+pub const ITEM_ACTIONS: &[&str] = &[
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+];
+
 /// The parameter group AWS gives a cluster created without one.
 pub const DEFAULT_PARAMETER_GROUP: &str = "default.dax1.0";
 

@@ -6,7 +6,9 @@ use super::{
     Selection, Subnets, own_group_name,
 };
 use crate::plan::{Action, Mode, Operation, Ownership, PlanError, Planner, Subject};
+use crate::plan::checks::{Grant, Need, Want};
 use crate::resources::refs::{Attr, Ref};
+use crate::stack::Severity;
 use crate::resources::{Address, Kind, Resource};
 use crate::stack::Declared;
 
@@ -158,6 +160,33 @@ impl Resource for DaxCluster {
         Some(ClusterOp::Delete {
             name: name.to_string(),
         })
+    }
+
+    /// A cluster runs as its role, which DAX assumes.
+    fn runs_as(d: &Declared<ClusterSpec>) -> Option<(Address, &'static str)> {
+        Some((d.spec.role.clone(), "dax.amazonaws.com"))
+    }
+
+    /// DAX reaches the tables with its role: the item actions on at least one of the
+    /// stack's tables (AWS-RULES.md), or every request through the cluster is refused.
+    fn needs(p: &Planner<'_>, d: &Declared<ClusterSpec>) -> Vec<Need> {
+        let tables: Vec<Grant> = crate::resources::declared_resources(p.stack)
+            .into_iter()
+            .filter(|(a, enabled, _)| a.kind == Kind::Table && *enabled)
+            .map(|(a, _, _)| Grant::new(super::ITEM_ACTIONS, format!("${{table.{}.arn}}", a.name)))
+            .collect();
+        if tables.is_empty() {
+            return Vec::new();
+        }
+        vec![Need {
+            role: d.spec.role.clone(),
+            by: d.address.clone(),
+            purpose: "to read and write the tables it caches".to_string(),
+            consequence: "every request through the cluster fails with AccessDenied".to_string(),
+            severity: Severity::Error,
+            want: Want::Any(tables),
+            managed: None,
+        }]
     }
 
     fn aws_name(spec: &ClusterSpec) -> Option<&str> {

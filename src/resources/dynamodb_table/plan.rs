@@ -5,6 +5,7 @@
 //! else, index rebuilds included, is updated in place through `update_steps`.
 
 use super::{Table, TableOp, TableSpec, TableState, TableStep};
+use crate::plan::checks::Part;
 use crate::plan::{
     Action, Operation, Ownership, PlanError, Planner, Subject,
 };
@@ -127,6 +128,31 @@ impl Resource for Table {
             },
             None => Adoption::Missing,
         }
+    }
+
+    /// Each global secondary index: code handed its name queries or scans it, and IAM
+    /// checks those calls against the index's own ARN (`…/index/<name>`), which a grant on
+    /// the table's ARN does not cover (the bootcamp notes' `AccessDenied`).
+    fn parts(d: &Declared<TableSpec>) -> Vec<Part> {
+        let table = format!("${{table.{}.arn}}", d.address.name);
+        d.spec
+            .indexes
+            .iter()
+            .map(|i| Part {
+                name: i.name.clone(),
+                arn: format!("{table}/index/{}", i.name),
+                parent: table.clone(),
+                actions: vec!["dynamodb:Query", "dynamodb:Scan"],
+                what: format!("index `{}` of `{}`", i.name, d.address),
+            })
+            .collect()
+    }
+
+    /// A stream ARN not known yet is the table's ARN, `/stream/`, and a label AWS picks
+    /// (a creation time): a grant on `…:table/<name>/stream/*` covers it.
+    fn placeholder(p: &Planner<'_>, d: &Declared<TableSpec>, attr: Attr) -> Option<String> {
+        let arn = p.known.get(&Ref::Attribute(d.address.clone(), Attr::Arn))?;
+        (attr == Attr::StreamArn).then(|| format!("{arn}/stream/(known after apply)"))
     }
 
     /// A table tagged with this stack is this declaration when the AWS names match.

@@ -5,7 +5,9 @@ use super::{Mapping, MappingConfig, MappingOp, MappingSpec};
 use crate::plan::{
     Action, Mode, Operation, Ownership, PlanError, Planner, Subject,
 };
+use crate::plan::checks::{Grant, Need, Want};
 use crate::resources::refs::{Attr, Ref};
+use crate::stack::Severity;
 use crate::resources::{Kind, Address, Effect, FieldDiff, Resource, Val};
 use crate::stack::Declared;
 
@@ -65,6 +67,34 @@ impl Resource for Mapping {
             .unwrap_or_default()
     }
     type Op = MappingOp;
+
+    /// Lambda reads the stream with the function's role: `DescribeStream`, `GetRecords` and
+    /// `GetShardIterator` on the stream, `ListStreams` (which has no resource-level
+    /// permissions) on `*`. Without them `CreateEventSourceMapping` fails, after the table,
+    /// role and function exist: an error here, before any write.
+    fn needs(p: &Planner<'_>, m: &Declared<MappingSpec>) -> Vec<Need> {
+        let Some(runs) = crate::resources::runs_as(p.stack, &m.spec.function) else {
+            return Vec::new();
+        };
+        vec![Need {
+            role: runs.role,
+            by: m.address.clone(),
+            purpose: format!("to read the stream of `{}`", m.spec.table),
+            consequence: format!(
+                "Lambda refuses to create the mapping (\"Cannot access stream\") once the table, role and `{}` exist",
+                m.spec.function
+            ),
+            severity: Severity::Error,
+            want: Want::All(vec![
+                Grant::new(
+                    &["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                    format!("${{table.{}.stream_arn}}", m.spec.table.name),
+                ),
+                Grant::new(&["dynamodb:ListStreams"], "*"),
+            ]),
+            managed: Some("arn:aws:iam::aws:policy/AWSLambdaInvocation-DynamoDB"),
+        }]
+    }
 
     /// A mapping has no name or ARN of its own that others reference.
     fn seed_known(_: &mut Planner<'_>, _: &Declared<MappingSpec>) {}

@@ -124,6 +124,30 @@ pub fn inline_quota_problem(policies: &BTreeMap<String, Value>) -> Option<String
     })
 }
 
+/// What an over-broad statement allows (`` `*` ``, `` `dynamodb:*` ``), if it is one: an
+/// `Allow` of every action, or every action of a service, on `Resource: "*"`.
+#[must_use]
+pub fn over_broad(statement: &Value) -> Option<String> {
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    if statement.get("Effect").and_then(Value::as_str) != Some("Allow")
+        || !strings(statement.get("Resource")).iter().any(|r| r == "*")
+    {
+        return None;
+    }
+    let wide: Vec<String> = strings(statement.get("Action"))
+        .into_iter()
+        .filter(|a| a == "*" || a.split_once(':').is_some_and(|(_, op)| op == "*"))
+        .map(|a| format!("`{a}`"))
+        .collect();
+    (!wide.is_empty()).then(|| wide.join(", "))
+}
+
 /// What differs.
 #[must_use]
 pub fn diff(wanted: &RoleConfig, live: &RoleLive) -> Vec<FieldDiff> {
@@ -390,6 +414,33 @@ pub struct RoleSpec {
     pub managed_policies: BTreeSet<String>,
     /// User tags.
     pub tags: BTreeMap<String, String>,
+    /// Where its parts are written, for findings.
+    pub locs: RoleLocs,
+}
+
+/// Where a role's parts are written in the stack file, for the checks' findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleLocs {
+    /// Its `name:`.
+    pub name: Option<crate::stack::Loc>,
+    /// Its `trust:` list.
+    pub trust: Option<crate::stack::Loc>,
+    /// Each inline policy's statements, in order.
+    pub statements: BTreeMap<String, Vec<Option<crate::stack::Loc>>>,
+    /// Each managed policy ARN.
+    pub managed: BTreeMap<String, Option<crate::stack::Loc>>,
+}
+
+/// What refresh reads for one declared role: the role, and the documents of the managed
+/// policies it attaches that are not bundled (`policy::managed`), for the checks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoleState {
+    /// The role, when IAM has one of the declared name.
+    pub role: Option<RoleLive>,
+    /// Documents of the attached managed policies that are not bundled, by ARN (the
+    /// default version of each, from `GetPolicy` and `GetPolicyVersion`); `None` when IAM
+    /// has no policy of that ARN.
+    pub attached: BTreeMap<String, Option<Value>>,
 }
 
 #[cfg(test)]

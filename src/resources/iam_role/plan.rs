@@ -11,6 +11,7 @@ use crate::plan::{
     Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
 };
 use crate::resources::refs::{self, Attr};
+use crate::plan::checks::{Identity, IdentityPolicy};
 use crate::resources::{Adoption, Kind, Resource, policy};
 use crate::stack::Declared;
 
@@ -47,14 +48,112 @@ impl Resource for Role {
         vd.unique_names(Self::NOUN, entries.iter().map(|(_, r, _)| &r.value.name));
     }
     type Spec = RoleSpec;
-    /// `None`: IAM has no role of the declared name.
-    type Live = Option<super::RoleLive>;
+    /// The role (`None`: IAM has none of the declared name) and the documents of the
+    /// managed policies it attaches that are not bundled.
+    type Live = super::RoleState;
 
     fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
         // IAM roles have no state of their own: one that exists is usable.
-        live.as_ref()
+        live.role
+            .as_ref()
             .map(|r| vec![("state", "exists".to_string()), ("arn", r.arn.clone())])
             .unwrap_or_default()
+    }
+
+    /// The role as the stack will make it: its trust, its inline policies (templates) and
+    /// its managed policies, from the bundled copies or as refresh read them. A managed
+    /// policy whose document is not known (customer-managed, offline) is listed as unread,
+    /// never taken as empty.
+    fn identity(p: &Planner<'_>, d: &Declared<RoleSpec>) -> Option<Identity> {
+        let attached = p.live.roles.get(&d.address).map(|s| &s.attached);
+        let mut policies: Vec<IdentityPolicy> = d
+            .spec
+            .policies
+            .iter()
+            .map(|(name, doc)| IdentityPolicy {
+                label: format!("inline policy `{name}`"),
+                document: doc.clone(),
+            })
+            .collect();
+        let mut unread = Vec::new();
+        for arn in &d.spec.managed_policies {
+            let document = policy::managed::bundled(arn)
+                .map(|m| m.document)
+                .or_else(|| attached.and_then(|a| a.get(arn)).cloned().flatten());
+            match document {
+                Some(document) => policies.push(IdentityPolicy {
+                    label: format!("`{arn}`"),
+                    document,
+                }),
+                None => unread.push((arn.clone(), d.spec.locs.managed.get(arn).copied().flatten())),
+            }
+        }
+        Some(Identity {
+            address: d.address.clone(),
+            name: d.spec.name.clone(),
+            loc: d.loc,
+            trust: d.spec.trust.clone(),
+            trust_loc: d.spec.locs.trust,
+            policies,
+            unread,
+        })
+    }
+
+    /// Over-broad grants, as warnings: an inline statement allowing `*` or `<service>:*` on
+    /// `Resource: "*"`, and an attached `AmazonDynamoDBFullAccess`, `AdministratorAccess` or
+    /// `PowerUserAccess`. AWS's service-role policies are what a function needs and are not
+    /// flagged. Offline, each attached policy whose document is unknown gets a note.
+    fn check(p: &Planner<'_>, d: &Declared<RoleSpec>) -> Vec<crate::stack::Diagnostic> {
+        use crate::stack::Diagnostic;
+        let mut out = Vec::new();
+        for (name, doc) in &d.spec.policies {
+            let locs = d.spec.locs.statements.get(name);
+            for (i, statement) in doc["Statement"].as_array().into_iter().flatten().enumerate() {
+                if let Some(what) = super::over_broad(statement) {
+                    out.push(Diagnostic::warning(
+                        format!(
+                            "inline policy `{name}` of role `{}` allows {what} on every resource (`*`): far more than the stack's functions need, so a bug or a leaked key reaches everything",
+                            d.spec.name
+                        ),
+                        locs.and_then(|l| l.get(i).copied().flatten()).or(d.loc),
+                        "list the actions the code calls, on the stack's own ARNs (like `${table.messages.arn}`)",
+                    ));
+                }
+            }
+        }
+        for arn in &d.spec.managed_policies {
+            let at = d.spec.locs.managed.get(arn).copied().flatten().or(d.loc);
+            if policy::managed::OVER_BROAD.contains(&arn.as_str()) {
+                out.push(Diagnostic::warning(
+                    format!(
+                        "role `{}` attaches `{arn}`, which allows far more than the stack needs (every table of the account, or every service): pasting it in does not fix an index's AccessDenied, and a bug or a leaked key then reaches everything",
+                        d.spec.name
+                    ),
+                    at,
+                    "detach it, and grant the actions the code calls on the table and its indexes (`${table.messages.arn}`, `${table.messages.arn}/index/*`)",
+                ));
+            }
+            let bundled = policy::managed::bundled(arn).is_some();
+            let read = p.live.roles.get(&d.address).and_then(|s| s.attached.get(arn));
+            if let Some(None) = read {
+                out.push(Diagnostic::new(
+                    format!("role `{}` attaches `{arn}`, which IAM does not have", d.spec.name),
+                    at,
+                    "check the ARN (its path too, like `service-role/`), or create the policy first",
+                ));
+            }
+            if p.ctx.offline && !bundled && read.is_none() {
+                out.push(Diagnostic::note(
+                    format!(
+                        "`{arn}` is not checked offline: its document is read from IAM by `plan`, so what it grants to role `{}` is not known here",
+                        d.spec.name
+                    ),
+                    at,
+                    "run `cruddur-infra plan` to check this role with it",
+                ));
+            }
+        }
+        out
     }
     type Op = RoleOp;
 
@@ -64,7 +163,7 @@ impl Resource for Role {
 
     /// Adopted by name: the target is the role name `TagRole` takes.
     fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
-        match live {
+        match &mut live.role {
             Some(l) => Adoption::Found {
                 owner: l.owner.replace(stack.to_string()),
                 target: l.config.name.clone(),
@@ -109,6 +208,7 @@ impl Resource for Role {
         .roles
         .get(&r.address)
         .ok_or_else(|| PlanError::NotRefreshed(r.address.clone()))?
+        .role
         .as_ref();
     let mut missing = Vec::new();
     let resolved: std::collections::BTreeMap<String, serde_json::Value> = r

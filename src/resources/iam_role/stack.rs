@@ -84,7 +84,17 @@ pub(crate) fn role(
         .as_ref()
         .map_or(3600, |m| vd.int_in("max_session_seconds", m, 3600, 43200));
     let mut policies = BTreeMap::new();
+    let mut locs = super::RoleLocs {
+        name: loc(&r.name),
+        // The first service named, so the caret points at text, not at a `[`.
+        trust: r.trust.value.first().map_or_else(|| loc(&r.trust), loc),
+        ..super::RoleLocs::default()
+    };
     for (name, statements) in &r.policies.0 {
+        locs.statements.insert(
+            name.value.clone(),
+            statements.value.iter().map(loc).collect(),
+        );
         vd.iam_name("policy name", name, 128);
         if statements.value.is_empty() {
             vd.error(
@@ -108,6 +118,7 @@ pub(crate) fn role(
             );
         }
         managed_policies.insert(m.value.clone());
+        locs.managed.insert(m.value.clone(), loc(m));
     }
     if let Some(extra) = r.managed_policies.get(MAX_MANAGED_POLICIES) {
         vd.error(
@@ -140,5 +151,6 @@ pub(crate) fn role(
         policies,
         managed_policies,
         tags: vd.tags(&r.tags),
+        locs,
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod aws;
 mod plan;
+pub mod runtimes;
 pub mod stack;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,14 +74,13 @@ pub struct FunctionLive {
     pub state_reason: Option<String>,
 }
 
-/// What refresh reads for one declared function: the function, and (for destroy) whether
-/// its log group exists.
+/// What refresh reads for one declared function: the function, and its log group.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FunctionState {
     /// The function, when it exists.
     pub function: Option<FunctionLive>,
-    /// Whether `/aws/lambda/<name>` exists (read for destroy only, which deletes it).
-    pub log_group: bool,
+    /// `/aws/lambda/<name>`, when it exists (from the stack's one listing of log groups).
+    pub log_group: Option<super::logs::LogGroupFacts>,
 }
 
 /// The function's ARN, built as Lambda builds it so that it is known before the function
@@ -90,8 +90,9 @@ pub fn arn(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:lambda:{region}:{account}:function:{name}")
 }
 
-/// The log group Lambda writes the function's logs to. Lambda creates it on the first
-/// invocation; the tool never creates it, and deletes it on destroy unless `keep_logs`.
+/// The log group Lambda writes the function's logs to. The tool creates it, with the
+/// function's retention, before the function (so Lambda never makes one that keeps logs
+/// forever), and deletes it with the function unless `keep_logs`.
 #[must_use]
 pub fn log_group_name(function: &str) -> String {
     format!("/aws/lambda/{function}")
@@ -291,7 +292,18 @@ pub enum FunctionOp {
         /// Whether the function is in a VPC.
         in_vpc: bool,
     },
-    /// Delete the function's log group (destroy only; its own change, after the function's).
+    /// Create the function's log group (ownership tag in the call) with this retention;
+    /// its own change, before the function's.
+    CreateLogGroup {
+        /// Days to keep its events.
+        retention_days: i32,
+    },
+    /// Set the retention of the function's log group.
+    SetRetention {
+        /// Days to keep its events.
+        days: i32,
+    },
+    /// Delete the function's log group (its own change, after the function's).
     DeleteLogGroup,
     /// Delete a function the stack no longer declares: its stream mappings (which outlive
     /// it), the function (waiting for VPC interfaces, its configuration unread), its log group.
@@ -454,8 +466,14 @@ pub struct FunctionSpec {
     pub vpc: Option<(Selection, Selection)>,
     /// Keep the log group on destroy (by default destroy deletes it).
     pub keep_logs: bool,
+    /// Days CloudWatch Logs keeps the function's logs.
+    pub log_retention_days: i32,
     /// User tags.
     pub tags: BTreeMap<String, String>,
+    /// Where `handler:` is written, for findings.
+    pub handler_loc: Option<crate::stack::Loc>,
+    /// Where `runtime:` is written, for findings.
+    pub runtime_loc: Option<crate::stack::Loc>,
 }
 
 #[cfg(test)]

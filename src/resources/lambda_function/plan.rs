@@ -5,8 +5,10 @@ use super::{Function, FunctionConfig, FunctionOp, FunctionSpec, Selection, VpcPl
 use crate::plan::{
     Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
 };
+use crate::plan::checks::{Grant, Need, Want};
 use crate::resources::refs::{self, Attr, Ref};
-use crate::resources::{Adoption, Address, Effect, Kind, Resource};
+use crate::stack::{Diagnostic, Severity};
+use crate::resources::{Adoption, Address, Effect, FieldDiff, Kind, Resource, Val};
 use crate::stack::Declared;
 
 /// Resolves a function's VPC placement: `default` means the default VPC's subnets and its
@@ -40,6 +42,60 @@ fn placement(
         subnets,
         security_groups,
     })
+}
+
+/// Plans the log group of a function that is to exist: created with the stack's retention
+/// when missing, its retention set when it differs (lowering it deletes the older events,
+/// which the plan says on that line). Owned by derivation from the function.
+fn plan_log_group(p: &mut Planner<'_>, f: &Declared<FunctionSpec>, live: Option<&crate::resources::logs::LogGroupFacts>) {
+    let address = Address::new(Kind::LogGroup, &f.address.name);
+    let name = super::log_group_name(&f.spec.name);
+    let wanted = f.spec.log_retention_days;
+    let field = "retention_in_days";
+    match live {
+        None => p.push(
+            &address,
+            &name,
+            Action::Create,
+            vec![FieldDiff {
+                path: field.into(),
+                old: None,
+                new: Some(Val::Int(i64::from(wanted))),
+                effect: Effect::InPlace,
+            }],
+            Operation::Function(FunctionOp::CreateLogGroup {
+                retention_days: wanted,
+            }),
+            Vec::new(),
+        ),
+        Some(g) if g.retention_days != Some(wanted) => {
+            let lowered = g.retention_days.is_none_or(|old| old > wanted);
+            let effect = if lowered {
+                Effect::Note(format!(
+                    "lowering the retention deletes the log events older than {wanted} days"
+                ))
+            } else {
+                Effect::InPlace
+            };
+            p.push(
+                &address,
+                &name,
+                Action::Update,
+                vec![FieldDiff {
+                    path: field.into(),
+                    old: Some(g.retention_days.map_or_else(
+                        || Val::Str("never expire".into()),
+                        |d| Val::Int(i64::from(d)),
+                    )),
+                    new: Some(Val::Int(i64::from(wanted))),
+                    effect,
+                }],
+                Operation::Function(FunctionOp::SetRetention { days: wanted }),
+                Vec::new(),
+            );
+        }
+        Some(_) => {}
+    }
 }
 
 /// The pure half of the function kind: validation of `functions:` entries and planning.
@@ -105,6 +161,11 @@ impl Resource for Function {
         Some(&spec.name)
     }
 
+    /// `/aws/lambda/<name>`, which the tool creates before the function.
+    fn log_groups(spec: &FunctionSpec) -> Vec<String> {
+        vec![super::log_group_name(&spec.name)]
+    }
+
     /// A placement on `default` subnets or security groups needs the default VPC's facts.
     fn vpcs(spec: &FunctionSpec) -> Vec<(String, bool)> {
         match &spec.vpc {
@@ -137,6 +198,131 @@ impl Resource for Function {
     /// mappings and log group (`FunctionOp::DeleteStray`).
     fn stray_op(_: &str) -> Option<FunctionOp> {
         Some(FunctionOp::DeleteStray)
+    }
+
+    /// A function runs as its role, which Lambda assumes.
+    fn runs_as(d: &Declared<FunctionSpec>) -> Option<(Address, &'static str)> {
+        Some((d.spec.role.clone(), "lambda.amazonaws.com"))
+    }
+
+    /// What a function needs from its role: to write its logs (a warning without: it runs
+    /// and writes none); in a VPC, to manage its network interfaces (an error: Lambda
+    /// refuses the function); and for each index whose name its environment hands the
+    /// code, the table's actions on the index too (a warning: the notes' `AccessDenied`).
+    fn needs(p: &Planner<'_>, d: &Declared<FunctionSpec>) -> Vec<Need> {
+        let name = &d.spec.name;
+        let need = |purpose: String, consequence: &str, severity, want, managed| Need {
+            role: d.spec.role.clone(),
+            by: d.address.clone(),
+            purpose,
+            consequence: consequence.to_string(),
+            severity,
+            want,
+            managed,
+        };
+        let mut out = vec![need(
+            format!("to write its logs to `{}`", super::log_group_name(name)),
+            "it will run and write no logs",
+            Severity::Warning,
+            Want::All(vec![Grant::new(
+                &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                format!("arn:aws:logs:${{region}}:${{account}}:log-group:{}:*", super::log_group_name(name)),
+            )]),
+            Some("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
+        )];
+        if d.spec.vpc.is_some() {
+            // `DescribeNetworkInterfaces` has no resource-level permissions: only `*` grants it.
+            out.push(need(
+                "to attach it to the VPC (its network interfaces)".to_string(),
+                "Lambda refuses to create or update it in the VPC",
+                Severity::Error,
+                Want::All(vec![Grant::new(
+                    &[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DeleteNetworkInterface",
+                    ],
+                    "*",
+                )]),
+                Some("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"),
+            ));
+        }
+        let given: Vec<(&String, String)> = d
+            .spec
+            .environment
+            .iter()
+            .map(|(k, v)| (k, refs::substitute(v, &p.known).0))
+            .collect();
+        for part in crate::resources::parts(p.stack) {
+            for (variable, _) in given.iter().filter(|(_, v)| *v == part.name) {
+                out.push(need(
+                    format!("to use {}, whose name it is given in `{variable}`", part.what),
+                    "calls on the index fail with AccessDenied",
+                    Severity::Warning,
+                    Want::AlsoOn {
+                        grant: Grant::new(&part.actions, part.arn.clone()),
+                        parent: part.parent.clone(),
+                    },
+                    None,
+                ));
+            }
+        }
+        out
+    }
+
+    /// The function's own findings: a handler naming no module of the package (Lambda
+    /// accepts it and fails the first invocation), and a runtime past AWS's dates (an
+    /// error once Lambda refuses it, a warning from its deprecation).
+    fn check(p: &Planner<'_>, d: &Declared<FunctionSpec>) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        match super::runtimes::handler_files(&d.spec.runtime, &d.spec.handler) {
+            Err(message) => out.push(Diagnostic::new(
+                message,
+                d.spec.handler_loc,
+                "write the module and the function, like `lambda_function.lambda_handler`",
+            )),
+            Ok(Some(candidates)) => {
+                if let Some(artifact) = p.live.artifacts.get(&d.address)
+                    && !candidates.iter().any(|c| artifact.files.contains_key(c))
+                {
+                    let looked: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
+                    let has: Vec<&str> = artifact.files.keys().map(String::as_str).take(8).collect();
+                    out.push(Diagnostic::new(
+                        format!(
+                            "handler `{}` names a module that is not in `{}`: Lambda looked for {} and fails the first invocation with `Runtime.ImportModuleError`",
+                            d.spec.handler,
+                            d.spec.source.display(),
+                            looked.join(" or ")
+                        ),
+                        d.spec.handler_loc,
+                        format!("name a module the folder holds (it has {}), or add the file", has.join(", ")),
+                    ));
+                }
+            }
+            Ok(None) => {}
+        }
+        if let Some(runtime) = super::runtimes::find(&d.spec.runtime) {
+            let exists = if p.ctx.offline {
+                None
+            } else {
+                Some(p.live.functions.get(&d.address).is_some_and(|s| s.function.is_some()))
+            };
+            let help = format!(
+                "move to `{}` (AWS's runtime lifecycle, as of {})",
+                super::runtimes::replacement(runtime.id),
+                super::runtimes::TAKEN
+            );
+            match super::runtimes::lifecycle(runtime, p.ctx.today, exists) {
+                super::runtimes::Lifecycle::Blocked(m) => {
+                    out.push(Diagnostic::new(m, d.spec.runtime_loc, help));
+                }
+                super::runtimes::Lifecycle::Deprecated(m) => {
+                    out.push(Diagnostic::warning(m, d.spec.runtime_loc, help));
+                }
+                super::runtimes::Lifecycle::Supported => {}
+            }
+        }
+        out
     }
 
     /// Exports the name and the ARN, which Lambda builds from region, account and name
@@ -270,7 +456,12 @@ impl Resource for Function {
                 in_vpc: live.is_some_and(|l| l.config.vpc.is_some()),
             },
         };
-        let mut deps = vec![f.spec.role.clone()];
+        // The log group first, with its retention: Lambda would make one that never
+        // expires at the first invocation. (Dropped at the end when it has nothing to do.)
+        let mut deps = vec![
+            f.spec.role.clone(),
+            Address::new(Kind::LogGroup, &f.address.name),
+        ];
         deps.extend(waits_for(&missing));
         p.push(
             &f.address,
@@ -281,11 +472,14 @@ impl Resource for Function {
             deps,
         );
     }
-    // Lambda makes the log group on first run; it costs money forever, so destroy
-    // removes it unless the stack keeps it. Owned by derivation from the function.
+    if p.mode == Mode::Converge {
+        plan_log_group(p, f, state.log_group.as_ref());
+    }
+    // Logs cost money for as long as they are kept, so destroy (or disabling the function)
+    // removes the group unless the stack keeps it. Owned by derivation from the function.
     if p.mode == Mode::Destroy
         && !f.spec.keep_logs
-        && state.log_group
+        && state.log_group.is_some()
     {
         let function_skipped =
             live.is_some_and(|l| l.owner.as_deref() != Some(p.stack.name.as_str()));

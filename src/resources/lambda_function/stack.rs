@@ -22,7 +22,7 @@ pub struct RawFunction {
     pub enabled: Option<Spanned<bool>>,
     /// Function name: 1 to 64 of `A-Za-z0-9-_`.
     pub name: Spanned<String>,
-    /// Runtime, one of `RUNTIMES`.
+    /// Runtime, one of `runtimes::RUNTIMES`.
     pub runtime: Spanned<String>,
     /// Handler.
     pub handler: Spanned<String>,
@@ -49,6 +49,8 @@ pub struct RawFunction {
     pub vpc: Option<Spanned<RawVpcPlacement>>,
     /// Keep `/aws/lambda/<name>` on destroy.
     pub keep_logs: Option<Spanned<bool>>,
+    /// Days CloudWatch Logs keeps the function's logs (default 14).
+    pub log_retention_days: Option<Spanned<i64>>,
     /// User tags.
     #[serde(default)]
     pub tags: SpannedMap<Spanned<String>>,
@@ -64,26 +66,15 @@ pub struct RawVpcPlacement {
     pub security_groups: Spanned<OneOrMany>,
 }
 
-/// Runtimes Lambda accepts for new functions (deprecated ones are refused by AWS).
-/// Not checked against AWS: update it when Lambda adds or deprecates a runtime.
-const RUNTIMES: &[&str] = &[
-    "python3.9",
-    "python3.10",
-    "python3.11",
-    "python3.12",
-    "python3.13",
-    "nodejs18.x",
-    "nodejs20.x",
-    "nodejs22.x",
-    "java11",
-    "java17",
-    "java21",
-    "dotnet8",
-    "ruby3.3",
-    "ruby3.4",
-    "provided.al2",
-    "provided.al2023",
+/// The retention periods CloudWatch Logs accepts (`PutRetentionPolicy`'s
+/// `retentionInDays`), in days.
+pub const RETENTION_DAYS: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
 ];
+
+/// The retention a function's log group gets when the stack says none.
+pub const DEFAULT_RETENTION_DAYS: i32 = 14;
 
 /// Environment variable names Lambda reserves for itself.
 const RESERVED_ENV: &[&str] = &[
@@ -198,7 +189,19 @@ pub(crate) fn function(
             "use 1 to 64 of `A-Za-z0-9-_`",
         );
     }
-    let runtime = vd.one_of("runtime", &f.runtime, RUNTIMES);
+    let known: Vec<&str> = super::runtimes::RUNTIMES.iter().map(|r| r.id).collect();
+    let runtime = vd.one_of("runtime", &f.runtime, &known);
+    let log_retention_days = f.log_retention_days.as_ref().map_or(DEFAULT_RETENTION_DAYS, |d| {
+        if !RETENTION_DAYS.contains(&d.value) {
+            let allowed: Vec<String> = RETENTION_DAYS.iter().map(ToString::to_string).collect();
+            vd.error(
+                format!("log_retention_days `{}` is not a retention CloudWatch Logs accepts", d.value),
+                loc(d),
+                format!("use one of {}", allowed.join(", ")),
+            );
+        }
+        d.value.clamp(1, 3653) as i32
+    });
     if f.handler.value.is_empty() {
         vd.error(
             "the handler is empty",
@@ -257,7 +260,10 @@ pub(crate) fn function(
             .collect(),
         vpc,
         keep_logs: f.keep_logs.as_ref().is_some_and(|k| k.value),
+        log_retention_days,
         tags: vd.tags(&f.tags),
+        handler_loc: loc(&f.handler),
+        runtime_loc: loc(&f.runtime),
     }
 }
 

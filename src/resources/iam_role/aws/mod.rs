@@ -544,6 +544,52 @@ pub async fn delete(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     .await
 }
 
+/// The document of the default version of the managed policy `arn`, URL-decoded:
+/// `GetPolicy` for the version id, then `GetPolicyVersion`. `NoSuchEntity` from either is
+/// `None` (IAM has no such policy, which the checks report).
+pub async fn managed_policy(api: Api<'_>, arn: &str) -> Result<Option<Value>, AwsError> {
+    let out = match api.aws.iam.get_policy().policy_arn(arn).send().await {
+        Ok(out) => out,
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_iam::operation::get_policy::GetPolicyError::is_no_such_entity_exception,
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(AwsError::call("GetPolicy", arn, &e, false)),
+    };
+    let Some(version) = out.policy().and_then(|p| p.default_version_id()) else {
+        return Err(unexpected("GetPolicy", arn, "IAM named no default version".into()));
+    };
+    let out = match api
+        .aws
+        .iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_iam::operation::get_policy_version::GetPolicyVersionError::is_no_such_entity_exception,
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(AwsError::call("GetPolicyVersion", arn, &e, false)),
+    };
+    let document = out
+        .policy_version()
+        .and_then(|v| v.document())
+        .ok_or_else(|| unexpected("GetPolicyVersion", arn, "IAM returned no document".into()))?;
+    policy::decode(document)
+        .map(Some)
+        .map_err(|m| unexpected("GetPolicyVersion", arn, m))
+}
+
 /// Adds this stack's ownership tag to the role `name` (`adopt`).
 async fn tag_as_owned(api: Api<'_>, name: &str, stack: &str) -> Result<(), AwsError> {
     api.aws
@@ -579,14 +625,31 @@ impl ResourceIo for super::Role {
         tag_as_owned(api, target, stack).await
     }
 
-    /// The inline policies the stack declares are asked for in the first round, by name.
+    /// The inline policies the stack declares are asked for in the first round, by name;
+    /// so are the managed policies it attaches that are not bundled, whose documents the
+    /// checks need (none for the seed stack, whose plan keeps its read count).
     async fn read(
         api: Api<'_>,
         _: &ReadContext<'_>,
         d: &Declared<super::RoleSpec>,
-    ) -> Result<Option<RoleLive>, AwsError> {
+    ) -> Result<super::RoleState, AwsError> {
         let declared: Vec<String> = d.spec.policies.keys().cloned().collect();
-        read(api, &d.spec.name, &declared).await
+        let unbundled: Vec<&String> = d
+            .spec
+            .managed_policies
+            .iter()
+            .filter(|arn| policy::managed::bundled(arn).is_none())
+            .collect();
+        let (role, attached) = tokio::try_join!(
+            read(api, &d.spec.name, &declared),
+            try_join_all(unbundled.into_iter().map(|arn| async move {
+                Ok::<_, AwsError>((arn.clone(), managed_policy(api, arn).await?))
+            }))
+        )?;
+        Ok(super::RoleState {
+            role,
+            attached: attached.into_iter().collect(),
+        })
     }
 
     /// A create resolves every policy template before its first call. A replacement

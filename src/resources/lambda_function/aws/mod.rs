@@ -492,46 +492,6 @@ async fn wait_for_interfaces(api: Api<'_>, name: &str) -> Result<(), AwsError> {
     .await
 }
 
-/// Whether the log group `name` exists.
-///
-/// `DescribeLogGroups` with `name` as the prefix, then an exact match, since the prefix
-/// also lists `/aws/lambda/<name>-…`. One page suffices: results are sorted by name, and
-/// `name` sorts before every longer name it prefixes.
-pub async fn log_group_exists(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
-    let out = api
-        .aws
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::call("DescribeLogGroups", name, &e, false))?;
-    Ok(out
-        .log_groups()
-        .iter()
-        .any(|g| g.log_group_name() == Some(name)))
-}
-
-/// Deletes the log group `name`; already gone is success.
-pub async fn delete_log_group(api: Api<'_>, name: &str) -> Result<(), AwsError> {
-    match api
-        .aws.logs
-        .delete_log_group()
-        .log_group_name(name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError::is_resource_not_found_exception) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(AwsError::call("DeleteLogGroup", name, &e, false)),
-    }
-}
-
 /// Adds this stack's ownership tag to the function `arn` (`adopt`).
 async fn tag_as_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsError> {
     api.aws
@@ -594,30 +554,24 @@ impl ResourceIo for super::Function {
         tag_as_owned(api, target, stack).await
     }
 
-    /// The log group is read for destroy only, the one command that acts on it.
+    /// The function, and its log group from the stack's one listing of log groups.
     async fn read(
         api: Api<'_>,
         ctx: &ReadContext<'_>,
         d: &Declared<super::FunctionSpec>,
     ) -> Result<super::FunctionState, AwsError> {
         let name = &d.spec.name;
-        let (function, log_group) = futures::try_join!(read(api, name), async {
-            if ctx.mode == crate::plan::Mode::Destroy {
-                log_group_exists(api, &super::log_group_name(name)).await
-            } else {
-                Ok(false)
-            }
-        })?;
+        let (function, groups) = futures::try_join!(read(api, name), ctx.log_groups())?;
         Ok(super::FunctionState {
             function,
-            log_group,
+            log_group: groups.get(&super::log_group_name(name)).cloned(),
         })
     }
 
     /// Runs one function operation. Create and update fill in the environment's late
     /// references first. Replace deletes without waiting for network interfaces, then
     /// creates. Delete waits for interfaces only for a function that was in a VPC. For
-    /// `DeleteLogGroup` the change's name is the log group's. A stray goes in order: its
+    /// the log group's operations the change's name is the log group's. A stray goes in order: its
     /// mappings (`delete_dependents`), the function, its log group.
     async fn apply(
         api: Api<'_>,
@@ -648,13 +602,19 @@ impl ResourceIo for super::Function {
                     .map(drop)
             }
             FunctionOp::Delete { in_vpc } => delete(api, name, *in_vpc).await,
-            FunctionOp::DeleteLogGroup => delete_log_group(api, name).await,
+            FunctionOp::CreateLogGroup { retention_days } => {
+                crate::resources::logs::aws::create(api, name, *retention_days, stack).await
+            }
+            FunctionOp::SetRetention { days } => {
+                crate::resources::logs::aws::set_retention(api, name, *days).await
+            }
+            FunctionOp::DeleteLogGroup => crate::resources::logs::aws::delete(api, name).await,
             FunctionOp::DeleteStray => {
                 crate::resources::delete_dependents(api, crate::resources::Kind::Function, name)
                     .await?;
                 // Its configuration was not read: check for network interfaces in any case.
                 delete(api, name, true).await?;
-                delete_log_group(api, &super::log_group_name(name)).await
+                crate::resources::logs::aws::delete(api, &super::log_group_name(name)).await
             }
         }
     }

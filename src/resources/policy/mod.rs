@@ -1,6 +1,10 @@
 //! IAM policy documents: built from the stack's statements, and normalized so that a
 //! document compares equal to what IAM returns (URL-encoded, strings where one-element
-//! arrays were sent, statements and values in any order).
+//! arrays were sent, statements and values in any order); evaluated (`eval`) against what
+//! the stack makes a role do; and the AWS-managed policies bundled for that (`managed`).
+
+pub mod eval;
+pub mod managed;
 
 use serde_json::{Map, Value};
 
