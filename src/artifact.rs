@@ -176,7 +176,7 @@ impl Walk<'_> {
             {
                 continue;
             }
-            let rel = if prefix.is_empty() {
+            let in_zip = if prefix.is_empty() {
                 name
             } else {
                 format!("{prefix}/{name}")
@@ -195,13 +195,13 @@ impl Walk<'_> {
             }
             let kind = meta.file_type();
             if kind.is_dir() {
-                self.dir(&path, &rel)?;
+                self.dir(&path, &in_zip)?;
             } else if kind.is_file() {
-                self.add(rel, path, meta.len())?;
+                self.add(in_zip, path, meta.len())?;
             } else {
                 return Err(ArtifactError::Special {
                     path,
-                    kind: special_kind(&kind),
+                    kind: special_kind(kind),
                 });
             }
         }
@@ -210,7 +210,7 @@ impl Walk<'_> {
 }
 
 /// What a special file is, for messages.
-fn special_kind(kind: &std::fs::FileType) -> &'static str {
+fn special_kind(kind: std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;

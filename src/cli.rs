@@ -134,6 +134,8 @@ pub struct PlanArgs {
 }
 
 /// Arguments of `apply` (and the shared part of `destroy`).
+// Command-line switches are bools by nature; clap fills each from its own flag.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct ConfirmArgs {
     /// Environment declared in the stack file.

@@ -14,6 +14,7 @@
 //! `${table.messages.stream_arn}` grants exactly what a need of that stream asks for.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -69,7 +70,7 @@ pub struct Need {
     pub role: Address,
     /// The resource that needs it.
     pub by: Address,
-    /// What for, completing "which `by` needs …" (`to read the stream of `table.messages``).
+    /// What for, completing "which `by` needs …" (like "to read the stream of a table").
     pub purpose: String,
     /// What happens without it (`Lambda refuses to create the mapping`).
     pub consequence: String,
@@ -84,7 +85,7 @@ pub struct Need {
 /// One policy of a role, as the stack will make it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdentityPolicy {
-    /// How findings name it (`inline policy `x``, a managed policy's ARN).
+    /// How findings name it (an inline policy by its name, a managed one by its ARN).
     pub label: String,
     /// The document, with `${…}` references still in it.
     pub document: Value,
@@ -123,7 +124,7 @@ pub struct Part {
     pub parent: String,
     /// The actions that reach it (`dynamodb:Query`, `dynamodb:Scan`).
     pub actions: Vec<&'static str>,
-    /// How messages name it (`index `message-group-sk-index` of `table.messages``).
+    /// How messages name it (an index and its table).
     pub what: String,
 }
 
@@ -229,6 +230,14 @@ fn strings_of(v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// What a role falls short of for one grant: the grant as the stack writes it, its
+/// resource resolved, and each action not surely allowed with the evaluator's answer.
+struct Shortfall {
+    grant: Grant,
+    resource: String,
+    actions: Vec<(String, Decision)>,
+}
+
 /// The decisions of `id` on every action of `grant`, resolved with `known`.
 fn decide(
     sources: &[Source<'_>],
@@ -255,41 +264,27 @@ fn permission(out: &mut Vec<Diagnostic>, id: &Identity, need: &Need, known: &Kno
         .iter()
         .map(|(label, document)| Source { label, document })
         .collect();
-    // (grant as written, resource resolved, actions not surely allowed with why)
-    let mut missing: Vec<(Grant, String, Vec<(String, Decision)>)> = Vec::new();
+    let mut missing: Vec<Shortfall> = Vec::new();
+    let short = |grant: &Grant| {
+        let (resource, decisions) = decide(&sources, grant, known);
+        Shortfall {
+            grant: grant.clone(),
+            resource,
+            actions: decisions
+                .into_iter()
+                .filter(|(_, d)| !d.is_allowed())
+                .collect(),
+        }
+    };
     match &need.want {
         Want::All(grants) => {
-            for g in grants {
-                let (resource, decisions) = decide(&sources, g, known);
-                let short: Vec<_> = decisions
-                    .into_iter()
-                    .filter(|(_, d)| !d.is_allowed())
-                    .collect();
-                if !short.is_empty() {
-                    missing.push((g.clone(), resource, short));
-                }
-            }
+            missing.extend(grants.iter().map(short).filter(|s| !s.actions.is_empty()));
         }
         Want::Any(grants) => {
-            let tried: Vec<_> = grants
-                .iter()
-                .map(|g| (g, decide(&sources, g, known)))
-                .collect();
-            if !tried
-                .iter()
-                .any(|(_, (_, d))| d.iter().all(|(_, d)| d.is_allowed()))
-            {
+            let tried: Vec<Shortfall> = grants.iter().map(short).collect();
+            if !tried.iter().any(|s| s.actions.is_empty()) {
                 // Name the alternative that comes closest.
-                if let Some((g, (resource, decisions))) = tried
-                    .into_iter()
-                    .max_by_key(|(_, (_, d))| d.iter().filter(|(_, d)| d.is_allowed()).count())
-                {
-                    let short = decisions
-                        .into_iter()
-                        .filter(|(_, d)| !d.is_allowed())
-                        .collect();
-                    missing.push((g.clone(), resource, short));
-                }
+                missing.extend(tried.into_iter().min_by_key(|s| s.actions.len()));
             }
         }
         Want::AlsoOn { grant, parent } => {
@@ -299,50 +294,44 @@ fn permission(out: &mut Vec<Diagnostic>, id: &Identity, need: &Need, known: &Kno
             };
             let (_, granted) = decide(&sources, &on_parent, known);
             let (resource, decisions) = decide(&sources, grant, known);
-            let short: Vec<_> = decisions
+            let actions: Vec<(String, Decision)> = decisions
                 .into_iter()
                 .zip(granted)
                 .filter(|((_, here), (_, there))| there.may_be_allowed() && !here.is_allowed())
                 .map(|(here, _)| here)
                 .collect();
-            if !short.is_empty() {
-                let actions = short.iter().map(|(a, _)| a.clone()).collect();
-                missing.push((
-                    Grant {
-                        actions,
-                        resource: grant.resource.clone(),
-                    },
+            if !actions.is_empty() {
+                let grant = Grant {
+                    actions: actions.iter().map(|(a, _)| a.clone()).collect(),
+                    resource: grant.resource.clone(),
+                };
+                missing.push(Shortfall {
+                    grant,
                     resource,
-                    short,
-                ));
+                    actions,
+                });
             }
         }
     }
     if missing.is_empty() {
         return;
     }
-    out.push(finding(id, need, &missing, known));
+    out.push(finding(id, need, &missing));
 }
 
 /// The diagnostic for a need `id` does not meet: what is missing, why (a deny, a
 /// condition), and the smallest stack-file statement that fixes it.
-fn finding(
-    id: &Identity,
-    need: &Need,
-    missing: &[(Grant, String, Vec<(String, Decision)>)],
-    known: &Known,
-) -> Diagnostic {
-    let _ = known;
+fn finding(id: &Identity, need: &Need, missing: &[Shortfall]) -> Diagnostic {
     let parts: Vec<String> = missing
         .iter()
-        .map(|(_, resource, short)| {
-            let actions: Vec<String> = short.iter().map(|(a, _)| format!("`{a}`")).collect();
-            format!("{} on `{resource}`", actions.join(", "))
+        .map(|s| {
+            let actions: Vec<String> = s.actions.iter().map(|(a, _)| format!("`{a}`")).collect();
+            format!("{} on `{}`", actions.join(", "), s.resource)
         })
         .collect();
     let reasons: Vec<String> = missing
         .iter()
-        .flat_map(|(_, _, short)| short.iter())
+        .flat_map(|s| s.actions.iter())
         .filter_map(|(a, d)| match d {
             Decision::ExplicitDeny { by } => Some(format!("`{a}` is denied by {}", by.join(", "))),
             Decision::ConditionallyDenied { by } => Some(format!(
@@ -359,7 +348,7 @@ fn finding(
     // A finding that rests on a condition cannot be sure: it is at most a warning.
     let conditional = missing
         .iter()
-        .flat_map(|(_, _, s)| s.iter())
+        .flat_map(|s| s.actions.iter())
         .all(|(_, d)| d.may_be_allowed());
     let unread = !id.unread.is_empty();
     let severity = if unread {
@@ -378,7 +367,7 @@ fn finding(
         need.consequence
     );
     if !reasons.is_empty() {
-        message.push_str(&format!(" ({})", reasons.join("; ")));
+        let _ = write!(message, " ({})", reasons.join("; "));
     }
     if unread {
         let names: Vec<String> = id.unread.iter().map(|(a, _)| format!("`{a}`")).collect();
@@ -387,37 +376,38 @@ fn finding(
             names.join(", ")
         );
     }
-    let help = match &need.want {
-        Want::AlsoOn { .. } => {
-            let arns: Vec<String> = missing.iter().map(|(_, r, _)| format!("`{r}`")).collect();
-            let templates: Vec<String> = missing
-                .iter()
-                .map(|(g, _, _)| format!("`{}`", g.resource))
-                .collect();
-            format!(
-                "add {} to the resources of the statement that allows it on the table (in the stack file: {})",
-                arns.join(", "),
-                templates.join(", ")
-            )
+    let help = if let Want::AlsoOn { .. } = &need.want {
+        let arns: Vec<String> = missing
+            .iter()
+            .map(|s| format!("`{}`", s.resource))
+            .collect();
+        let templates: Vec<String> = missing
+            .iter()
+            .map(|s| format!("`{}`", s.grant.resource))
+            .collect();
+        format!(
+            "add {} to the resources of the statement that allows it on the table (in the stack file: {})",
+            arns.join(", "),
+            templates.join(", ")
+        )
+    } else {
+        let mut statements = String::new();
+        for s in missing {
+            let actions: Vec<&str> = s.actions.iter().map(|(a, _)| a.as_str()).collect();
+            let _ = write!(
+                statements,
+                "\n      - effect: Allow\n        actions: [{}]\n        resources: [\"{}\"]",
+                actions.join(", "),
+                s.grant.resource
+            );
         }
-        _ => {
-            let mut statements = String::new();
-            for (g, _, short) in missing {
-                let actions: Vec<&str> = short.iter().map(|(a, _)| a.as_str()).collect();
-                statements.push_str(&format!(
-                    "\n      - effect: Allow\n        actions: [{}]\n        resources: [\"{}\"]",
-                    actions.join(", "),
-                    g.resource
-                ));
-            }
-            let managed = need
-                .managed
-                .map(|m| format!(", or attach `{m}`"))
-                .unwrap_or_default();
-            format!(
-                "add this to one of the role's `policies:` (as it is written in the stack file){managed}:{statements}"
-            )
-        }
+        let managed = need
+            .managed
+            .map(|m| format!(", or attach `{m}`"))
+            .unwrap_or_default();
+        format!(
+            "add this to one of the role's `policies:` (as it is written in the stack file){managed}:{statements}"
+        )
     };
     let at = if unread {
         id.unread.first().and_then(|(_, l)| *l).or(id.loc)
@@ -435,3 +425,7 @@ fn finding(
         }),
     }
 }
+
+#[cfg(test)]
+#[path = "checks_tests.rs"]
+mod tests;

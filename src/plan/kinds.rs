@@ -95,6 +95,25 @@ pub(super) fn plan_all(
             change.stray = true;
         }
     }
+    // What it costs: converging, everything planned to exist; what the plan deletes of the
+    // declared resources (all of it for destroy, the disabled ones otherwise) stops costing.
+    let deleted: BTreeSet<Address> = p
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete && !c.stray)
+        .map(|c| c.address.owner())
+        .collect();
+    let mut costs = if mode == Mode::Converge {
+        crate::resources::cost_lines(stack, &ctx.region, false, &|_, enabled| enabled)
+    } else {
+        Vec::new()
+    };
+    costs.extend(crate::resources::cost_lines(
+        stack,
+        &ctx.region,
+        true,
+        &|a, _| deleted.contains(a),
+    ));
     // Dependencies on resources with nothing to do are already satisfied.
     let planned: BTreeSet<Address> = p.changes.iter().map(|c| c.address.clone()).collect();
     for c in &mut p.changes {
@@ -108,6 +127,7 @@ pub(super) fn plan_all(
             notes: p.notes,
             known: p.known,
             findings,
+            costs,
         })
     } else {
         Err(p.errors)

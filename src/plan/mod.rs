@@ -98,6 +98,9 @@ pub struct Plan {
     /// What the checks found (`checks::run`): errors refuse the plan before any write,
     /// warnings are shown with it.
     pub findings: Vec<crate::stack::Diagnostic>,
+    /// What the stack costs while it exists, and what stops costing (each kind's
+    /// `Resource::costs`), shown at the end of the plan.
+    pub costs: Vec<String>,
 }
 
 impl Plan {

@@ -519,3 +519,197 @@ fn every_way_of_deleting_a_table_is_seen_by_the_data_loss_guard() {
 fn plan_for(spec: &TableSpec, table: Option<TableLive>, mode: Mode) -> Plan {
     plan(&stack_with(spec.clone()), &state(table), &ctx(), mode).unwrap()
 }
+
+/// The seed plan with the function's log group as `group` says (the function missing).
+fn with_log_group(group: Option<crate::resources::logs::LogGroupFacts>) -> Plan {
+    seed_stack_plan(Mode::Converge, |stack, state| {
+        let f = &stack.functions[0];
+        state.functions.insert(
+            f.address.clone(),
+            FunctionState {
+                function: None,
+                log_group: group,
+            },
+        );
+    })
+}
+
+fn log_group_change(plan: &Plan) -> Option<&Change> {
+    plan.changes
+        .iter()
+        .find(|c| c.address.to_string() == "log_group.messaging_stream")
+}
+
+#[test]
+fn a_new_functions_log_group_is_created_with_its_retention_before_the_function() {
+    let plan = with_log_group(None);
+    let group = log_group_change(&plan).expect("the log group is planned");
+    assert_eq!(group.action, Action::Create);
+    assert_eq!(group.name, "/aws/lambda/cruddur-messaging-stream");
+    assert_eq!(
+        group.operation,
+        Operation::Function(
+            crate::resources::lambda_function::FunctionOp::CreateLogGroup { retention_days: 14 }
+        )
+    );
+    let function = plan
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == "function.messaging_stream")
+        .unwrap();
+    assert!(function.depends_on.contains(&group.address), "{function:?}");
+}
+
+#[test]
+fn a_retention_change_is_planned_and_lowering_it_says_what_is_lost() {
+    // Lambda's own group never expires: 14 days is a lowering.
+    let kept = |days| {
+        Some(crate::resources::logs::LogGroupFacts {
+            retention_days: days,
+        })
+    };
+    let plan = with_log_group(kept(None));
+    let group = log_group_change(&plan).unwrap();
+    assert_eq!(group.action, Action::Update);
+    assert!(
+        matches!(&group.diffs[0].effect, Effect::Note(n) if n.contains("deletes the log events older than 14 days")),
+        "{:?}",
+        group.diffs
+    );
+    assert_eq!(group.diffs[0].old, Some(Val::Str("never expire".into())));
+    // Raising it loses nothing and says nothing more.
+    let plan = with_log_group(kept(Some(7)));
+    let group = log_group_change(&plan).unwrap();
+    assert_eq!(group.diffs[0].effect, Effect::InPlace);
+    assert_eq!(group.diffs[0].new, Some(Val::Int(14)));
+    // The same retention: nothing to do, and the function no longer waits for it.
+    let plan = with_log_group(kept(Some(14)));
+    assert!(log_group_change(&plan).is_none());
+    let function = plan
+        .changes
+        .iter()
+        .find(|c| c.address.to_string() == "function.messaging_stream")
+        .unwrap();
+    assert_eq!(
+        function.depends_on,
+        vec![Address::new(
+            crate::resources::Kind::Role,
+            "messaging_stream"
+        )]
+    );
+}
+
+#[test]
+fn a_disabled_functions_log_group_is_deleted_with_it_and_stops_costing() {
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/cruddur.yaml"));
+    let mut stack = crate::stack::load(path).unwrap();
+    for f in &mut stack.functions {
+        f.enabled = false;
+    }
+    for m in &mut stack.mappings {
+        m.enabled = false;
+    }
+    let mut state = LiveState::default();
+    for t in &stack.tables {
+        state
+            .tables
+            .insert(t.address.clone(), Some(live(t.spec.clone())));
+    }
+    for r in &stack.roles {
+        state.roles.insert(
+            r.address.clone(),
+            crate::resources::iam_role::RoleState::default(),
+        );
+    }
+    for f in &stack.functions {
+        state.functions.insert(
+            f.address.clone(),
+            FunctionState {
+                function: None,
+                log_group: Some(crate::resources::logs::LogGroupFacts {
+                    retention_days: Some(14),
+                }),
+            },
+        );
+        state.artifacts.insert(
+            f.address.clone(),
+            crate::artifact::build(&f.spec.source).unwrap(),
+        );
+    }
+    for m in &stack.mappings {
+        state.mappings.insert(m.address.clone(), vec![]);
+    }
+    for e in &stack.endpoints {
+        state.endpoints.insert(e.address.clone(), vec![]);
+    }
+    for c in &stack.dax_clusters {
+        state.dax_clusters.insert(
+            c.address.clone(),
+            crate::resources::dax_cluster::DaxLive::default(),
+        );
+    }
+    state.vpcs.insert(
+        "default".into(),
+        crate::resources::vpc::VpcFacts {
+            vpc_id: "vpc-1".into(),
+            main_route_table: Some("rtb-main".into()),
+            ..Default::default()
+        },
+    );
+    let plan = plan(&stack, &state, &ctx(), Mode::Converge).expect("plan");
+    let group = log_group_change(&plan).expect("the disabled function's group is deleted");
+    assert_eq!(group.action, Action::Delete);
+    assert!(
+        plan.costs.iter().any(|c| c.starts_with(
+            "stops costing once deleted: the stored logs of `/aws/lambda/cruddur-messaging-stream`"
+        )),
+        "{:?}",
+        plan.costs
+    );
+}
+
+#[test]
+fn the_seed_plan_ends_with_its_capacity_against_the_free_tier() {
+    let plan = seed_stack_plan(Mode::Converge, |_, _| {});
+    assert_eq!(plan.costs.len(), 2, "{:?}", plan.costs);
+    assert!(plan.costs[0].starts_with("cost: DynamoDB capacity, 10 read and 10 write units provisioned (table `cruddur-messages` 5/5, index `message-group-sk-index` 5/5), within the free tier of 25 RCU and 25 WCU"), "{}", plan.costs[0]);
+    assert!(plan.costs[0].contains("ca-central-1 may differ"));
+    assert!(
+        plan.costs[1].starts_with("cost: logs `/aws/lambda/cruddur-messaging-stream` kept 14 days")
+    );
+    let destroy = seed_stack_plan(Mode::Destroy, |_, _| {});
+    assert!(
+        destroy.costs.is_empty(),
+        "nothing exists, nothing stops: {:?}",
+        destroy.costs
+    );
+}
+
+#[test]
+fn capacity_beyond_the_free_tier_is_priced_per_unit_hour() {
+    let mut big = seed();
+    big.billing = Billing::Provisioned(Throughput {
+        read: 40,
+        write: 30,
+    });
+    for i in &mut big.indexes {
+        i.throughput = Some(Throughput { read: 5, write: 5 });
+    }
+    let lines = crate::resources::dynamodb_table::cost_lines("us-east-1", &[&big], false);
+    // (45 - 25) × 0.00013 × 730 + (35 - 25) × 0.00065 × 730 = 1.898 + 4.745
+    assert!(lines[0].contains("about $6.64/month"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("(us-east-1 price of 2026)"),
+        "{}",
+        lines[0]
+    );
+    let mut on_demand = seed();
+    on_demand.billing = Billing::PayPerRequest;
+    let lines = crate::resources::dynamodb_table::cost_lines("us-east-1", &[&on_demand], false);
+    assert!(
+        lines[0]
+            .starts_with("cost: on-demand table(s) `cruddur-messages`: $0.625 per million writes"),
+        "{}",
+        lines[0]
+    );
+}

@@ -154,7 +154,7 @@ pub fn plan(w: &mut impl Write, plan: &Plan, p: Palette) -> io::Result<()> {
             Mode::Converge => writeln!(w, " AWS matches the stack file.")?,
             Mode::Destroy => writeln!(w, " Nothing owned by this stack exists.")?,
         }
-        return Ok(());
+        return costs(w, plan, p);
     }
     writeln!(w)?;
     writeln!(w, "cruddur-infra will perform the following actions:")?;
@@ -186,7 +186,21 @@ pub fn plan(w: &mut impl Write, plan: &Plan, p: Palette) -> io::Result<()> {
     writeln!(
         w,
         " {add} to add, {change} to change, {destroy} to destroy."
-    )
+    )?;
+    costs(w, plan, p)
+}
+
+/// The plan's closing cost lines: what the stack costs while it exists, what stops costing.
+fn costs(w: &mut impl Write, plan: &Plan, p: Palette) -> io::Result<()> {
+    if plan.costs.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    for line in &plan.costs {
+        paint(w, p.dim, line)?;
+        writeln!(w)?;
+    }
+    Ok(())
 }
 
 fn seconds(d: Duration) -> String {

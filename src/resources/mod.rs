@@ -13,6 +13,7 @@
 //! `destroy`.
 
 pub mod logs;
+pub mod permissions;
 pub mod policy;
 pub mod refs;
 pub mod vpc;
@@ -196,6 +197,13 @@ pub trait Resource {
         None
     }
 
+    /// The resource's ARN in `account` and `region`, for kinds whose ARNs AWS builds from
+    /// the name (others refer to it by ARN: a function's role passed with `iam:PassRole`).
+    fn arn(account: &str, region: &str, spec: &Self::Spec) -> Option<String> {
+        let _ = (account, region, spec);
+        None
+    }
+
     /// The VPCs (`default` or an id) this resource uses, each with whether it needs the
     /// default VPC's subnets and security group (a placement).
     ///
@@ -204,6 +212,19 @@ pub trait Resource {
     /// region has no default VPC.
     fn vpcs(spec: &Self::Spec) -> Vec<(String, bool)> {
         let _ = spec;
+        Vec::new()
+    }
+
+    /// What the given declared resources of this kind cost while they exist in `region`,
+    /// one line each, all entries together (a kind whose free tier is shared across its
+    /// resources, like `DynamoDB`'s capacity, sums them). A kind that costs nothing says
+    /// nothing. With `stopping`, the lines say what stops costing once they are deleted
+    /// (`destroy`, or resources disabled here).
+    ///
+    /// Pure. The plan ends with these lines: converging, for every resource planned to
+    /// exist, whether or not it changes; for those it deletes, with `stopping`.
+    fn costs(region: &str, specs: &[&Self::Spec], stopping: bool) -> Vec<String> {
+        let _ = (region, specs, stopping);
         Vec::new()
     }
 
@@ -350,6 +371,23 @@ pub trait ResourceIo: Resource {
         change: &crate::plan::Change,
         op: &Self::Op,
     ) -> Result<(), crate::aws::AwsError>;
+
+    /// The IAM permissions the operator needs for every call this kind makes for the
+    /// declared resource `d`: its reads (`Phase::Plan`) and its creates, updates, waits and
+    /// deletes (`Phase::Change`), scoped to its ARNs where the service allows, `*` with the
+    /// reason where AWS requires it, and what AWS checks inside another call (`aws_only`).
+    /// A disabled resource needs what finds it absent; deleting one the stack made before
+    /// needs it enabled in the scope (the `permissions` note says so).
+    ///
+    /// Pure. `permissions` joins every kind's into one policy, so a new kind adds its calls
+    /// here, next to them.
+    fn permissions(
+        scope: &permissions::Scope<'_>,
+        d: &Declared<Self::Spec>,
+    ) -> Vec<permissions::Permission> {
+        let _ = (scope, d);
+        Vec::new()
+    }
 
     /// The Resource Groups Tagging API type of this kind (`dynamodb:table`), when that API
     /// covers it: strays of the stack are found with it. `None` (IAM roles, which are global
@@ -896,6 +934,40 @@ macro_rules! kinds {
             None
         }
 
+        /// The cost lines of the declared resources `pick` chooses, kind by kind
+        /// (`Resource::costs`).
+        pub(crate) fn cost_lines(
+            stack: &crate::stack::Stack,
+            region: &str,
+            stopping: bool,
+            pick: &dyn Fn(&Address, bool) -> bool,
+        ) -> Vec<String> {
+            let mut lines = Vec::new();
+            $({
+                let specs: Vec<_> = stack
+                    .$field
+                    .iter()
+                    .filter(|d| pick(&d.address, d.enabled))
+                    .map(|d| &d.spec)
+                    .collect();
+                if !specs.is_empty() {
+                    lines.extend(<$module::$unit as Resource>::costs(region, &specs, stopping));
+                }
+            })*
+            lines
+        }
+
+        /// Every declared resource's permissions (`ResourceIo::permissions`).
+        pub(crate) fn permissions_every_kind(
+            scope: &permissions::Scope<'_>,
+        ) -> Vec<permissions::Permission> {
+            let mut out = Vec::new();
+            $(for d in &scope.stack.$field {
+                out.extend(<$module::$unit as ResourceIo>::permissions(scope, d));
+            })*
+            out
+        }
+
         /// Every log group the stack's resources own (`Resource::log_groups`).
         #[must_use]
         pub fn log_group_names(stack: &crate::stack::Stack) -> Vec<String> {
@@ -904,6 +976,22 @@ macro_rules! kinds {
                 names.extend(<$module::$unit as Resource>::log_groups(&d.spec));
             })*
             names
+        }
+
+        /// The ARN of the declared resource at `address` (`Resource::arn`).
+        #[must_use]
+        pub fn arn_of(scope: &permissions::Scope<'_>, address: &Address) -> Option<String> {
+            $(
+                if address.kind == <$module::$unit as Resource>::KIND {
+                    return scope
+                        .stack
+                        .$field
+                        .iter()
+                        .find(|d| &d.address == address)
+                        .and_then(|d| <$module::$unit as Resource>::arn(scope.account, scope.region, &d.spec));
+                }
+            )*
+            None
         }
 
         /// Every VPC the stack's resources use (`Resource::vpcs`).
@@ -1059,6 +1147,16 @@ impl Address {
     #[must_use]
     pub fn table(name: &str) -> Self {
         Self::new(Kind::Table, name)
+    }
+
+    /// The declared resource this address belongs to: a function's log group
+    /// (`log_group.<name>`) belongs to `function.<name>`; every other address is its own.
+    #[must_use]
+    pub fn owner(&self) -> Self {
+        match self.kind {
+            Kind::LogGroup => Self::new(Kind::Function, &self.name),
+            _ => self.clone(),
+        }
     }
 }
 

@@ -339,8 +339,8 @@ fn a_kill_after_each_creates_write_and_before_its_answer_converges_in_one_more_a
         // The stack's table, not the lock table (the run's first CreateTable).
         "CreateTable@it-held-messages",
         "CreateRole",
-        "POST functions",
-        "POST event-source-mappings",
+        "CreateFunction",
+        "CreateEventSourceMapping",
         "CreateVpcEndpoint",
     ] {
         proxy.hold_next.lock().unwrap().push(op.to_string());
@@ -399,7 +399,7 @@ fn apply_losing(op: &str, lenient: bool, tag: &str) -> String {
 
 #[test]
 fn a_lost_mapping_create_answer_is_adopted_in_the_same_run_when_aws_refuses_the_second() {
-    let stderr = apply_losing("POST event-source-mappings", false, "it-lost-esm");
+    let stderr = apply_losing("CreateEventSourceMapping", false, "it-lost-esm");
     assert!(
         stderr.contains("a mapping of this stream and function already exists ("),
         "{stderr}"
@@ -409,7 +409,7 @@ fn a_lost_mapping_create_answer_is_adopted_in_the_same_run_when_aws_refuses_the_
 
 #[test]
 fn a_lost_mapping_create_answer_on_lenient_moto_leaves_no_duplicate() {
-    let stderr = apply_losing("POST event-source-mappings", true, "it-lax-esm");
+    let stderr = apply_losing("CreateEventSourceMapping", true, "it-lax-esm");
     assert!(
         stderr.contains("deleting duplicate mapping"),
         "moto made a second mapping, which the run deleted: {stderr}"
@@ -442,7 +442,7 @@ fn lost_answers_to_named_creates_are_read_back_and_carried_on() {
         ),
         ("CreateRole", "it-lost-role", "the role was already created"),
         (
-            "POST functions",
+            "CreateFunction",
             "it-lost-fn",
             "the function was already created",
         ),

@@ -10,6 +10,7 @@ mod dax;
 mod dynamodb_local;
 mod faults;
 mod layering;
+mod permissions;
 mod safety;
 mod seed;
 mod speed;

@@ -187,18 +187,38 @@ fn identify(parts: &hyper::http::request::Parts, body: &[u8]) -> (String, String
     if let Some(action) = text.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
         return (service, action.to_string(), !is_read(action));
     }
-    // Lambda's REST API: the method says read or write; the path names the resource.
-    let path = parts.uri.path();
-    let resource = path
+    // Lambda's REST API: the method and the path name the operation.
+    let op = lambda_operation(parts.method.as_str(), parts.uri.path());
+    let read = is_read(&op);
+    (service, op, !read)
+}
+
+/// The operation of a Lambda REST call, as IAM names it (`lambda:<operation>`):
+/// `POST /2015-03-31/functions` is `CreateFunction`, `GET …/functions/x/configuration` is
+/// `GetFunctionConfiguration`, and so on; anything else keeps its method and path.
+fn lambda_operation(method: &str, path: &str) -> String {
+    let segments: Vec<&str> = path
         .split('/')
-        .find(|s| !s.is_empty() && !s.starts_with("20"))
-        .unwrap_or("");
-    let method = parts.method.as_str();
-    (
-        service,
-        format!("{method} {resource}"),
-        method != "GET" && method != "HEAD",
-    )
+        .filter(|s| !s.is_empty() && !s.starts_with("20"))
+        .collect();
+    let op = match (method, segments.as_slice()) {
+        ("POST", ["functions"]) => "CreateFunction",
+        ("GET", ["functions", _]) => "GetFunction",
+        ("DELETE", ["functions", _]) => "DeleteFunction",
+        ("GET", ["functions", _, "configuration"]) => "GetFunctionConfiguration",
+        ("PUT", ["functions", _, "configuration"]) => "UpdateFunctionConfiguration",
+        ("PUT", ["functions", _, "code"]) => "UpdateFunctionCode",
+        ("GET", ["event-source-mappings"]) => "ListEventSourceMappings",
+        ("POST", ["event-source-mappings"]) => "CreateEventSourceMapping",
+        ("GET", ["event-source-mappings", _]) => "GetEventSourceMapping",
+        ("PUT", ["event-source-mappings", _]) => "UpdateEventSourceMapping",
+        ("DELETE", ["event-source-mappings", _]) => "DeleteEventSourceMapping",
+        ("POST", ["tags", ..]) => "TagResource",
+        ("DELETE", ["tags", ..]) => "UntagResource",
+        ("GET", ["tags", ..]) => "ListTags",
+        _ => return format!("{method} {path}"),
+    };
+    op.to_string()
 }
 
 /// A fault response in the service's own protocol.

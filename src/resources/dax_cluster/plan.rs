@@ -162,6 +162,25 @@ impl Resource for DaxCluster {
         })
     }
 
+    /// Node type × nodes × hourly price; no free tier.
+    fn costs(region: &str, specs: &[&ClusterSpec], stopping: bool) -> Vec<String> {
+        specs
+            .iter()
+            .map(|s| {
+                let line = super::cost_note(&s.name, &s.node_type, s.replication_factor, region);
+                if stopping {
+                    format!(
+                        "stops costing once deleted: {}",
+                        line.trim_start_matches("cost: ")
+                            .trim_end_matches(" Disable it to stop paying.")
+                    )
+                } else {
+                    line
+                }
+            })
+            .collect()
+    }
+
     /// A cluster runs as its role, which DAX assumes.
     fn runs_as(d: &Declared<ClusterSpec>) -> Option<(Address, &'static str)> {
         Some((d.spec.role.clone(), "dax.amazonaws.com"))
@@ -215,8 +234,8 @@ impl Resource for DaxCluster {
     /// Converging: the node type, role, subnet group, encryption and endpoint encryption
     /// force a replacement (delete, wait until gone, create); the replication factor,
     /// description, parameter group, security groups, maintenance window, the own groups'
-    /// subnets and TTLs and the tags change in place. The plan prints the cluster's cost
-    /// while it is planned to exist, and a warning below 3 nodes outside `local`. The
+    /// subnets and TTLs and the tags change in place. The plan warns below 3 nodes outside
+    /// `local` (its cost line comes from `costs`). The
     /// endpoint is exported when the cluster is available and kept.
     ///
     /// Destroying, or disabled here: the cluster is deleted, and with it the groups the
@@ -244,12 +263,6 @@ impl Resource for DaxCluster {
             if let Some(e) = group_not_owned(p, d, live, w) {
                 return Err(e);
             }
-            p.notes.push(super::cost_note(
-                &d.spec.name,
-                &d.spec.node_type,
-                d.spec.replication_factor,
-                &p.ctx.region,
-            ));
             if d.spec.replication_factor < 3 && p.ctx.environment != "local" {
                 p.notes.push(format!(
                     "{}: {} node{} in environment `{}`: AWS recommends at least 3, in different availability zones, so that one failure does not stop the cache",

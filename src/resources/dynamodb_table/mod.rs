@@ -262,6 +262,102 @@ pub struct TableLive {
     pub ttl_transition: Option<TtlTransition>,
 }
 
+/// `DynamoDB`'s prices in US East (N. Virginia), standard table class, in US dollars, from
+/// <https://aws.amazon.com/dynamodb/pricing/> as published in 2026. Other regions cost
+/// somewhat different amounts; the cost line says which figure it used.
+pub mod prices {
+    /// Per provisioned read capacity unit and hour.
+    pub const RCU_HOUR: f64 = 0.00013;
+    /// Per provisioned write capacity unit and hour.
+    pub const WCU_HOUR: f64 = 0.00065;
+    /// On demand, per million read request units.
+    pub const READS_PER_MILLION: f64 = 0.125;
+    /// On demand, per million write request units.
+    pub const WRITES_PER_MILLION: f64 = 0.625;
+    /// Storage beyond the free 25 GB, per GB-month.
+    pub const STORAGE_GB_MONTH: f64 = 0.25;
+    /// Provisioned capacity the AWS Free Tier covers, per account and region (each of
+    /// reads and writes), shared by every table and index there.
+    pub const FREE_UNITS: i64 = 25;
+    /// Hours in an average month, as AWS's calculator counts them.
+    pub const HOURS_PER_MONTH: f64 = 730.0;
+}
+
+/// The cost lines of `tables` in `region`: their provisioned capacity, tables and indexes
+/// together, against the free tier (which the whole account shares in a region); on-demand
+/// tables by the request; storage by the GB. With `stopping`, what deleting them stops.
+#[must_use]
+pub fn cost_lines(region: &str, tables: &[&TableSpec], stopping: bool) -> Vec<String> {
+    let basis = if region == "us-east-1" {
+        "us-east-1 price of 2026".to_string()
+    } else {
+        format!("us-east-1 price of 2026; {region} may differ")
+    };
+    let mut parts = Vec::new();
+    let (mut rcu, mut wcu) = (0, 0);
+    let mut on_demand = Vec::new();
+    for t in tables {
+        match t.billing {
+            Billing::Provisioned(c) => {
+                rcu += c.read;
+                wcu += c.write;
+                parts.push(format!("table `{}` {}/{}", t.name, c.read, c.write));
+                for i in &t.indexes {
+                    if let Some(c) = i.throughput {
+                        rcu += c.read;
+                        wcu += c.write;
+                        parts.push(format!("index `{}` {}/{}", i.name, c.read, c.write));
+                    }
+                }
+            }
+            Billing::PayPerRequest => on_demand.push(format!("`{}`", t.name)),
+        }
+    }
+    let mut lines = Vec::new();
+    if !parts.is_empty() {
+        // Capacities are at most 40,000 units a table (AWS's default quota): exact in f64.
+        let over = |n: i64| f64::from(u32::try_from(n - prices::FREE_UNITS).unwrap_or(0));
+        let monthly =
+            (over(rcu) * prices::RCU_HOUR + over(wcu) * prices::WCU_HOUR) * prices::HOURS_PER_MONTH;
+        let within = rcu <= prices::FREE_UNITS && wcu <= prices::FREE_UNITS;
+        let verdict = if within {
+            "within the free tier of 25 RCU and 25 WCU per account and region: $0/month while nothing else there uses it".to_string()
+        } else {
+            format!(
+                "beyond the free tier of 25 RCU and 25 WCU per account and region: about ${monthly:.2}/month"
+            )
+        };
+        let what = format!(
+            "DynamoDB capacity, {rcu} read and {wcu} write units provisioned ({})",
+            parts.join(", ")
+        );
+        lines.push(if stopping {
+            format!("stops costing once deleted: {what}; their storage too")
+        } else {
+            format!(
+                "cost: {what}, {verdict}; each unit beyond it ${}/h read, ${}/h write; storage beyond 25 GB ${}/GB-month ({basis})",
+                prices::RCU_HOUR,
+                prices::WCU_HOUR,
+                prices::STORAGE_GB_MONTH
+            )
+        });
+    }
+    if !on_demand.is_empty() {
+        let names = on_demand.join(", ");
+        lines.push(if stopping {
+            format!("stops costing once deleted: on-demand table(s) {names} and their storage")
+        } else {
+            format!(
+                "cost: on-demand table(s) {names}: ${} per million writes and ${} per million reads, nothing while idle; storage beyond 25 GB ${}/GB-month ({basis})",
+                prices::WRITES_PER_MILLION,
+                prices::READS_PER_MILLION,
+                prices::STORAGE_GB_MONTH
+            )
+        });
+    }
+    lines
+}
+
 /// What replacing an index costs, as plans say it.
 const INDEX_REPLACED: &str = "delete, then create with a full backfill";
 

@@ -148,6 +148,11 @@ impl Resource for Table {
             .collect()
     }
 
+    /// Provisioned capacity against the free tier, requests of on-demand tables, storage.
+    fn costs(region: &str, specs: &[&TableSpec], stopping: bool) -> Vec<String> {
+        super::cost_lines(region, specs, stopping)
+    }
+
     /// A stream ARN not known yet is the table's ARN, `/stream/`, and a label AWS picks
     /// (a creation time): a grant on `…:table/<name>/stream/*` covers it.
     fn placeholder(p: &Planner<'_>, d: &Declared<TableSpec>, attr: Attr) -> Option<String> {

@@ -157,6 +157,10 @@ impl Resource for Role {
     }
     type Op = RoleOp;
 
+    fn arn(account: &str, _: &str, spec: &RoleSpec) -> Option<String> {
+        Some(super::arn(account, &spec.path, &spec.name))
+    }
+
     fn aws_name(spec: &RoleSpec) -> Option<&str> {
         Some(&spec.name)
     }

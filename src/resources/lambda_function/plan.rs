@@ -161,6 +161,19 @@ impl Resource for Function {
         Some(&spec.name)
     }
 
+    /// A function costs nothing while idle; its logs cost by the GB, for as long as they
+    /// are kept.
+    fn costs(region: &str, specs: &[&FunctionSpec], stopping: bool) -> Vec<String> {
+        let groups: Vec<(String, i32)> = specs
+            .iter()
+            .filter(|s| !(stopping && s.keep_logs))
+            .map(|s| (super::log_group_name(&s.name), s.log_retention_days))
+            .collect();
+        crate::resources::logs::cost_line(region, &groups, stopping)
+            .into_iter()
+            .collect()
+    }
+
     /// `/aws/lambda/<name>`, which the tool creates before the function.
     fn log_groups(spec: &FunctionSpec) -> Vec<String> {
         vec![super::log_group_name(&spec.name)]

@@ -4,6 +4,45 @@
 
 pub mod aws;
 
+/// `CloudWatch` Logs' prices in US East (N. Virginia), standard log class, in US dollars,
+/// from <https://aws.amazon.com/cloudwatch/pricing/> as published in 2026.
+pub mod prices {
+    /// Per GB ingested.
+    pub const INGESTED_GB: f64 = 0.50;
+    /// Per GB-month stored.
+    pub const STORED_GB_MONTH: f64 = 0.03;
+}
+
+/// The cost line of log groups kept `days` each (`groups`: their names), in `region`.
+#[must_use]
+pub fn cost_line(region: &str, groups: &[(String, i32)], stopping: bool) -> Option<String> {
+    if groups.is_empty() {
+        return None;
+    }
+    let each: Vec<String> = groups
+        .iter()
+        .map(|(name, days)| format!("`{name}` kept {days} days"))
+        .collect();
+    let basis = if region == "us-east-1" {
+        "us-east-1 price of 2026".to_string()
+    } else {
+        format!("us-east-1 price of 2026; {region} may differ")
+    };
+    Some(if stopping {
+        format!(
+            "stops costing once deleted: the stored logs of {}",
+            each.join(", ")
+        )
+    } else {
+        format!(
+            "cost: logs {}: ${:.2} per GB written and ${:.2} per GB-month stored, the first 5 GB a month free; a lower retention stores less ({basis})",
+            each.join(", "),
+            prices::INGESTED_GB,
+            prices::STORED_GB_MONTH
+        )
+    })
+}
+
 /// What refresh knows of one log group.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogGroupFacts {

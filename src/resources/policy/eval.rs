@@ -25,7 +25,7 @@ pub const UNKNOWN_ACCOUNT: &str = "<account>";
 /// The region of a request whose region is not known, like `UNKNOWN_ACCOUNT`.
 pub const UNKNOWN_REGION: &str = "<region>";
 
-/// One policy document and what messages call it (`inline policy `x``, a managed ARN).
+/// One policy document and what messages call it (an inline policy's name, a managed ARN).
 #[derive(Debug, Clone, Copy)]
 pub struct Source<'a> {
     /// How findings name it.
@@ -137,16 +137,12 @@ fn without_variables(pattern: &str) -> String {
     let mut rest = pattern;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
-        match rest[start..].find('}') {
-            Some(end) => {
-                out.push('*');
-                rest = &rest[start + end + 1..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
+        let Some(end) = rest[start..].find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        out.push('*');
+        rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
     out
@@ -208,14 +204,13 @@ pub fn evaluate(sources: &[Source<'_>], action: &str, arn: &str) -> Decision {
                 _ => format!("{} statement {n}", source.label),
             };
             let effect = statement.get("Effect").and_then(Value::as_str);
+            // IAM refuses any effect but these two when a policy is stored.
             match (effect, applies(statement, variables, action, arn)) {
-                (_, Applies::No) | (None, _) => {}
                 (Some("Deny"), Applies::Yes) => deny.push(name()),
                 (Some("Deny"), Applies::IfCondition) => deny_if.push(name()),
                 (Some("Allow"), Applies::Yes) => allow = true,
                 (Some("Allow"), Applies::IfCondition) => allow_if.push(name()),
-                // IAM refuses any other effect when the policy is stored.
-                (Some(_), _) => {}
+                _ => {}
             }
         }
     }

@@ -8,7 +8,7 @@
 //! then: a copy is a snapshot, and the version id says which. An AWS-managed policy not
 //! bundled here, and every customer-managed policy, is read by `plan` (`GetPolicy`, then
 //! `GetPolicyVersion` of its default version) and reported as not checked by `validate`.
-//! The same documents ship in moto 5.2.5's `moto/iam/aws_managed_policies.py` (PyPI),
+//! The same documents ship in moto 5.2.5's `moto/iam/aws_managed_policies.py` (`PyPI`),
 //! which the tests' emulator loads.
 
 use serde_json::Value;

@@ -780,6 +780,88 @@ async fn update(
 
 /// DAX through the SDK.
 impl ResourceIo for DaxCluster {
+    /// The cluster on its ARN (`cache/<name>`); its subnet and parameter groups on `*`,
+    /// their only resource in IAM; its role passed to DAX, and what `CreateCluster` checks
+    /// as the caller (its network interfaces, the service-linked role of an account's
+    /// first cluster). A disabled cluster the stack never made costs no DAX call.
+    fn permissions(
+        scope: &crate::resources::permissions::Scope<'_>,
+        d: &Declared<super::ClusterSpec>,
+    ) -> Vec<crate::resources::permissions::Permission> {
+        use crate::resources::permissions::{Permission, Phase};
+        if !d.enabled {
+            return Vec::new();
+        }
+        let (region, account) = (scope.region, scope.account);
+        let cache = vec![format!("arn:aws:dax:{region}:{account}:cache/{}", d.spec.name)];
+        let mut out = vec![
+            Permission::new("DaxClustersRead", Phase::Plan, &["dax:DescribeClusters", "dax:ListTags"], cache.clone()),
+            Permission::any(
+                "NoResourceTypeForDaxGroups",
+                Phase::Plan,
+                &["dax:DescribeSubnetGroups", "dax:DescribeParameters"],
+                "DAX's subnet and parameter group actions have no resource type in IAM: they need `*`",
+            ),
+            Permission::new(
+                "DaxClusters",
+                Phase::Change,
+                &[
+                    "dax:CreateCluster",
+                    "dax:UpdateCluster",
+                    "dax:IncreaseReplicationFactor",
+                    "dax:DecreaseReplicationFactor",
+                    "dax:TagResource",
+                    "dax:UntagResource",
+                    "dax:DeleteCluster",
+                ],
+                cache,
+            ),
+            Permission::any(
+                "NoResourceTypeForDaxGroupChanges",
+                Phase::Change,
+                &[
+                    "dax:CreateSubnetGroup",
+                    "dax:UpdateSubnetGroup",
+                    "dax:DeleteSubnetGroup",
+                    "dax:CreateParameterGroup",
+                    "dax:UpdateParameterGroup",
+                    "dax:DeleteParameterGroup",
+                ],
+                "DAX's subnet and parameter group actions have no resource type in IAM: they need `*`",
+            ),
+            Permission::any(
+                "DaxCreatesInterfacesAsTheCaller",
+                Phase::Change,
+                &[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                ],
+                "`dax:CreateCluster` makes the nodes' network interfaces with the caller's credentials (AWS lists these as its dependent actions); EC2 has no resource to scope them to before they exist",
+            )
+            .aws_only("`dax:CreateCluster` creates the nodes' network interfaces as the caller"),
+            Permission::new(
+                "DaxServiceLinkedRole",
+                Phase::Change,
+                &["iam:CreateServiceLinkedRole"],
+                vec![format!("arn:aws:iam::{account}:role/aws-service-role/dax.amazonaws.com/*")],
+            )
+            .when(serde_json::json!({"StringEquals": {"iam:AWSServiceName": "dax.amazonaws.com"}}))
+            .aws_only("an account's first DAX cluster makes DAX's service-linked role"),
+        ];
+        if let Some(role) = crate::resources::arn_of(scope, &d.spec.role) {
+            out.push(
+                Permission::new("PassRolesToDax", Phase::Change, &["iam:PassRole"], vec![role])
+                    .when(serde_json::json!({"StringEquals": {"iam:PassedToService": "dax.amazonaws.com"}}))
+                    .aws_only("`CreateCluster` passes the cluster's role to DAX"),
+            );
+        }
+        out
+    }
+
     /// Clusters no longer declared are found from the stack's ownership records (every
     /// cluster the tool makes has one), not from the Tagging API.
     const STRAYS_FROM_RECORDS: bool = true;

@@ -1238,6 +1238,44 @@ async fn tag_as_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsErr
 
 /// The I/O half of the `table` kind, over the functions above.
 impl ResourceIo for super::Table {
+    /// Reads by name (description, TTL, backups, tags); creates, updates, waits and deletes
+    /// on the table's ARN, the data-loss probe (`Scan`) before a delete, and `CreateBackup`
+    /// under `--backup`. Streams are the mapping's.
+    fn permissions(
+        scope: &crate::resources::permissions::Scope<'_>,
+        d: &Declared<super::TableSpec>,
+    ) -> Vec<crate::resources::permissions::Permission> {
+        use crate::resources::permissions::{Permission, Phase};
+        let arn = vec![scope.table_arn(&d.spec.name)];
+        let mut change = vec![
+            "dynamodb:CreateTable",
+            "dynamodb:UpdateTable",
+            "dynamodb:DeleteTable",
+            "dynamodb:UpdateTimeToLive",
+            "dynamodb:UpdateContinuousBackups",
+            "dynamodb:TagResource",
+            "dynamodb:UntagResource",
+            "dynamodb:Scan",
+        ];
+        if scope.backup {
+            change.push("dynamodb:CreateBackup");
+        }
+        vec![
+            Permission::new(
+                "TablesRead",
+                Phase::Plan,
+                &[
+                    "dynamodb:DescribeTable",
+                    "dynamodb:DescribeTimeToLive",
+                    "dynamodb:DescribeContinuousBackups",
+                    "dynamodb:ListTagsOfResource",
+                ],
+                arn.clone(),
+            ),
+            Permission::new("Tables", Phase::Change, &change, arn),
+        ]
+    }
+
     /// Tables are listed by the Resource Groups Tagging API, so owned strays are found.
     const STRAY_TYPE: Option<&'static str> = Some("dynamodb:table");
 

@@ -503,6 +503,59 @@ pub async fn delete(api: Api<'_>, uuid: &str) -> Result<(), AwsError> {
 /// are never found as strays themselves: a stray function's mappings go with it
 /// (`delete_dependents`).
 impl ResourceIo for super::Mapping {
+    /// Listed by function (`ListEventSourceMappings` has no resource type); created
+    /// (`CreateEventSourceMapping` neither: narrowed to the stack's function by
+    /// `lambda:FunctionArn`), waited on, updated and deleted by UUID, unknown before it
+    /// exists; the stream's status read before the create.
+    fn permissions(
+        scope: &crate::resources::permissions::Scope<'_>,
+        m: &Declared<super::MappingSpec>,
+    ) -> Vec<crate::resources::permissions::Permission> {
+        use crate::resources::permissions::{Permission, Phase};
+        let function = crate::resources::aws_name(scope.stack, &m.spec.function)
+            .unwrap_or(&m.spec.function.name);
+        let table = crate::resources::aws_name(scope.stack, &m.spec.table)
+            .unwrap_or(&m.spec.table.name);
+        let function_arn = format!(
+            "arn:aws:lambda:{}:{}:function:{function}",
+            scope.region, scope.account
+        );
+        vec![
+            Permission::any(
+                "NoResourceTypeForListingMappings",
+                Phase::Plan,
+                &["lambda:ListEventSourceMappings"],
+                "`lambda:ListEventSourceMappings` has no resource type in IAM: it needs `*`",
+            ),
+            Permission::any(
+                "NoResourceTypeForCreatingMappings",
+                Phase::Change,
+                &["lambda:CreateEventSourceMapping"],
+                "`lambda:CreateEventSourceMapping` has no resource type in IAM: it needs `*`, narrowed here to the stack's functions by `lambda:FunctionArn`",
+            )
+            .when(serde_json::json!({"StringEquals": {"lambda:FunctionArn": [function_arn]}})),
+            Permission::new(
+                "Mappings",
+                Phase::Change,
+                &[
+                    "lambda:GetEventSourceMapping",
+                    "lambda:UpdateEventSourceMapping",
+                    "lambda:DeleteEventSourceMapping",
+                ],
+                vec![format!(
+                    "arn:aws:lambda:{}:{}:event-source-mapping:*",
+                    scope.region, scope.account
+                )],
+            ),
+            Permission::new(
+                "StreamsRead",
+                Phase::Change,
+                &["dynamodb:DescribeStream"],
+                vec![format!("{}/stream/*", scope.table_arn(table))],
+            ),
+        ]
+    }
+
     /// A function's mappings outlive it: a stray function's go first.
     async fn delete_dependents(
         api: Api<'_>,

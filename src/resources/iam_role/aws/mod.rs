@@ -620,6 +620,72 @@ fn resolved(
 /// No `STRAY_TYPE`: IAM is global and the Tagging API query does not cover roles, so a
 /// role is never found as a stray.
 impl ResourceIo for super::Role {
+    /// Read by name with its policies and attachments, and the documents of attached
+    /// managed policies that are not bundled; every write on the role's ARN. Removing the
+    /// role from an instance profile needs the profile's ARN, which the stack does not
+    /// know: every profile of the account.
+    fn permissions(
+        scope: &crate::resources::permissions::Scope<'_>,
+        d: &Declared<super::RoleSpec>,
+    ) -> Vec<crate::resources::permissions::Permission> {
+        use crate::resources::permissions::{Permission, Phase};
+        let arn = vec![super::arn(scope.account, &d.spec.path, &d.spec.name)];
+        let mut out = vec![Permission::new(
+            "RolesRead",
+            Phase::Plan,
+            &[
+                "iam:GetRole",
+                "iam:ListRolePolicies",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+            ],
+            arn.clone(),
+        )];
+        let unbundled: Vec<String> = d
+            .spec
+            .managed_policies
+            .iter()
+            .filter(|a| policy::managed::bundled(a).is_none())
+            .cloned()
+            .collect();
+        if !unbundled.is_empty() {
+            out.push(Permission::new(
+                "AttachedPoliciesRead",
+                Phase::Plan,
+                &["iam:GetPolicy", "iam:GetPolicyVersion"],
+                unbundled,
+            ));
+        }
+        if !d.enabled {
+            return out;
+        }
+        out.push(Permission::new(
+            "Roles",
+            Phase::Change,
+            &[
+                "iam:CreateRole",
+                "iam:UpdateRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:ListInstanceProfilesForRole",
+                "iam:DeleteRole",
+            ],
+            arn,
+        ));
+        out.push(Permission::new(
+            "InstanceProfilesOfRoles",
+            Phase::Change,
+            &["iam:RemoveRoleFromInstanceProfile"],
+            vec![format!("arn:aws:iam::{}:instance-profile/*", scope.account)],
+        ));
+        out
+    }
+
     /// `TagRole` with the ownership tag only; `target` is the role name.
     async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
         tag_as_owned(api, target, stack).await

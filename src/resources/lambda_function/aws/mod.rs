@@ -522,6 +522,86 @@ fn resolved(
 /// The I/O half of the function kind: reads, applies, strays and adoption through Lambda,
 /// EC2 (network interfaces) and CloudWatch Logs.
 impl ResourceIo for super::Function {
+    /// Read by name (its tags need `lambda:ListTags`, which `GetFunction` checks); every
+    /// write and wait on the function's ARN, its role passed to Lambda; its log group
+    /// (listed with every group of the stack: `DescribeLogGroups` has no resource type);
+    /// the network-interface wait of a deleted VPC function (or one no longer declared).
+    fn permissions(
+        scope: &crate::resources::permissions::Scope<'_>,
+        d: &Declared<super::FunctionSpec>,
+    ) -> Vec<crate::resources::permissions::Permission> {
+        use crate::resources::permissions::{Permission, Phase};
+        let (region, account) = (scope.region, scope.account);
+        let arn = vec![super::arn(region, account, &d.spec.name)];
+        let group = format!(
+            "arn:aws:logs:{region}:{account}:log-group:{}",
+            super::log_group_name(&d.spec.name)
+        );
+        let mut out = vec![
+            Permission::new("FunctionsRead", Phase::Plan, &["lambda:GetFunction"], arn.clone()),
+            Permission::new("FunctionTagsRead", Phase::Plan, &["lambda:ListTags"], arn.clone())
+                .aws_only("`GetFunction` returns a function's tags (its ownership) only with `lambda:ListTags`"),
+            Permission::any(
+                "NoResourceTypeForListingLogGroups",
+                Phase::Plan,
+                &["logs:DescribeLogGroups"],
+                "`logs:DescribeLogGroups` has no resource type in IAM: it needs `*`",
+            ),
+        ];
+        if !d.enabled {
+            return out;
+        }
+        out.push(Permission::new(
+            "Functions",
+            Phase::Change,
+            &[
+                "lambda:CreateFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:DeleteFunction",
+            ],
+            arn,
+        ));
+        if let Some(role) = crate::resources::arn_of(scope, &d.spec.role) {
+            out.push(
+                Permission::new("PassRolesToLambda", Phase::Change, &["iam:PassRole"], vec![role])
+                    .when(serde_json::json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}))
+                    .aws_only("`CreateFunction` and `UpdateFunctionConfiguration` pass the function's role to Lambda"),
+            );
+        }
+        out.push(Permission::new(
+            "LogGroups",
+            Phase::Change,
+            &["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup"],
+            vec![group.clone(), format!("{group}:*")],
+        ));
+        out.push(
+            Permission::new("LogGroupTags", Phase::Change, &["logs:TagResource"], vec![group.clone(), format!("{group}:*")])
+                .aws_only("`CreateLogGroup` with tags (the ownership tag) needs `logs:TagResource`"),
+        );
+        out.push(Permission::any(
+            "NoResourceTypeForNetworkInterfaces",
+            Phase::Change,
+            &["ec2:DescribeNetworkInterfaces"],
+            "`ec2:DescribeNetworkInterfaces` (the wait for a deleted VPC function's interfaces, and for a function no longer declared) has no resource type: it needs `*`",
+        ));
+        if d.spec.vpc.is_some() {
+            out.push(
+                Permission::any(
+                    "LambdaChecksVpcPlacement",
+                    Phase::Change,
+                    &["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+                    "Lambda reads the subnets and security groups of a VPC function with the caller's credentials; EC2 describe calls have no resource type",
+                )
+                .aws_only("Lambda checks a VPC function's subnets and security groups as the caller"),
+            );
+        }
+        out
+    }
+
     /// The Tagging API type under which a function the stack no longer declares is found.
     const STRAY_TYPE: Option<&'static str> = Some("lambda:function");
 

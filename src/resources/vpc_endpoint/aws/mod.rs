@@ -390,6 +390,44 @@ async fn tag_as_owned(api: Api<'_>, id: &str, stack: &str) -> Result<(), AwsErro
 
 /// Endpoints are regional EC2 resources the Tagging API covers, so strays are found.
 impl ResourceIo for super::Endpoint {
+    /// Found by VPC and service (`DescribeVpcEndpoints` has no resource type); created,
+    /// modified, tagged and deleted on endpoint ARNs, whose id is not known before the
+    /// create: every endpoint, VPC and route table of the account and region.
+    fn permissions(
+        scope: &crate::resources::permissions::Scope<'_>,
+        d: &Declared<super::EndpointSpec>,
+    ) -> Vec<crate::resources::permissions::Permission> {
+        use crate::resources::permissions::{Permission, Phase};
+        let (region, account) = (scope.region, scope.account);
+        let mut out = vec![Permission::any(
+            "NoResourceTypeForEc2Describe",
+            Phase::Plan,
+            &["ec2:DescribeVpcEndpoints"],
+            "EC2's describe calls have no resource type in IAM: they need `*`",
+        )];
+        if !d.enabled {
+            return out;
+        }
+        let endpoint = format!("arn:aws:ec2:{region}:{account}:vpc-endpoint/*");
+        out.push(Permission::new(
+            "VpcEndpoints",
+            Phase::Change,
+            &["ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint"],
+            vec![
+                endpoint.clone(),
+                format!("arn:aws:ec2:{region}:{account}:vpc/*"),
+                format!("arn:aws:ec2:{region}:{account}:route-table/*"),
+            ],
+        ));
+        out.push(Permission::new(
+            "VpcEndpointsDelete",
+            Phase::Change,
+            &["ec2:DeleteVpcEndpoints", "ec2:CreateTags", "ec2:DeleteTags"],
+            vec![endpoint],
+        ));
+        out
+    }
+
     /// The Tagging API's type for VPC endpoints.
     const STRAY_TYPE: Option<&'static str> = Some("ec2:vpc-endpoint");
 
