@@ -204,7 +204,7 @@ pub fn note(perms: &[Permission], stack: &stack::Stack) -> String {
             off.join(", ")
         );
     }
-    out.push_str("note: the ARNs are this stack file's names: a resource renamed in the file is deleted under its old name, which this policy does not cover; print it again before renaming");
+    out.push_str("note: the ARNs are this stack file's names: a resource renamed in the file is deleted under its old name, which this policy does not cover; print it again before renaming\n");
     out
 }
 

@@ -181,6 +181,12 @@ impl Run {
         self
     }
 
+    /// Removes an environment variable for the run.
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
     /// Starts it with stdout and stderr piped, for a command that runs until stopped.
     pub fn spawn(mut self) -> Child {
         self.cmd

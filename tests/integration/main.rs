@@ -4,6 +4,7 @@
 mod harness;
 
 mod bad_input;
+mod checks;
 mod cli;
 mod data;
 mod dax;

@@ -77,7 +77,7 @@ fn the_seed_stack_applies_everything_with_working_permissions_and_destroy_leaves
     assert!(
         apply
             .stdout
-            .contains("Apply complete! Resources: 5 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 6 added, 0 changed, 0 destroyed."),
         "{}",
         apply.stdout
     );
@@ -277,14 +277,17 @@ fn the_seed_stack_applies_everything_with_working_permissions_and_destroy_leaves
         again.stdout
     );
 
-    // Lambda makes its log group on first run; stand in for one.
+    // The tool made the function's log group, with the default retention (Lambda's own
+    // would keep logs forever).
     block_on(async {
-        logs()
-            .create_log_group()
-            .log_group_name("/aws/lambda/cruddur-messaging-stream")
+        let groups = logs()
+            .describe_log_groups()
+            .log_group_name_prefix("/aws/lambda/cruddur-messaging-stream")
             .send()
             .await
-            .unwrap()
+            .unwrap();
+        assert_eq!(groups.log_groups().len(), 1);
+        assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
     });
     let destroy = run(&["destroy", "--yes"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");

@@ -1,6 +1,7 @@
 //! Concurrency and "no work for nothing", proved by counting calls at the proxy: the seed
-//! plan reads in at most 3 sequential rounds and at most 16 reads, and neither `plan` nor
-//! an `apply` of a converged stack makes any write call.
+//! plan reads in at most 3 sequential rounds and at most 21 reads (one listing of log
+//! groups among them), and neither `plan` nor an `apply` of a converged stack makes any
+//! write call.
 
 use std::time::Duration;
 
@@ -45,10 +46,21 @@ fn the_seed_plan_reads_in_three_rounds_and_a_converged_apply_writes_nothing() {
         "plan of the converged seed stack: {reads} reads, {writes} writes, {rounds} rounds: {calls:?}"
     );
     assert_eq!(writes, 0, "plan never writes: {calls:?}");
-    // 16 for the five enabled resources and the strays; 4 for the disabled DAX role (IAM
+    // 15 for the five enabled resources and the strays; 4 for the disabled DAX role (IAM
     // must be asked whether it exists, to delete it if the stack owns it); 1 scan of the
-    // stack's ownership records (the disabled DAX cluster and recorded strays; no DAX call).
+    // stack's ownership records (the disabled DAX cluster and recorded strays; no DAX
+    // call): 20 before the checks of issue 20. They add one listing of the stack's log
+    // groups, and no read of the managed policies (the seed's are bundled).
     assert!(reads <= 21, "at most 21 reads: {reads} {calls:?}");
+    assert_eq!(
+        calls.iter().filter(|c| *c == "logs:DescribeLogGroups").count(),
+        1,
+        "one listing for every log group: {calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|c| c.starts_with("iam:GetPolicy")),
+        "bundled policies are not read: {calls:?}"
+    );
     assert!(rounds <= 3, "at most 3 sequential rounds: {rounds}");
     drop(stats);
 
