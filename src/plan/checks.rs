@@ -372,7 +372,7 @@ fn finding(id: &Identity, need: &Need, missing: &[Shortfall]) -> Diagnostic {
     if unread {
         let names: Vec<String> = id.unread.iter().map(|(a, _)| format!("`{a}`")).collect();
         message = format!(
-            "not checked: {message} — unless {} grants it, whose document is not known offline",
+            "not checked: {message} — unless {} grants it, whose document is not known here",
             names.join(", ")
         );
     }

@@ -53,7 +53,10 @@ fn the_seed_plan_reads_in_three_rounds_and_a_converged_apply_writes_nothing() {
     // groups, and no read of the managed policies (the seed's are bundled).
     assert!(reads <= 21, "at most 21 reads: {reads} {calls:?}");
     assert_eq!(
-        calls.iter().filter(|c| *c == "logs:DescribeLogGroups").count(),
+        calls
+            .iter()
+            .filter(|c| *c == "logs:DescribeLogGroups")
+            .count(),
         1,
         "one listing for every log group: {calls:?}"
     );

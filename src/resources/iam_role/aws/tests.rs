@@ -110,3 +110,51 @@ async fn delete_role_leaves_instance_profiles_and_retries_delete_conflict() {
     // Five conflicts (more than `max_attempts`), then the delete.
     assert_eq!(rules[5].num_calls(), 6);
 }
+
+#[tokio::test]
+async fn a_managed_policy_is_read_at_its_default_version_and_a_missing_one_is_none() {
+    use aws_sdk_iam::operation::get_policy::{GetPolicyError, GetPolicyOutput};
+    use aws_sdk_iam::operation::get_policy_version::GetPolicyVersionOutput;
+    use aws_sdk_iam::types::error::NoSuchEntityException;
+    use aws_sdk_iam::types::{Policy, PolicyVersion};
+    const ARN: &str = "arn:aws:iam::123456789012:policy/cruddur-streams";
+    // IAM returns the document URL-encoded, as for inline policies.
+    let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22dynamodb%3AGetRecords%22%2C%22Resource%22%3A%22*%22%7D%5D%7D";
+    let rules = [
+        mock!(aws_sdk_iam::Client::get_policy)
+            .match_requests(|r| r.policy_arn() == Some(ARN))
+            .then_output(|| {
+                GetPolicyOutput::builder()
+                    .policy(Policy::builder().arn(ARN).default_version_id("v3").build())
+                    .build()
+            }),
+        mock!(aws_sdk_iam::Client::get_policy_version)
+            .match_requests(|r| r.policy_arn() == Some(ARN) && r.version_id() == Some("v3"))
+            .then_output(move || {
+                GetPolicyVersionOutput::builder()
+                    .policy_version(PolicyVersion::builder().document(encoded).version_id("v3").build())
+                    .build()
+            }),
+        mock!(aws_sdk_iam::Client::get_policy).then_error(|| {
+            GetPolicyError::NoSuchEntityException(NoSuchEntityException::builder().message("not found").build())
+        }),
+    ];
+    let client = mock_sdk_client!(aws_sdk_iam, RuleMode::MatchAny, &rules);
+    let address = Address::new(Kind::Role, "stream");
+    let recorder = Recorder::default();
+    let aws = crate::testing::aws_of(WaitPolicy::default(), |a| a.iam = client.clone());
+    let api = Api {
+        aws: &aws,
+        reporter: Reporter {
+            address: &address,
+            sink: &recorder,
+        },
+    };
+    let doc = managed_policy(api, ARN).await.unwrap().expect("the policy exists");
+    assert_eq!(doc["Statement"][0]["Action"], "dynamodb:GetRecords");
+    assert_eq!(rules[1].num_calls(), 1, "its default version, v3");
+    assert_eq!(
+        managed_policy(api, "arn:aws:iam::123456789012:policy/gone").await.unwrap(),
+        None
+    );
+}
