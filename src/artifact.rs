@@ -32,8 +32,6 @@ pub struct Artifact {
     /// Each packaged file's path (with `/`) and hex SHA-256, for plans and for the handler
     /// check, which looks for the handler's module among them.
     pub files: BTreeMap<String, String>,
-    /// The size of the files, unzipped.
-    pub unzipped: u64,
 }
 
 /// Why a package could not be built.
@@ -85,6 +83,14 @@ pub enum ArtifactError {
         /// The folder.
         root: PathBuf,
     },
+    /// A symbolic link whose target does not exist (or cannot be read).
+    #[error("`{link}` is a symbolic link to nothing that can be read: {source}")]
+    BrokenLink {
+        /// The link.
+        link: PathBuf,
+        /// Why it cannot be followed.
+        source: std::io::Error,
+    },
     /// A FIFO, socket or device: not a file a package can hold (reading a FIFO would block).
     #[error("`{path}` is a {kind}, which a deployment package cannot hold")]
     Special {
@@ -114,6 +120,7 @@ impl ArtifactError {
             ArtifactError::LinkOutside { .. } => {
                 "copy what the link points to into the folder, or remove the link"
             }
+            ArtifactError::BrokenLink { .. } => "remove the link, or make what it points to",
             ArtifactError::Special { .. } => "remove it from the folder",
             _ => {
                 "`source` is relative to the stack file's folder, like `../lambda-artifacts/<function>`"
@@ -130,8 +137,10 @@ struct Walk<'a> {
     real_root: PathBuf,
     files: Vec<(String, PathBuf)>,
     bytes: u64,
-    /// Real paths of the folders entered, so a link back up is not followed twice.
-    entered: Vec<PathBuf>,
+    /// Real paths of the folders being walked, from the root down to the current one: a
+    /// link to one of them would loop, so it is not followed. (Only these: a link to a
+    /// sibling folder packages its files under both names, whatever the order of the walk.)
+    ancestors: Vec<PathBuf>,
 }
 
 impl Walk<'_> {
@@ -159,12 +168,18 @@ impl Walk<'_> {
     /// Walks `dir`, whose path in the zip is `prefix` (empty at the root).
     fn dir(&mut self, dir: &Path, prefix: &str) -> Result<(), ArtifactError> {
         let real = std::fs::canonicalize(dir).map_err(|e| Self::read_err(dir, e))?;
-        if self.entered.contains(&real) {
+        if self.ancestors.contains(&real) {
             return Ok(());
         }
-        self.entered.push(real);
-        for entry in std::fs::read_dir(dir).map_err(|e| Self::read_err(dir, e))? {
-            let entry = entry.map_err(|e| Self::read_err(dir, e))?;
+        self.ancestors.push(real);
+        // In name order, so that which problem stops the walk first never depends on the
+        // file system.
+        let mut entries = std::fs::read_dir(dir)
+            .map_err(|e| Self::read_err(dir, e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Self::read_err(dir, e))?;
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for entry in entries {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             // Byte-code caches and editor files differ between machines; they are not source.
@@ -183,7 +198,11 @@ impl Walk<'_> {
             };
             let mut meta = entry.metadata().map_err(|e| Self::read_err(&path, e))?;
             if meta.file_type().is_symlink() {
-                let target = std::fs::canonicalize(&path).map_err(|e| Self::read_err(&path, e))?;
+                let target =
+                    std::fs::canonicalize(&path).map_err(|e| ArtifactError::BrokenLink {
+                        link: path.clone(),
+                        source: e,
+                    })?;
                 if !target.starts_with(&self.real_root) {
                     return Err(ArtifactError::LinkOutside {
                         link: path,
@@ -205,6 +224,7 @@ impl Walk<'_> {
                 });
             }
         }
+        self.ancestors.pop();
         Ok(())
     }
 }
@@ -238,7 +258,7 @@ pub fn walk(dir: &Path) -> Result<(Vec<(String, PathBuf)>, u64), ArtifactError> 
         real_root,
         files: Vec::new(),
         bytes: 0,
-        entered: Vec::new(),
+        ancestors: Vec::new(),
     };
     walk.dir(dir, "")?;
     if walk.files.is_empty() {
@@ -251,7 +271,7 @@ pub fn walk(dir: &Path) -> Result<(Vec<(String, PathBuf)>, u64), ArtifactError> 
 /// Zips `dir` deterministically: the files `walk` finds (links inside the folder are
 /// packaged as the files they point to), read only once the walk has checked the limits.
 pub fn build(dir: &Path) -> Result<Artifact, ArtifactError> {
-    let (entries, unzipped) = walk(dir)?;
+    let (entries, _) = walk(dir)?;
     let zip_err = |e: &dyn std::fmt::Display| ArtifactError::Zip {
         path: dir.to_path_buf(),
         message: e.to_string(),
@@ -279,12 +299,7 @@ pub fn build(dir: &Path) -> Result<Artifact, ArtifactError> {
         });
     }
     let sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
-    Ok(Artifact {
-        zip,
-        sha256,
-        files,
-        unzipped,
-    })
+    Ok(Artifact { zip, sha256, files })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -348,6 +363,17 @@ mod tests {
             vec!["a.py", "alias.py", "lib/b.py"]
         );
         assert_eq!(built.files["a.py"], built.files["alias.py"]);
+        // A link to a sibling folder packages its files under both names, in any order.
+        std::os::unix::fs::symlink("lib", dir.path().join("vendor")).unwrap();
+        let built = build(dir.path()).unwrap();
+        assert_eq!(
+            built.files.keys().collect::<Vec<_>>(),
+            vec!["a.py", "alias.py", "lib/b.py", "vendor/b.py"]
+        );
+        std::os::unix::fs::symlink("missing.py", dir.path().join("broken.py")).unwrap();
+        let err = build(dir.path()).unwrap_err();
+        assert!(matches!(err, ArtifactError::BrokenLink { .. }), "{err}");
+        std::fs::remove_file(dir.path().join("broken.py")).unwrap();
         std::os::unix::fs::symlink("/etc/hostname", dir.path().join("lib/out")).unwrap();
         let err = build(dir.path()).unwrap_err();
         assert!(

@@ -76,7 +76,7 @@ pub enum Command {
     /// and package, and every role against what the stack makes it do.
     Validate(ValidateArgs),
     /// Print the least-privilege IAM policy a person or CI role needs to plan, apply and
-    /// destroy this stack (JSON, ready for `aws iam put-user-policy`).
+    /// destroy this stack (JSON for IAM; stderr says why each `*` and which call fits).
     Permissions(PermissionsArgs),
 }
 

@@ -60,17 +60,28 @@ impl<'a> ReadContext<'a> {
 
     /// The stack's log groups that exist, by name: one `DescribeLogGroups` by the common
     /// prefix of every group a declared resource owns (`Resource::log_groups`), asked once
-    /// however many resources read it; no call when none owns one.
+    /// however many resources read it; no call when none owns one. When the names share
+    /// only a folder (`/aws/lambda/`), that listing would page through every function's
+    /// group in the region: each group is then listed by its own name, concurrently.
     pub async fn log_groups(
         &self,
     ) -> Result<&BTreeMap<String, crate::resources::logs::LogGroupFacts>, AwsError> {
         self.log_groups
             .get_or_try_init(|| async {
                 let names = crate::resources::log_group_names(self.stack);
-                match crate::resources::logs::common_prefix(names.iter().map(String::as_str)) {
-                    Some(prefix) => crate::resources::logs::aws::list(self.aws, &prefix).await,
-                    None => Ok(BTreeMap::new()),
-                }
+                let prefixes =
+                    match crate::resources::logs::common_prefix(names.iter().map(String::as_str)) {
+                        None => Vec::new(),
+                        Some(p) if p.ends_with('/') => names.clone(),
+                        Some(p) => vec![p],
+                    };
+                let lists = try_join_all(
+                    prefixes
+                        .iter()
+                        .map(|p| crate::resources::logs::aws::list(self.aws, p)),
+                )
+                .await?;
+                Ok(lists.into_iter().flatten().collect())
             })
             .await
     }

@@ -32,6 +32,9 @@ pub struct Grant {
     pub actions: Vec<String>,
     /// The resource: an ARN template, or `*` for actions without resource-level permissions.
     pub resource: String,
+    /// The resource a fix should name, when it is wider than the one checked (the checked
+    /// one is a log stream of the group; a fix grants every stream: `log-group:<name>:*`).
+    pub written: Option<String>,
 }
 
 impl Grant {
@@ -41,7 +44,15 @@ impl Grant {
         Self {
             actions: actions.iter().map(|a| (*a).to_string()).collect(),
             resource: resource.into(),
+            written: None,
         }
+    }
+
+    /// The same grant, whose fix names `written` instead of the resource checked.
+    #[must_use]
+    pub fn written_as(mut self, written: impl Into<String>) -> Self {
+        self.written = Some(written.into());
+        self
     }
 }
 
@@ -288,9 +299,10 @@ fn permission(out: &mut Vec<Diagnostic>, id: &Identity, need: &Need, known: &Kno
             }
         }
         Want::AlsoOn { grant, parent } => {
+            let on_parent = Grant::new(&[], parent.clone());
             let on_parent = Grant {
                 actions: grant.actions.clone(),
-                resource: parent.clone(),
+                ..on_parent
             };
             let (_, granted) = decide(&sources, &on_parent, known);
             let (resource, decisions) = decide(&sources, grant, known);
@@ -303,7 +315,7 @@ fn permission(out: &mut Vec<Diagnostic>, id: &Identity, need: &Need, known: &Kno
             if !actions.is_empty() {
                 let grant = Grant {
                     actions: actions.iter().map(|(a, _)| a.clone()).collect(),
-                    resource: grant.resource.clone(),
+                    ..grant.clone()
                 };
                 missing.push(Shortfall {
                     grant,
@@ -350,7 +362,12 @@ fn finding(id: &Identity, need: &Need, missing: &[Shortfall]) -> Diagnostic {
         .iter()
         .flat_map(|s| s.actions.iter())
         .all(|(_, d)| d.may_be_allowed());
-    let unread = !id.unread.is_empty();
+    // A policy not read may grant what is missing, but can never lift an explicit deny.
+    let denied = missing
+        .iter()
+        .flat_map(|s| s.actions.iter())
+        .any(|(_, d)| matches!(d, Decision::ExplicitDeny { .. }));
+    let unread = !id.unread.is_empty() && !denied;
     let severity = if unread {
         Severity::Note
     } else if conditional {
@@ -398,7 +415,7 @@ fn finding(id: &Identity, need: &Need, missing: &[Shortfall]) -> Diagnostic {
                 statements,
                 "\n      - effect: Allow\n        actions: [{}]\n        resources: [\"{}\"]",
                 actions.join(", "),
-                s.grant.resource
+                s.grant.written.as_ref().unwrap_or(&s.grant.resource)
             );
         }
         let managed = need

@@ -212,6 +212,62 @@ fn full_access_is_an_over_broad_warning_and_no_logs_a_warning_of_its_own() {
 }
 
 #[test]
+fn logs_granted_on_the_groups_streams_are_enough_and_on_the_bare_group_are_not() {
+    let logs = |resource: &str| {
+        let resource = resource.to_string();
+        seed(move |t| {
+            t.replace(
+                "      - arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole\n",
+                "",
+            )
+            .replace(
+                INDEX_LINE,
+                &format!("{INDEX_LINE}        - effect: Allow\n          actions: [logs:CreateLogStream, logs:PutLogEvents]\n          resources: [\"{resource}\"]\n"),
+            )
+        })
+    };
+    let streams =
+        logs("arn:aws:logs:${region}:${account}:log-group:/aws/lambda/cruddur-messaging-stream:*");
+    assert_eq!(findings(&streams), vec![]);
+    let bare =
+        logs("arn:aws:logs:${region}:${account}:log-group:/aws/lambda/cruddur-messaging-stream");
+    let f = findings(&bare);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(f[0].message.contains("write no logs"), "{}", f[0].message);
+    // The fix names every stream of the group, as written in a stack file.
+    assert!(
+        f[0].help.as_deref().unwrap().contains("resources: [\"arn:aws:logs:${region}:${account}:log-group:/aws/lambda/cruddur-messaging-stream:*\"]"),
+        "{:?}",
+        f[0].help
+    );
+}
+
+#[test]
+fn a_known_deny_is_reported_even_beside_a_policy_not_read() {
+    let s = seed(|t| {
+        t.replace(
+            "      - arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole\n",
+            "      - arn:aws:iam::123456789012:policy/cruddur-extra\n",
+        )
+        .replace(
+            INDEX_LINE,
+            &format!("{INDEX_LINE}        - effect: Deny\n          actions: [\"dynamodb:GetRecords\"]\n          resources: [\"*\"]\n"),
+        )
+    });
+    let f = findings_on(&s, "local", true, Date::new(2026, 12, 3));
+    let stream = f
+        .iter()
+        .find(|d| d.message.contains("dynamodb:GetRecords"))
+        .expect("the deny is found");
+    assert_eq!(stream.severity, Severity::Error, "{stream:#?}");
+    assert!(
+        stream.message.contains("is denied by inline policy"),
+        "{}",
+        stream.message
+    );
+}
+
+#[test]
 fn an_inline_star_on_every_resource_is_over_broad_and_aws_service_role_policies_are_not() {
     let s = seed(|t| {
         t.replace(
@@ -309,11 +365,11 @@ fn a_vpc_function_needs_the_interface_actions_on_every_resource() {
     let f = findings(&scoped);
     assert_eq!(f.len(), 1, "{f:#?}");
     assert!(
-        f[0].message.contains("`ec2:DescribeNetworkInterfaces`"),
-        "{}",
+        f[0].message
+            .contains("does not allow `ec2:DescribeNetworkInterfaces` on `*`, which"),
+        "only the action without resource-level permissions is missing: {}",
         f[0].message
     );
-    assert!(f[0].message.contains("on `*`"), "{}", f[0].message);
     let granted = seed(|t| {
         t.replacen("    environment:", vpc, 1).replace(
             "      - arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole\n",

@@ -36,16 +36,6 @@ impl Date {
         let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
         Self { year, month, day }
     }
-
-    /// Parses `YYYY-MM-DD`.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        let mut parts = s.splitn(3, '-');
-        let year = parts.next()?.parse().ok()?;
-        let month: u8 = parts.next()?.parse().ok()?;
-        let day: u8 = parts.next()?.parse().ok()?;
-        ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some(Self { year, month, day })
-    }
 }
 
 impl fmt::Display for Date {
@@ -65,9 +55,7 @@ mod tests {
         // 2024 is a leap year: 29 February exists.
         assert_eq!(Date::from_unix_days(19_782), Date::new(2024, 2, 29));
         assert_eq!(Date::from_unix_days(20_790), Date::new(2026, 12, 3));
-        assert_eq!(Date::parse("2026-12-03"), Some(Date::new(2026, 12, 3)));
         assert_eq!(Date::new(2027, 2, 1).to_string(), "2027-02-01");
         assert!(Date::new(2027, 2, 1) > Date::new(2026, 12, 31));
-        assert_eq!(Date::parse("2026-13-01"), None);
     }
 }

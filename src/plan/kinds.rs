@@ -9,36 +9,9 @@ use crate::resources::Address;
 use crate::resources::refs::{Known, Ref};
 use crate::stack::Stack;
 
-/// The checks of `checks::run` on the values known before any change (`validate`).
-pub(super) fn check_all(
-    stack: &Stack,
-    live: &LiveState,
-    ctx: &Context,
-) -> Vec<crate::stack::Diagnostic> {
-    let mut p = Planner {
-        stack,
-        live,
-        ctx,
-        mode: Mode::Converge,
-        known: Known::new(),
-        changes: Vec::new(),
-        notes: Vec::new(),
-        errors: Vec::new(),
-    };
-    p.known.insert(Ref::Account, ctx.account.clone());
-    p.known.insert(Ref::Region, ctx.region.clone());
-    crate::resources::seed_every_kind(&mut p);
-    super::checks::run(&p)
-}
-
-/// Plans every declared resource, kind by kind (tables first: their stream ARNs feed the
-/// references of the others).
-pub(super) fn plan_all(
-    stack: &Stack,
-    live: &LiveState,
-    ctx: &Context,
-    mode: Mode,
-) -> Result<Plan, Vec<PlanError>> {
+/// A planner for `mode` with every value known before planning: the account, the region
+/// and each resource's early exports (`Resource::seed_known`).
+fn seeded<'a>(stack: &'a Stack, live: &'a LiveState, ctx: &'a Context, mode: Mode) -> Planner<'a> {
     let mut p = Planner {
         stack,
         live,
@@ -52,6 +25,28 @@ pub(super) fn plan_all(
     p.known.insert(Ref::Account, ctx.account.clone());
     p.known.insert(Ref::Region, ctx.region.clone());
     crate::resources::seed_every_kind(&mut p);
+    p
+}
+
+/// The checks of `checks::run` on the values known before any change (`validate`).
+pub(super) fn check_all(
+    stack: &Stack,
+    live: &LiveState,
+    ctx: &Context,
+) -> Vec<crate::stack::Diagnostic> {
+    let p = seeded(stack, live, ctx, Mode::Converge);
+    super::checks::run(&p)
+}
+
+/// Plans every declared resource, kind by kind (tables first: their stream ARNs feed the
+/// references of the others).
+pub(super) fn plan_all(
+    stack: &Stack,
+    live: &LiveState,
+    ctx: &Context,
+    mode: Mode,
+) -> Result<Plan, Vec<PlanError>> {
+    let mut p = seeded(stack, live, ctx, mode);
     crate::resources::plan_every_kind(&mut p);
     // Checked once every value planning knows is known; `destroy` only deletes.
     let findings = if mode == Mode::Converge {

@@ -38,6 +38,12 @@ pub struct Palette {
 }
 
 impl Palette {
+    /// Whether this palette colours anything.
+    #[must_use]
+    pub fn is_color(&self) -> bool {
+        self.bold != Style::new()
+    }
+
     /// Colours when `color`, plain text otherwise.
     #[must_use]
     pub fn new(color: bool) -> Self {
@@ -51,14 +57,6 @@ impl Palette {
             bold: Style::new().bold(),
             dim: Style::new().dimmed(),
         }
-    }
-}
-
-impl Palette {
-    /// Whether this palette colours anything.
-    #[must_use]
-    pub fn is_color(&self) -> bool {
-        self.bold != Style::new()
     }
 }
 

@@ -91,22 +91,17 @@ pub struct Scope<'a> {
     pub backup: bool,
 }
 
-impl Scope<'_> {
-    /// A `DynamoDB` table's ARN.
-    #[must_use]
-    pub fn table_arn(&self, name: &str) -> String {
-        format!(
-            "arn:aws:dynamodb:{}:{}:table/{name}",
-            self.region, self.account
-        )
-    }
-}
-
 /// The tool's lock table (`cruddur-infra-locks`): ownership records and the endpoint's
 /// client tokens are read in every plan, and `apply`/`destroy` take the lock there.
 #[must_use]
 pub fn lock_table(scope: &Scope<'_>) -> Vec<Permission> {
-    let arn = scope.table_arn(crate::lock::TABLE);
+    // The lock table is no declared resource: its ARN is built here.
+    let arn = format!(
+        "arn:aws:dynamodb:{}:{}:table/{}",
+        scope.region,
+        scope.account,
+        crate::lock::TABLE
+    );
     vec![
         // One scan lists the stack's ownership records (strays without the Tagging API,
         // a disabled DAX cluster the stack once made).

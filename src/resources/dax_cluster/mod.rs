@@ -418,25 +418,56 @@ pub const HOURS_PER_MONTH: f64 = 730.0;
 /// and the monthly figure, or why there is no figure.
 #[must_use]
 pub fn cost_note(name: &str, node_type: &str, nodes: i32, region: &str) -> String {
-    match PRICES_US_EAST_1.iter().find(|(t, _)| *t == node_type) {
-        Some((_, price)) => {
-            let hourly = price * f64::from(nodes);
-            let basis = if region == "us-east-1" {
-                "us-east-1 on-demand price".to_string()
-            } else {
-                format!("us-east-1 on-demand price; {region} may differ")
-            };
-            format!(
-                "cost: DAX cluster `{name}` is {node_type} × {nodes} node{} × ${price:.3}/h = ${hourly:.3}/h, about ${:.0}/month while it exists ({basis}; no free tier). Disable it to stop paying.",
-                if nodes == 1 { "" } else { "s" },
-                hourly * HOURS_PER_MONTH
-            )
-        }
+    match figure(node_type, nodes, region) {
+        Some(figure) => format!(
+            "cost: DAX cluster `{name}` is {figure} while it exists ({}; no free tier). Disable it to stop paying.",
+            basis(region)
+        ),
         None => format!(
             "cost: DAX cluster `{name}` is {node_type} × {nodes} node{}, billed per node-hour while it exists; the tool has no price for {node_type} (see https://aws.amazon.com/dynamodb/pricing/)",
-            if nodes == 1 { "" } else { "s" }
+            plural(nodes)
         ),
     }
+}
+
+/// What deleting a cluster stops paying.
+#[must_use]
+pub fn stop_note(name: &str, node_type: &str, nodes: i32, region: &str) -> String {
+    match figure(node_type, nodes, region) {
+        Some(figure) => format!(
+            "stops costing once deleted: DAX cluster `{name}`, {figure} ({})",
+            basis(region)
+        ),
+        None => format!(
+            "stops costing once deleted: DAX cluster `{name}`, {node_type} × {nodes} node{} billed per node-hour",
+            plural(nodes)
+        ),
+    }
+}
+
+fn plural(nodes: i32) -> &'static str {
+    if nodes == 1 { "" } else { "s" }
+}
+
+/// Which price a figure uses.
+fn basis(region: &str) -> String {
+    if region == "us-east-1" {
+        "us-east-1 on-demand price".to_string()
+    } else {
+        format!("us-east-1 on-demand price; {region} may differ")
+    }
+}
+
+/// `node type × nodes × price = hourly, about monthly`, when the tool has a price.
+fn figure(node_type: &str, nodes: i32, region: &str) -> Option<String> {
+    let _ = region;
+    let (_, price) = PRICES_US_EAST_1.iter().find(|(t, _)| *t == node_type)?;
+    let hourly = price * f64::from(nodes);
+    Some(format!(
+        "{node_type} × {nodes} node{} × ${price:.3}/h = ${hourly:.3}/h, about ${:.0}/month",
+        plural(nodes),
+        hourly * HOURS_PER_MONTH
+    ))
 }
 
 #[cfg(test)]

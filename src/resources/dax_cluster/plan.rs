@@ -167,18 +167,18 @@ impl Resource for DaxCluster {
         specs
             .iter()
             .map(|s| {
-                let line = super::cost_note(&s.name, &s.node_type, s.replication_factor, region);
-                if stopping {
-                    format!(
-                        "stops costing once deleted: {}",
-                        line.trim_start_matches("cost: ")
-                            .trim_end_matches(" Disable it to stop paying.")
-                    )
+                let note = if stopping {
+                    super::stop_note
                 } else {
-                    line
-                }
+                    super::cost_note
+                };
+                note(&s.name, &s.node_type, s.replication_factor, region)
             })
             .collect()
+    }
+
+    fn arn(account: &str, region: &str, spec: &ClusterSpec) -> Option<String> {
+        Some(arn(region, account, &spec.name))
     }
 
     /// A cluster runs as its role, which DAX assumes.

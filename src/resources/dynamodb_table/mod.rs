@@ -262,6 +262,12 @@ pub struct TableLive {
     pub ttl_transition: Option<TtlTransition>,
 }
 
+/// The ARN AWS gives the table `name` in `region` and `account`.
+#[must_use]
+pub fn arn(region: &str, account: &str, name: &str) -> String {
+    format!("arn:aws:dynamodb:{region}:{account}:table/{name}")
+}
+
 /// `DynamoDB`'s prices in US East (N. Virginia), standard table class, in US dollars, from
 /// <https://aws.amazon.com/dynamodb/pricing/> as published in 2026. Other regions cost
 /// somewhat different amounts; the cost line says which figure it used.
@@ -331,8 +337,10 @@ pub fn cost_lines(region: &str, tables: &[&TableSpec], stopping: bool) -> Vec<St
             "DynamoDB capacity, {rcu} read and {wcu} write units provisioned ({})",
             parts.join(", ")
         );
-        lines.push(if stopping {
-            format!("stops costing once deleted: {what}; their storage too")
+        lines.push(if stopping && within {
+            format!("stops using the free tier once deleted: {what}; their storage too")
+        } else if stopping {
+            format!("stops costing once deleted: {what}, about ${monthly:.2}/month beyond the free tier; their storage too")
         } else {
             format!(
                 "cost: {what}, {verdict}; each unit beyond it ${}/h read, ${}/h write; storage beyond 25 GB ${}/GB-month ({basis})",

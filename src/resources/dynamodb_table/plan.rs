@@ -148,6 +148,10 @@ impl Resource for Table {
             .collect()
     }
 
+    fn arn(account: &str, region: &str, spec: &TableSpec) -> Option<String> {
+        Some(super::arn(region, account, &spec.name))
+    }
+
     /// Provisioned capacity against the free tier, requests of on-demand tables, storage.
     fn costs(region: &str, specs: &[&TableSpec], stopping: bool) -> Vec<String> {
         super::cost_lines(region, specs, stopping)
@@ -185,10 +189,7 @@ impl Resource for Table {
     /// timestamp to it, so `plan` exports it only when the live stream stays, and apply
     /// publishes a new one.
     fn seed_known(p: &mut Planner<'_>, t: &Declared<TableSpec>) {
-        let arn = format!(
-            "arn:aws:dynamodb:{}:{}:table/{}",
-            p.ctx.region, p.ctx.account, t.spec.name
-        );
+        let arn = super::arn(&p.ctx.region, &p.ctx.account, &t.spec.name);
         p.export(&t.address, Attr::Name, t.spec.name.clone());
         p.export(&t.address, Attr::Arn, arn);
     }

@@ -128,21 +128,20 @@ pub fn inline_quota_problem(policies: &BTreeMap<String, Value>) -> Option<String
 /// `Allow` of every action, or every action of a service, on `Resource: "*"`.
 #[must_use]
 pub fn over_broad(statement: &Value) -> Option<String> {
-    let strings = |v: Option<&Value>| -> Vec<String> {
-        match v {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-            _ => Vec::new(),
-        }
+    let strings = |key: &str| {
+        statement
+            .get(key)
+            .map(policy::eval::strings)
+            .unwrap_or_default()
     };
     if statement.get("Effect").and_then(Value::as_str) != Some("Allow")
-        || !strings(statement.get("Resource")).iter().any(|r| r == "*")
+        || !strings("Resource").contains(&"*")
     {
         return None;
     }
-    let wide: Vec<String> = strings(statement.get("Action"))
+    let wide: Vec<String> = strings("Action")
         .into_iter()
-        .filter(|a| a == "*" || a.split_once(':').is_some_and(|(_, op)| op == "*"))
+        .filter(|a| *a == "*" || a.split_once(':').is_some_and(|(_, op)| op == "*"))
         .map(|a| format!("`{a}`"))
         .collect();
     (!wide.is_empty()).then(|| wide.join(", "))
@@ -421,8 +420,6 @@ pub struct RoleSpec {
 /// Where a role's parts are written in the stack file, for the checks' findings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleLocs {
-    /// Its `name:`.
-    pub name: Option<crate::stack::Loc>,
     /// Its `trust:` list.
     pub trust: Option<crate::stack::Loc>,
     /// Each inline policy's statements, in order.

@@ -78,7 +78,7 @@ impl Resource for Role {
         let mut unread = Vec::new();
         for arn in &d.spec.managed_policies {
             let document = policy::managed::bundled(arn)
-                .map(|m| m.document)
+                .map(|m| m.document.clone())
                 .or_else(|| attached.and_then(|a| a.get(arn)).cloned().flatten());
             match document {
                 Some(document) => policies.push(IdentityPolicy {

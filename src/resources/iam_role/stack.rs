@@ -85,7 +85,6 @@ pub(crate) fn role(
         .map_or(3600, |m| vd.int_in("max_session_seconds", m, 3600, 43200));
     let mut policies = BTreeMap::new();
     let mut locs = super::RoleLocs {
-        name: loc(&r.name),
         // The first service named, so the caret points at text, not at a `[`.
         trust: r.trust.value.first().map_or_else(|| loc(&r.trust), loc),
         ..super::RoleLocs::default()

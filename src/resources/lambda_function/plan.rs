@@ -1,5 +1,5 @@
 //! Planning one function: configuration with references resolved, code compared by the
-//! deterministic zip's hash, VPC placement, and, for destroy, its log group. Pure.
+//! deterministic zip's hash, VPC placement, and its log group (made with its retention first). Pure.
 
 use super::{Function, FunctionConfig, FunctionOp, FunctionSpec, Selection, VpcPlacement};
 use crate::plan::{
@@ -143,7 +143,7 @@ impl Resource for Function {
         vd.unique_names(Self::NOUN, entries.iter().map(|(_, r, _)| &r.value.name));
     }
     type Spec = FunctionSpec;
-    /// The function if it exists and, for destroy, whether its log group does.
+    /// The function if it exists, and its log group if that exists.
     type Live = super::FunctionState;
 
     fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
@@ -213,6 +213,10 @@ impl Resource for Function {
         Some(FunctionOp::DeleteStray)
     }
 
+    fn arn(account: &str, region: &str, spec: &FunctionSpec) -> Option<String> {
+        Some(super::arn(region, account, &spec.name))
+    }
+
     /// A function runs as its role, which Lambda assumes.
     fn runs_as(d: &Declared<FunctionSpec>) -> Option<(Address, &'static str)> {
         Some((d.spec.role.clone(), "lambda.amazonaws.com"))
@@ -233,30 +237,41 @@ impl Resource for Function {
             want,
             managed,
         };
+        // The tool makes the log group itself (before the function), so the function's
+        // role needs only to write streams into it, not `logs:CreateLogGroup`. Checked on
+        // one of its streams: a grant on `log-group:<name>:*` covers it, the bare group's
+        // ARN does not.
+        let group = format!(
+            "arn:aws:logs:${{region}}:${{account}}:log-group:{}",
+            super::log_group_name(name)
+        );
         let mut out = vec![need(
             format!("to write its logs to `{}`", super::log_group_name(name)),
             "it will run and write no logs",
             Severity::Warning,
-            Want::All(vec![Grant::new(
-                &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                format!("arn:aws:logs:${{region}}:${{account}}:log-group:{}:*", super::log_group_name(name)),
-            )]),
+            Want::All(vec![
+                Grant::new(
+                    &["logs:CreateLogStream", "logs:PutLogEvents"],
+                    format!("{group}:log-stream:(known after apply)"),
+                )
+                .written_as(format!("{group}:*")),
+            ]),
             Some("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
         )];
         if d.spec.vpc.is_some() {
-            // `DescribeNetworkInterfaces` has no resource-level permissions: only `*` grants it.
+            // `DescribeNetworkInterfaces` has no resource-level permissions: only `*` grants
+            // it. The others may be scoped to the account's network interfaces.
             out.push(need(
                 "to attach it to the VPC (its network interfaces)".to_string(),
                 "Lambda refuses to create or update it in the VPC",
                 Severity::Error,
-                Want::All(vec![Grant::new(
-                    &[
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DeleteNetworkInterface",
-                    ],
-                    "*",
-                )]),
+                Want::All(vec![
+                    Grant::new(
+                        &["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+                        "arn:aws:ec2:${region}:${account}:network-interface/*",
+                    ),
+                    Grant::new(&["ec2:DescribeNetworkInterfaces"], "*"),
+                ]),
                 Some("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"),
             ));
         }
@@ -350,8 +365,9 @@ impl Resource for Function {
     }
 
     /// Plans one function: its configuration with references resolved, its code compared by
-    /// the deterministic zip's hash, and, for destroy, its log group (which Lambda creates on
-    /// first run and which costs money until deleted), owned by derivation from the function.
+    /// the deterministic zip's hash, and its log group (`plan_log_group`: made with its
+    /// retention before the function; deleted after it by destroy, or when the function is
+    /// disabled, unless `keep_logs`), owned by derivation from the function.
     ///
     /// Environment values are substituted with the known values for the diff, but the
     /// operation keeps the `${…}` template of any value with a reference not known yet;
@@ -508,7 +524,9 @@ impl Resource for Function {
                 Vec::new(),
             );
             // Destroy walks edges backwards: the function goes first, then its logs.
-            if let Some(function) = p.changes.iter_mut().find(|c| c.address == f.address) {
+            if let Some(function) = p.changes.iter_mut().find(|c| c.address == f.address)
+                && !function.depends_on.contains(&address)
+            {
                 function.depends_on.push(address);
             }
         }

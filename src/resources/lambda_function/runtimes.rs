@@ -109,25 +109,25 @@ pub enum Lifecycle {
 /// Whether `today` the runtime `r` can be used: for a new function (`exists` false) from
 /// its block-create date, for an existing one from its block-update date, it cannot; from
 /// its deprecation date it can, with a warning. `exists` is `None` when it is not known
-/// (`validate`, offline): blocked only once both are past.
+/// (`validate`, offline): blocked once its block-update date is past; between the two
+/// block dates, a warning that says new functions are refused.
 #[must_use]
 pub fn lifecycle(r: &Runtime, today: Date, exists: Option<bool>) -> Lifecycle {
     let with = replacement(r.id);
-    let blocked_from = match exists {
-        Some(false) => Some((r.block_create, "create a function on it")),
-        Some(true) | None => Some((r.block_update, "update a function on it")),
+    let (from, what) = if exists == Some(false) {
+        (r.block_create, "create a function on it")
+    } else {
+        (r.block_update, "update a function on it")
     };
-    if let Some((from, what)) = blocked_from
-        && today >= from
-    {
+    if today >= from {
         return Lifecycle::Blocked(format!(
             "runtime `{}` is past AWS's block date: since {from} Lambda refuses to {what}",
             r.id
         ));
     }
-    if exists != Some(true) && today >= r.block_create {
-        return Lifecycle::Blocked(format!(
-            "runtime `{}` is past AWS's block date for new functions ({}): an existing function can be updated until {}, but `CreateFunction` refuses it",
+    if exists.is_none() && today >= r.block_create {
+        return Lifecycle::Deprecated(format!(
+            "runtime `{}` is past AWS's block date for new functions ({}): a new function on it is refused, an existing one can be updated until {}; move to `{with}`",
             r.id, r.block_create, r.block_update
         ));
     }
@@ -225,7 +225,8 @@ mod tests {
         let feb = Date::new(2027, 2, 1);
         assert!(matches!(lifecycle(py39, feb, Some(false)), Lifecycle::Blocked(_)));
         assert!(matches!(lifecycle(py39, feb, Some(true)), Lifecycle::Deprecated(_)));
-        assert!(matches!(lifecycle(py39, feb, None), Lifecycle::Blocked(m) if m.contains("new functions")));
+        assert!(matches!(lifecycle(py39, feb, None), Lifecycle::Deprecated(m) if m.contains("a new function on it is refused")));
+        assert!(matches!(lifecycle(py39, Date::new(2027, 3, 3), None), Lifecycle::Blocked(_)));
         assert!(matches!(lifecycle(py39, Date::new(2027, 3, 3), Some(true)), Lifecycle::Blocked(_)));
         assert_eq!(lifecycle(find("python3.12").unwrap(), today, Some(false)), Lifecycle::Supported);
         assert_eq!(replacement("nodejs18.x"), "nodejs24.x");

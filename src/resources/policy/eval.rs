@@ -89,7 +89,7 @@ enum Applies {
 }
 
 /// The strings of a string-or-list policy value (`"Action": "s3:*"` or `["s3:*"]`).
-fn strings(v: &Value) -> Vec<&str> {
+pub(crate) fn strings(v: &Value) -> Vec<&str> {
     match v {
         Value::String(s) => vec![s.as_str()],
         Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
@@ -108,26 +108,39 @@ fn action_matches(statement: &serde_json::Map<String, Value>, action: &str) -> b
     }
 }
 
-/// Whether a statement's resource element (`Resource` or `NotResource`) matches `arn`. With
-/// `variables`, a `${…}` policy variable matches whatever the request would put there.
+/// Whether a statement's resource element (`Resource` or `NotResource`) matches `arn`: for
+/// certain, perhaps (only through a pattern with a `${…}` policy variable, which takes its
+/// value from the request, when `variables`), or not.
 fn resource_matches(
     statement: &serde_json::Map<String, Value>,
     variables: bool,
     arn: &str,
-) -> bool {
-    let matches = |p: &str| {
-        if variables && p.contains("${") {
-            resource_pattern(&without_variables(p), arn)
-        } else {
-            resource_pattern(p, arn)
-        }
+) -> Applies {
+    let variable = |p: &str| variables && p.contains("${");
+    // Whether a literal pattern matches, and whether a variable one could.
+    let matched = |patterns: &[&str]| {
+        let literal = patterns
+            .iter()
+            .any(|p| !variable(p) && resource_pattern(p, arn));
+        let perhaps = patterns
+            .iter()
+            .any(|p| variable(p) && resource_pattern(&without_variables(p), arn));
+        (literal, perhaps)
     };
     if let Some(v) = statement.get("Resource") {
-        strings(v).iter().any(|p| matches(p))
+        match matched(&strings(v)) {
+            (true, _) => Applies::Yes,
+            (false, true) => Applies::IfCondition,
+            (false, false) => Applies::No,
+        }
     } else if let Some(v) = statement.get("NotResource") {
-        !strings(v).iter().any(|p| matches(p))
+        match matched(&strings(v)) {
+            (true, _) => Applies::No,
+            (false, true) => Applies::IfCondition,
+            (false, false) => Applies::Yes,
+        }
     } else {
-        false
+        Applies::No
     }
 }
 
@@ -150,27 +163,23 @@ fn without_variables(pattern: &str) -> String {
 
 /// Whether one statement applies to `action` on `arn`. In a `2012-10-17` document a
 /// policy variable (`${aws:username}`) in the resource element takes its value from the
-/// request, so, like a condition, it makes the statement apply only perhaps (AWS's
-/// `2008-10-17` reads it as literal text).
+/// request, so, like a condition, it makes a statement that matches only through it apply
+/// perhaps (AWS's `2008-10-17` reads it as literal text).
 fn applies(
     statement: &serde_json::Map<String, Value>,
     variables: bool,
     action: &str,
     arn: &str,
 ) -> Applies {
-    if !(action_matches(statement, action) && resource_matches(statement, variables, arn)) {
+    if !action_matches(statement, action) {
         return Applies::No;
     }
+    let resource = resource_matches(statement, variables, arn);
     let conditional = matches!(statement.get("Condition"), Some(Value::Object(c)) if !c.is_empty());
-    let variable = variables
-        && ["Resource", "NotResource"]
-            .iter()
-            .filter_map(|k| statement.get(*k))
-            .any(|v| strings(v).iter().any(|p| p.contains("${")));
-    if conditional || variable {
-        Applies::IfCondition
-    } else {
-        Applies::Yes
+    match resource {
+        Applies::No => Applies::No,
+        Applies::Yes if !conditional => Applies::Yes,
+        Applies::Yes | Applies::IfCondition => Applies::IfCondition,
     }
 }
 
@@ -254,7 +263,8 @@ pub fn resource_pattern(pattern: &str, arn: &str) -> bool {
     let (pattern, arn) = with_unknown_segments(pattern, arn);
     let p: Vec<char> = pattern.chars().collect();
     let a: Vec<char> = arn.chars().collect();
-    // For each `*` of the pattern, whether it may consume a `:`.
+    // For each `*` or `?` of the pattern, whether it may take a `:`: anything in the
+    // resource segment may; before it, only a `*` that ends its segment.
     let crossing: Vec<bool> = {
         let mut colons = 0;
         p.iter()
@@ -263,7 +273,7 @@ pub fn resource_pattern(pattern: &str, arn: &str) -> bool {
                 if *c == ':' {
                     colons += 1;
                 }
-                colons >= 5 || p.get(i + 1).is_none_or(|next| *next == ':')
+                colons >= 5 || (*c == '*' && p.get(i + 1).is_none_or(|next| *next == ':'))
             })
             .collect()
     };
@@ -275,21 +285,25 @@ pub fn resource_pattern(pattern: &str, arn: &str) -> bool {
 fn with_unknown_segments(pattern: &str, arn: &str) -> (String, String) {
     let mut a: Vec<&str> = arn.splitn(6, ':').collect();
     let mut p: Vec<&str> = pattern.splitn(6, ':').collect();
-    if a.len() < 6 || p.len() < 6 {
+    if a.len() < 6 {
         return (pattern.to_string(), arn.to_string());
     }
     for i in [3, 4] {
         if a[i] == UNKNOWN_ACCOUNT || a[i] == UNKNOWN_REGION {
             a[i] = "x";
-            p[i] = "*";
+            // A pattern that ends before this segment (`arn:aws:logs:*`) keeps its own end.
+            if i + 1 < p.len() {
+                p[i] = "*";
+            }
         }
     }
     (p.join(":"), a.join(":"))
 }
 
-/// Matches `text` against `pattern`, where `*` matches any run of characters (one that
-/// `crosses(i)` denies for the `*` at `i` never takes a `:`) and `?` any one character.
-/// Iterative with one backtrack point per `*`, so it takes time linear in practice.
+/// Matches `text` against `pattern`, where `*` matches any run of characters and `?` any
+/// one (neither takes a `:` where `crosses(i)` denies it for the wildcard at `i`).
+/// Recursive and memoized on (pattern position, text position): O(pattern × text), for
+/// patterns and ARNs of a few hundred characters at most.
 fn glob(pattern: &[char], text: &[char], crosses: &dyn Fn(usize) -> bool) -> bool {
     // Memoized over (pattern position, text position): patterns and ARNs are short.
     let mut memo = vec![None; (pattern.len() + 1) * (text.len() + 1)];
@@ -316,7 +330,10 @@ fn glob_at(
                 || text.get(ti).is_some_and(|c| *c != ':' || crosses(pi))
                     && glob_at(pattern, text, pi, ti + 1, crosses, memo)
         }
-        Some('?') => ti < text.len() && glob_at(pattern, text, pi + 1, ti + 1, crosses, memo),
+        Some('?') => {
+            text.get(ti).is_some_and(|c| *c != ':' || crosses(pi))
+                && glob_at(pattern, text, pi + 1, ti + 1, crosses, memo)
+        }
         Some(c) => text.get(ti) == Some(c) && glob_at(pattern, text, pi + 1, ti + 1, crosses, memo),
     };
     memo[key] = Some(result);

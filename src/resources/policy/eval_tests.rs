@@ -618,6 +618,36 @@ const CASES: &[Case] = &[
         expected: "ImplicitDeny",
         rule: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html: in 2008-10-17 variables are treated as literal strings",
     },
+    Case {
+        name: "a literal pattern beside a variable one matches for certain",
+        policies: &[
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::bkt/${aws:username}/*", "arn:aws:s3:::bkt/shared/*"]}]}"#,
+        ],
+        action: "s3:GetObject",
+        resource: "arn:aws:s3:::bkt/shared/k",
+        expected: "Allowed",
+        rule: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html: the variable takes its value from the request; the literal pattern needs none",
+    },
+    Case {
+        name: "`?` does not cross a colon between ARN segments",
+        policies: &[
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "arn:aws:dynamodb:us-east-1?123456789012:table/cruddur-messages"}]}"#,
+        ],
+        action: "dynamodb:Query",
+        resource: "arn:aws:dynamodb:us-east-1:123456789012:table/cruddur-messages",
+        expected: "ImplicitDeny",
+        rule: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html: wildcards match within the segments separated by colons",
+    },
+    Case {
+        name: "a NotResource of a variable pattern may exclude the request",
+        policies: &[
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::bkt/${aws:username}/*"}]}"#,
+        ],
+        action: "s3:GetObject",
+        resource: "arn:aws:s3:::bkt/alice/k",
+        expected: "ConditionallyAllowed",
+        rule: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html and https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notresource.html",
+    },
 ];
 
 #[test]
@@ -707,6 +737,17 @@ fn an_unknown_account_or_region_matches_any_pattern_offline() {
     }];
     let offline = format!("arn:aws:dynamodb:{UNKNOWN_REGION}:{UNKNOWN_ACCOUNT}:table/t");
     assert_eq!(evaluate(&s, "dynamodb:Query", &offline), Decision::Allowed);
+    // A pattern that ends early, in a segment the request does not know, still matches.
+    let short = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "arn:aws:logs:ca-central-1:*"}]});
+    let s2 = [Source {
+        label: "p",
+        document: &short,
+    }];
+    let logs = format!(
+        "arn:aws:logs:{UNKNOWN_REGION}:{UNKNOWN_ACCOUNT}:log-group:/aws/lambda/f:log-stream:x"
+    );
+    assert_eq!(evaluate(&s2, "logs:PutLogEvents", &logs), Decision::Allowed);
     // The rest of the ARN still has to match.
     let other = format!("arn:aws:dynamodb:{UNKNOWN_REGION}:{UNKNOWN_ACCOUNT}:table/u");
     assert_eq!(

@@ -88,13 +88,6 @@ pub const OVER_BROAD: &[&str] = &[
     "arn:aws:iam::aws:policy/PowerUserAccess",
 ];
 
-/// Whether `arn` names an AWS-managed policy (`arn:aws:iam::aws:policy/…`), as opposed to a
-/// customer-managed one (`arn:aws:iam::<account>:policy/…`).
-#[must_use]
-pub fn is_aws_managed(arn: &str) -> bool {
-    arn.starts_with("arn:aws:iam::aws:policy/")
-}
-
 /// Parses one bundled file. The test `every_bundled_policy_parses` proves each does.
 fn parse(text: &str) -> Option<Managed> {
     let v: Value = serde_json::from_str(text).ok()?;
@@ -109,22 +102,17 @@ fn parse(text: &str) -> Option<Managed> {
     })
 }
 
-/// The bundled copy of the AWS-managed policy `arn`, if there is one.
+/// Every bundled copy, parsed once.
 #[must_use]
-pub fn bundled(arn: &str) -> Option<Managed> {
-    let name = arn.strip_prefix("arn:aws:iam::aws:policy/")?;
-    let name = name.rsplit('/').next().unwrap_or(name);
-    FILES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .and_then(|(_, text)| parse(text))
-        .filter(|m| m.arn == arn)
+pub fn all() -> &'static [Managed] {
+    static ALL: std::sync::OnceLock<Vec<Managed>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| FILES.iter().filter_map(|(_, text)| parse(text)).collect())
 }
 
-/// Every bundled copy.
+/// The bundled copy of the AWS-managed policy `arn` (path included), if there is one.
 #[must_use]
-pub fn all() -> Vec<Managed> {
-    FILES.iter().filter_map(|(_, text)| parse(text)).collect()
+pub fn bundled(arn: &str) -> Option<&'static Managed> {
+    all().iter().find(|m| m.arn == arn)
 }
 
 #[cfg(test)]
@@ -141,9 +129,7 @@ mod tests {
                 && s.chars().filter(char::is_ascii_digit).count() == 8
         };
         for (name, _) in FILES {
-            let m = all()
-                .into_iter()
-                .find(|m| m.arn.ends_with(&format!("/{name}")));
+            let m = all().iter().find(|m| m.arn.ends_with(&format!("/{name}")));
             let m = m.unwrap_or_else(|| panic!("{name} is bundled under its own name"));
             assert!(m.version_id.starts_with('v'), "{name}: {}", m.version_id);
             assert!(date(&m.version_date) && date(&m.taken), "{name}");
@@ -154,11 +140,7 @@ mod tests {
                     .is_some_and(|s| !s.is_empty()),
                 "{name} has statements"
             );
-            assert_eq!(
-                bundled(&m.arn).as_ref(),
-                Some(&m),
-                "{name} is found by its ARN"
-            );
+            assert_eq!(bundled(&m.arn), Some(m), "{name} is found by its ARN");
         }
     }
 
@@ -170,10 +152,6 @@ mod tests {
         // The same name under another path is another policy.
         assert!(bundled("arn:aws:iam::aws:policy/AWSLambdaBasicExecutionRole").is_none());
         assert!(bundled("arn:aws:iam::123456789012:policy/AdministratorAccess").is_none());
-        assert!(is_aws_managed(
-            "arn:aws:iam::aws:policy/AdministratorAccess"
-        ));
-        assert!(!is_aws_managed("arn:aws:iam::123456789012:policy/mine"));
     }
 
     #[test]

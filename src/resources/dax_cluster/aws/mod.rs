@@ -792,8 +792,8 @@ impl ResourceIo for DaxCluster {
         if !d.enabled {
             return Vec::new();
         }
-        let (region, account) = (scope.region, scope.account);
-        let cache = vec![format!("arn:aws:dax:{region}:{account}:cache/{}", d.spec.name)];
+        let account = scope.account;
+        let cache: Vec<String> = crate::resources::arn_of(scope, &d.address).into_iter().collect();
         let mut out = vec![
             Permission::new("DaxClustersRead", Phase::Plan, &["dax:DescribeClusters", "dax:ListTags"], cache.clone()),
             Permission::any(

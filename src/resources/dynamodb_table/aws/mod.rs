@@ -1246,7 +1246,7 @@ impl ResourceIo for super::Table {
         d: &Declared<super::TableSpec>,
     ) -> Vec<crate::resources::permissions::Permission> {
         use crate::resources::permissions::{Permission, Phase};
-        let arn = vec![scope.table_arn(&d.spec.name)];
+        let arn: Vec<String> = crate::resources::arn_of(scope, &d.address).into_iter().collect();
         let mut change = vec![
             "dynamodb:CreateTable",
             "dynamodb:UpdateTable",

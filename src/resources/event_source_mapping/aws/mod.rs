@@ -512,14 +512,8 @@ impl ResourceIo for super::Mapping {
         m: &Declared<super::MappingSpec>,
     ) -> Vec<crate::resources::permissions::Permission> {
         use crate::resources::permissions::{Permission, Phase};
-        let function = crate::resources::aws_name(scope.stack, &m.spec.function)
-            .unwrap_or(&m.spec.function.name);
-        let table = crate::resources::aws_name(scope.stack, &m.spec.table)
-            .unwrap_or(&m.spec.table.name);
-        let function_arn = format!(
-            "arn:aws:lambda:{}:{}:function:{function}",
-            scope.region, scope.account
-        );
+        let function_arn = crate::resources::arn_of(scope, &m.spec.function).unwrap_or_default();
+        let table_arn = crate::resources::arn_of(scope, &m.spec.table).unwrap_or_default();
         vec![
             Permission::any(
                 "NoResourceTypeForListingMappings",
@@ -551,7 +545,7 @@ impl ResourceIo for super::Mapping {
                 "StreamsRead",
                 Phase::Change,
                 &["dynamodb:DescribeStream"],
-                vec![format!("{}/stream/*", scope.table_arn(table))],
+                vec![format!("{table_arn}/stream/*")],
             ),
         ]
     }

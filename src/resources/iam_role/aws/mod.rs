@@ -645,7 +645,7 @@ impl ResourceIo for super::Role {
             .spec
             .managed_policies
             .iter()
-            .filter(|a| policy::managed::bundled(a).is_none())
+            .filter(|a| d.enabled && policy::managed::bundled(a).is_none())
             .cloned()
             .collect();
         if !unbundled.is_empty() {
@@ -696,15 +696,17 @@ impl ResourceIo for super::Role {
     /// checks need (none for the seed stack, whose plan keeps its read count).
     async fn read(
         api: Api<'_>,
-        _: &ReadContext<'_>,
+        ctx: &ReadContext<'_>,
         d: &Declared<super::RoleSpec>,
     ) -> Result<super::RoleState, AwsError> {
         let declared: Vec<String> = d.spec.policies.keys().cloned().collect();
+        // Only the checks use the documents, and they check what is to exist.
+        let checked = d.enabled && ctx.mode == crate::plan::Mode::Converge;
         let unbundled: Vec<&String> = d
             .spec
             .managed_policies
             .iter()
-            .filter(|arn| policy::managed::bundled(arn).is_none())
+            .filter(|arn| checked && policy::managed::bundled(arn).is_none())
             .collect();
         let (role, attached) = tokio::try_join!(
             read(api, &d.spec.name, &declared),
