@@ -293,7 +293,11 @@ pub async fn run(global: &GlobalArgs, args: &PermissionsArgs) -> Result<(), Comm
     let aws = Aws::connect(&target, WaitPolicy::default()).await?;
     let account = match &args.account {
         Some(account) => account.clone(),
-        None => aws.account_id().await?,
+        None => aws.account_id().await.map_err(|e| {
+            CommandError::Refused(format!(
+                "{e}\n  help: or pass `--account <id>` to print the policy without asking STS"
+            ))
+        })?,
     };
     let scope = Scope {
         account: &account,
