@@ -236,6 +236,10 @@ fn the_cost_line_multiplies_nodes_by_the_hourly_price_and_says_its_basis() {
     );
     assert!(cost_note("cache", "dax.t3.small", 1, "ca-central-1").contains("ca-central-1 may differ"));
     assert!(cost_note("cache", "dax.x9.tiny", 1, "us-east-1").contains("the tool has no price for dax.x9.tiny"));
+    assert_eq!(
+        stop_note("cache", "dax.t3.small", 3, "us-east-1"),
+        "stops costing once deleted: DAX cluster `cache`, dax.t3.small × 3 nodes × $0.040/h = $0.120/h, about $88/month (us-east-1 on-demand price)"
+    );
 }
 
 /// Acceptance of issue 12: outside tests, the kind is its folder and the registry's line.
