@@ -100,19 +100,29 @@ pub fn target(global: &GlobalArgs, env: &stack::Environment) -> Target {
     }
 }
 
-/// Loads the stack and connects to the environment's account.
-pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, CommandError> {
+/// Loads the stack and fits it to the environment `env_name`: what its engine cannot serve
+/// leaves the stack (before anything is built, read or planned), and each resource's
+/// `enabled` follows the environment. Answers the stack, the environment and the header's
+/// notes (what was left out, what is disabled; a disabled resource stays, to be planned
+/// as absent).
+pub fn load(
+    global: &GlobalArgs,
+    env_name: &str,
+) -> Result<(Stack, stack::Environment, Vec<String>), CommandError> {
     let mut stack = stack::load(&global.stack).map_err(CommandError::Stack)?;
     let engine = stack
         .environment(env_name)
         .map_err(CommandError::Stack)?
         .engine;
-    // What the engine cannot serve leaves the stack here, before anything is built, read or
-    // planned; the header says what was left out. What the environment disables stays, to
-    // be planned as absent.
     let mut notes = crate::resources::fit_to_engine(&mut stack, engine);
     let (env, disabled) = stack.select(env_name).map_err(CommandError::Stack)?;
     notes.extend(disabled);
+    Ok((stack, env, notes))
+}
+
+/// Loads the stack and connects to the environment's account.
+pub async fn open(global: &GlobalArgs, env_name: &str) -> Result<Session, CommandError> {
+    let (stack, env, notes) = load(global, env_name)?;
     let artifacts = build_artifacts(&stack)?;
     let target = target(global, &env);
     let mut aws = Aws::connect(&target, WaitPolicy::default()).await?;

@@ -282,13 +282,8 @@ pub fn note(perms: &[Permission], stack: &stack::Stack) -> String {
 
 /// Runs `permissions`.
 pub async fn run(global: &GlobalArgs, args: &PermissionsArgs) -> Result<(), CommandError> {
-    let mut stack = stack::load(&global.stack).map_err(CommandError::Stack)?;
-    let engine = stack
-        .environment(&args.env)
-        .map_err(CommandError::Stack)?
-        .engine;
-    crate::resources::fit_to_engine(&mut stack, engine);
-    let (env, _) = stack.select(&args.env).map_err(CommandError::Stack)?;
+    let (stack, env, _) = super::load(global, &args.env)?;
+    let engine = env.engine;
     let target = target(global, &env);
     let aws = Aws::connect(&target, WaitPolicy::default()).await?;
     let account = match &args.account {

@@ -7,21 +7,15 @@
 
 use std::io::{self, Write};
 
-use super::{CommandError, build_artifacts, report, today};
+use super::{CommandError, build_artifacts, load, report, today};
 use crate::cli::{GlobalArgs, ValidateArgs};
 use crate::plan::{self, Context, LiveState};
 use crate::resources::policy::eval::{UNKNOWN_ACCOUNT, UNKNOWN_REGION};
-use crate::stack::{self, Severity};
+use crate::stack::Severity;
 
 /// Runs `validate`.
 pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> Result<(), CommandError> {
-    let mut stack = stack::load(&global.stack).map_err(CommandError::Stack)?;
-    let engine = stack
-        .environment(&args.env)
-        .map_err(CommandError::Stack)?
-        .engine;
-    crate::resources::fit_to_engine(&mut stack, engine);
-    let (env, _) = stack.select(&args.env).map_err(CommandError::Stack)?;
+    let (stack, env, _) = load(global, &args.env)?;
     let artifacts = build_artifacts(&stack)?;
     // The region as `plan` would use it, without asking the SDK's chain (which may read
     // profiles or instance metadata): the flag, the stack, then the usual variables.

@@ -226,8 +226,18 @@ fn a_table_in_another_state_is_still_compared() {
 
 /// The real seed stack against an empty account.
 fn seed_stack_plan(mode: Mode, live: impl FnOnce(&Stack, &mut LiveState)) -> Plan {
+    seed_stack_plan_with(mode, |_| {}, live)
+}
+
+/// The real seed stack, changed by `edit`, against an empty account changed by `live`.
+fn seed_stack_plan_with(
+    mode: Mode,
+    edit: impl FnOnce(&mut Stack),
+    live: impl FnOnce(&Stack, &mut LiveState),
+) -> Plan {
     let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/cruddur.yaml"));
-    let stack = crate::stack::load(path).expect("seed stack loads");
+    let mut stack = crate::stack::load(path).expect("seed stack loads");
+    edit(&mut stack);
     let mut state = LiveState::default();
     for t in &stack.tables {
         state.tables.insert(t.address.clone(), None);
@@ -601,62 +611,27 @@ fn a_retention_change_is_planned_and_lowering_it_says_what_is_lost() {
 
 #[test]
 fn a_disabled_functions_log_group_is_deleted_with_it_and_stops_costing() {
-    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/cruddur.yaml"));
-    let mut stack = crate::stack::load(path).unwrap();
-    for f in &mut stack.functions {
-        f.enabled = false;
-    }
-    for m in &mut stack.mappings {
-        m.enabled = false;
-    }
-    let mut state = LiveState::default();
-    for t in &stack.tables {
-        state
-            .tables
-            .insert(t.address.clone(), Some(live(t.spec.clone())));
-    }
-    for r in &stack.roles {
-        state.roles.insert(
-            r.address.clone(),
-            crate::resources::iam_role::RoleState::default(),
-        );
-    }
-    for f in &stack.functions {
-        state.functions.insert(
-            f.address.clone(),
-            FunctionState {
-                function: None,
-                log_group: Some(crate::resources::logs::LogGroupFacts {
-                    retention_days: Some(14),
-                }),
-            },
-        );
-        state.artifacts.insert(
-            f.address.clone(),
-            crate::artifact::build(&f.spec.source).unwrap(),
-        );
-    }
-    for m in &stack.mappings {
-        state.mappings.insert(m.address.clone(), vec![]);
-    }
-    for e in &stack.endpoints {
-        state.endpoints.insert(e.address.clone(), vec![]);
-    }
-    for c in &stack.dax_clusters {
-        state.dax_clusters.insert(
-            c.address.clone(),
-            crate::resources::dax_cluster::DaxLive::default(),
-        );
-    }
-    state.vpcs.insert(
-        "default".into(),
-        crate::resources::vpc::VpcFacts {
-            vpc_id: "vpc-1".into(),
-            main_route_table: Some("rtb-main".into()),
-            ..Default::default()
-        },
-    );
-    let plan = plan(&stack, &state, &ctx(), Mode::Converge).expect("plan");
+    let disable = |stack: &mut Stack| {
+        for f in &mut stack.functions {
+            f.enabled = false;
+        }
+        for m in &mut stack.mappings {
+            m.enabled = false;
+        }
+    };
+    let plan = seed_stack_plan_with(Mode::Converge, disable, |stack, state| {
+        for f in &stack.functions {
+            state.functions.insert(
+                f.address.clone(),
+                FunctionState {
+                    function: None,
+                    log_group: Some(crate::resources::logs::LogGroupFacts {
+                        retention_days: Some(14),
+                    }),
+                },
+            );
+        }
+    });
     let group = log_group_change(&plan).expect("the disabled function's group is deleted");
     assert_eq!(group.action, Action::Delete);
     assert!(
