@@ -46,18 +46,8 @@ pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<
     let mut session = open(global, &args.env).await?;
     let live = refresh(&mut session, mode).await?;
     let mut out = io::stdout().lock();
-    human::header(&mut out, &session.header, session.out)?;
-    let plan = plan::plan(&session.stack, &live, &session.ctx, mode).map_err(CommandError::Plan)?;
-    out.flush()?;
     // The checks run before anything is shown to approve: an error stops here, no write.
-    super::report(
-        &session.stack,
-        &plan.findings,
-        args.strict,
-        session.err.is_color(),
-    )?;
-    human::plan(&mut out, &plan, session.out)?;
-    out.flush()?;
+    let plan = super::show_plan(&session, &live, mode, args.strict, &mut out)?;
     if plan.is_empty() {
         return Ok(());
     }

@@ -242,6 +242,31 @@ pub fn report(
     }
 }
 
+/// Prints the header, plans `mode` against `live`, reports the checks' findings (an error,
+/// or a warning under `strict`, stops here: nothing is shown to approve) and prints the
+/// plan. Shared by `plan`, `apply` and `destroy`.
+pub fn show_plan(
+    session: &Session,
+    live: &LiveState,
+    mode: Mode,
+    strict: bool,
+    out: &mut impl Write,
+) -> Result<crate::plan::Plan, CommandError> {
+    human::header(out, &session.header, session.out)?;
+    let plan =
+        crate::plan::plan(&session.stack, live, &session.ctx, mode).map_err(CommandError::Plan)?;
+    out.flush()?;
+    report(
+        &session.stack,
+        &plan.findings,
+        strict,
+        session.err.is_color(),
+    )?;
+    human::plan(out, &plan, session.out)?;
+    out.flush()?;
+    Ok(plan)
+}
+
 /// Reads live state for the session's stack, and the account id (STS, asked in the same
 /// round as everything else) into the session's header and context.
 pub async fn refresh(session: &mut Session, mode: Mode) -> Result<LiveState, CommandError> {

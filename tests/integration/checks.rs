@@ -11,9 +11,13 @@ use crate::seed::{SeedCopy, seed_copy};
 
 /// `cruddur-infra --stack <copy> <args…>` against the shared emulator.
 fn run(copy: &SeedCopy, args: &[&str]) -> crate::harness::Output {
-    let url = emulator().url.clone();
+    run_at(copy, &emulator().url, args)
+}
+
+/// `cruddur-infra --stack <copy> <args…>` against the endpoint `url` (a proxy).
+fn run_at(copy: &SeedCopy, url: &str, args: &[&str]) -> crate::harness::Output {
     let mut all = args.to_vec();
-    all.extend(["--endpoint-url", url.as_str()]);
+    all.extend(["--endpoint-url", url]);
     Run::new(&copy.stack, &all).run()
 }
 
@@ -98,9 +102,7 @@ fn a_role_that_cannot_read_the_stream_stops_plan_and_apply_before_any_write() {
     });
     let proxy = start_proxy(passthrough(&emulator().url));
     for verb in [vec!["plan"], vec!["apply", "--yes"]] {
-        let mut args = verb.clone();
-        args.extend(["--endpoint-url", proxy.url.as_str()]);
-        let out = Run::new(&copy.stack, &args).run();
+        let out = run_at(&copy, &proxy.url, &verb);
         assert_eq!(out.code, 1, "{verb:?}: {out:?}");
         for action in [
             "dynamodb:DescribeStream",
@@ -355,11 +357,7 @@ fn the_seed_stack_has_no_finding_and_validates_with_no_endpoint_and_no_credentia
 fn a_functions_log_group_is_made_with_its_retention_before_the_function_and_changed_in_place() {
     let copy = seed_copy("it-chk-logs");
     let proxy = start_proxy(passthrough(&emulator().url));
-    let via = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend(["--endpoint-url", proxy.url.as_str()]);
-        Run::new(&copy.stack, &all).run()
-    };
+    let via = |args: &[&str]| run_at(&copy, &proxy.url, args);
     let apply = via(&["apply", "--yes"]);
     assert_eq!(apply.code, 0, "{apply:?}");
     let calls: Vec<String> = proxy
@@ -487,11 +485,7 @@ fn a_customer_managed_policy_is_read_by_plan_and_not_checked_offline() {
         )
     });
     let proxy = start_proxy(passthrough(&emulator().url));
-    let plan = Run::new(
-        &copy.stack,
-        &["plan", "--strict", "--endpoint-url", proxy.url.as_str()],
-    )
-    .run();
+    let plan = run_at(&copy, &proxy.url, &["plan", "--strict"]);
     assert_eq!(plan.code, 0, "the policy grants the stream: {plan:?}");
     let ops: Vec<String> = proxy
         .stats
