@@ -29,6 +29,9 @@ pub struct Outcome {
     pub skipped: Vec<Address>,
     /// Changes not started because the user interrupted the run (Ctrl-C, SIGTERM).
     pub interrupted: Vec<Address>,
+    /// Changes not started because this run could no longer prove it held the lock, and
+    /// why (another run took it over while this one slept or lost its connection).
+    pub lock_lost: Option<(String, Vec<Address>)>,
 }
 
 /// Reference values: the plan's, plus what apply learns (a new stream's ARN), shared by the
@@ -91,6 +94,8 @@ impl Outputs {
 pub struct Run<'a> {
     /// The stack.
     pub stack: &'a str,
+    /// The environment (`local`, `prod`).
+    pub environment: &'a str,
     /// Reference values known so far.
     pub outputs: &'a Outputs,
 }
@@ -106,6 +111,7 @@ async fn run(
     let api = Api::new(aws, &change.address, sink);
     let run = Run {
         stack: plan.stack.as_str(),
+        environment: plan.environment.as_str(),
         outputs: out,
     };
     crate::resources::apply_operation(api, &run, change).await
@@ -123,8 +129,15 @@ enum Done {
 /// Applies `plan`, reporting progress to `sink`. Each change starts as soon as what it
 /// depends on is done (the function as soon as its role exists, not when the whole first
 /// wave is), at most `PARALLEL_CHANGES` at a time. Destroy follows the edges backwards.
-/// Independent changes continue when one fails; its dependents are skipped.
-pub async fn apply(aws: &Aws, plan: &Plan, sink: &dyn EventSink) -> Outcome {
+/// Independent changes continue when one fails; its dependents are skipped. Before each
+/// change starts, `lock` (when given) proves this run still holds the stack's lock; once
+/// that fails, nothing more starts.
+pub async fn apply(
+    aws: &Aws,
+    plan: &Plan,
+    sink: &dyn EventSink,
+    lock: Option<&crate::lock::Guard>,
+) -> Outcome {
     let nodes: Vec<order::Node> = plan
         .changes
         .iter()
@@ -172,6 +185,23 @@ pub async fn apply(aws: &Aws, plan: &Plan, sink: &dyn EventSink) -> Outcome {
                     }
                     return Done::Blocked;
                 }
+                // The lock may have been taken over while this run slept: prove it is still
+                // ours before changing anything more.
+                if let Some(lock) = lock {
+                    let lost = match result.lock() {
+                        Ok(r) => r.lock_lost.is_some(),
+                        Err(_) => true,
+                    };
+                    let fenced = if lost { None } else { lock.fence().await.err() };
+                    if lost || fenced.is_some() {
+                        if let Ok(mut r) = result.lock() {
+                            let why = fenced.map(|e| e.0).unwrap_or_default();
+                            let entry = r.lock_lost.get_or_insert_with(|| (why, Vec::new()));
+                            entry.1.push(change.address.clone());
+                        }
+                        return Done::Blocked;
+                    }
+                }
                 sink.emit(Event::Started {
                     address: change.address.clone(),
                     action: change.action.clone(),
@@ -208,5 +238,8 @@ pub async fn apply(aws: &Aws, plan: &Plan, sink: &dyn EventSink) -> Outcome {
     let mut outcome = std::mem::take(&mut *result.lock().expect("apply outcome"));
     outcome.skipped.sort();
     outcome.interrupted.sort();
+    if let Some((_, not_started)) = &mut outcome.lock_lost {
+        not_started.sort();
+    }
     outcome
 }

@@ -84,14 +84,11 @@ pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<
     )
     .await
     .map_err(|e| CommandError::Refused(e.to_string()))?;
-    if let Some(dead) = &lock.took_over {
+    if let Some((holder, why)) = &lock.took_over {
         // Best effort, like all progress output.
-        let _ = writeln!(
-            io::stderr(),
-            "note: took over the lock of {dead}: that process is no longer running on this host"
-        );
+        let _ = writeln!(io::stderr(), "note: took over the lock of {holder}: {why}");
     }
-    let result = locked(&mut session, &plan, mode, args.backup, &mut out).await;
+    let result = locked(&mut session, &plan, mode, args.backup, &lock, &mut out).await;
     lock.release().await;
     result
 }
@@ -102,6 +99,7 @@ async fn locked(
     approved: &Plan,
     mode: Mode,
     backup: bool,
+    lock: &crate::lock::Guard,
     out: &mut impl Write,
 ) -> Result<(), CommandError> {
     // Another run may have changed things between our plan and the lock.
@@ -144,51 +142,76 @@ async fn locked(
     // From here a Ctrl-C stops new changes only, so the lock is released and the summary
     // says what was done (`crate::interrupt`).
     crate::interrupt::install();
-    let outcome = crate::apply::apply(&session.aws, &plan, &sink).await;
+    let outcome = crate::apply::apply(&session.aws, &plan, &sink, Some(lock)).await;
     writeln!(out)?;
-    let undone = outcome.failed.len() + outcome.skipped.len() + outcome.interrupted.len();
+    let lost = outcome
+        .lock_lost
+        .as_ref()
+        .map_or(0, |(_, not_started)| not_started.len());
+    let undone = outcome.failed.len() + outcome.skipped.len() + outcome.interrupted.len() + lost;
     human::summary(out, &plan, undone, session.out)?;
     if !outcome.interrupted.is_empty() {
-        // What waited on a change that never started did not start either.
+        stopped_early(out, &plan, &outcome, &outcome.interrupted, "the interrupt")?;
         let mut not_started = outcome.interrupted.clone();
         not_started.extend(outcome.skipped.iter().cloned());
-        not_started.sort();
-        let names: Vec<String> = not_started.iter().map(ToString::to_string).collect();
-        let done: Vec<String> = plan
-            .changes
-            .iter()
-            .map(|c| &c.address)
-            .filter(|a| {
-                !outcome.interrupted.contains(a)
-                    && !outcome.skipped.contains(a)
-                    && !outcome.failed.iter().any(|(f, _)| f == *a)
-            })
-            .map(ToString::to_string)
-            .collect();
-        writeln!(
-            out,
-            "Done before the interrupt: {}.",
-            if done.is_empty() {
-                "nothing".to_string()
-            } else {
-                done.join(", ")
-            }
-        )?;
-        writeln!(
-            out,
-            "Interrupted: {} change(s) not started: {}.",
-            names.len(),
-            names.join(", ")
-        )?;
-        if !outcome.failed.is_empty() {
-            let failed: Vec<String> = outcome.failed.iter().map(|(a, _)| a.to_string()).collect();
-            writeln!(out, "Failed (see the errors above): {}.", failed.join(", "))?;
-        }
-        return Err(CommandError::Interrupted(names.len()));
+        return Err(CommandError::Interrupted(not_started.len()));
+    }
+    if let Some((why, not_started)) = &outcome.lock_lost {
+        stopped_early(out, &plan, &outcome, not_started, "the lock was lost")?;
+        return Err(CommandError::LockLost(why.clone()));
     }
     if undone == 0 {
         Ok(())
     } else {
         Err(CommandError::ApplyFailed(undone))
     }
+}
+
+/// Says what was done before a run stopped starting changes (`what`: the interrupt, the
+/// lost lock) and what was not: `not_started`, with what waited on them.
+fn stopped_early(
+    out: &mut impl Write,
+    plan: &Plan,
+    outcome: &crate::apply::Outcome,
+    not_started: &[crate::resources::Address],
+    what: &str,
+) -> io::Result<()> {
+    // What waited on a change that never started did not start either.
+    let mut undone = not_started.to_vec();
+    undone.extend(outcome.skipped.iter().cloned());
+    undone.sort();
+    undone.dedup();
+    let names: Vec<String> = undone.iter().map(ToString::to_string).collect();
+    let done: Vec<String> = plan
+        .changes
+        .iter()
+        .map(|c| &c.address)
+        .filter(|a| !undone.contains(a) && !outcome.failed.iter().any(|(f, _)| f == *a))
+        .map(ToString::to_string)
+        .collect();
+    writeln!(
+        out,
+        "Done before {what}: {}.",
+        if done.is_empty() {
+            "nothing".to_string()
+        } else {
+            done.join(", ")
+        }
+    )?;
+    let label = if what == "the interrupt" {
+        "Interrupted"
+    } else {
+        "Not started"
+    };
+    writeln!(
+        out,
+        "{label}: {} change(s) not started: {}.",
+        names.len(),
+        names.join(", ")
+    )?;
+    if !outcome.failed.is_empty() {
+        let failed: Vec<String> = outcome.failed.iter().map(|(a, _)| a.to_string()).collect();
+        writeln!(out, "Failed (see the errors above): {}.", failed.join(", "))?;
+    }
+    Ok(())
 }

@@ -49,6 +49,11 @@ pub enum CommandError {
         "interrupted: {0} change(s) were not started; the lock is released\n  help: run the command again to finish"
     )]
     Interrupted(usize),
+    /// This run could no longer prove it held the stack's lock, so it started nothing more.
+    #[error(
+        "{0}; the changes listed above were not started\n  help: another run may be changing this stack now: wait for it, then run `plan` to see what is left"
+    )]
+    LockLost(String),
     /// The command line names something that cannot be used (data commands).
     #[error("{0}")]
     Usage(#[from] crate::data::Usage),

@@ -11,6 +11,7 @@ mod dax;
 mod dynamodb_local;
 mod faults;
 mod layering;
+mod lock;
 mod permissions;
 mod safety;
 mod seed;

@@ -52,6 +52,9 @@ pub struct Call {
     pub fault: Option<&'static str>,
     /// The first bytes of the request body, for diagnostics.
     pub excerpt: String,
+    /// The caller's application id (`app/<id>` in the User-Agent, from
+    /// `AWS_SDK_UA_APP_ID`), to tell concurrent runs apart; empty when none was set.
+    pub app: String,
     /// When the proxy received it.
     pub start: Instant,
     /// When the proxy answered.
@@ -340,6 +343,13 @@ async fn handle(
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     let (service, op, write) = identify(&parts, &body);
+    let app = parts
+        .headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ua| ua.split(' ').find_map(|t| t.strip_prefix("app/")))
+        .unwrap_or_default()
+        .to_string();
     let text = String::from_utf8_lossy(&body).into_owned();
     let excerpt: String = text.chars().take(300).collect();
     let cfg = config.lock().map(|c| c.clone()).expect("proxy config");
@@ -356,6 +366,7 @@ async fn handle(
                 write,
                 fault,
                 excerpt: excerpt.clone(),
+                app: app.clone(),
                 start,
                 end: Instant::now(),
             });
