@@ -14,11 +14,33 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextMut;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tokio::time::Instant;
 
 use crate::events::Reporter;
+
+/// A client of the SDK crate `$sdk` built from `$config`, with the interceptor every
+/// client carries (`Attempts`, so an error says how often the SDK sent its request).
+/// Kinds whose service no other code uses build theirs with it too, through `Aws::client`.
+#[macro_export]
+macro_rules! client {
+    ($sdk:ident, $config:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($config)
+                .interceptor($crate::aws::Attempts)
+                .build(),
+        )
+    };
+}
+pub use client;
 
 /// Where to send AWS calls, after the precedence rules (flag > stack > SDK chain).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,6 +70,10 @@ pub struct WaitPolicy {
     /// propagation, backups still being set up, a tagging call still running). Minutes:
     /// IAM propagation alone can take that long.
     pub settling: Duration,
+    /// How long a state that says "done" is not trusted alone right after a change that
+    /// AWS applies asynchronously (DAX may still answer `available` before it switches to
+    /// `modifying`): the Terraform provider waits 30 s before its first poll.
+    pub settle_delay: Duration,
 }
 
 impl Default for WaitPolicy {
@@ -61,6 +87,7 @@ impl Default for WaitPolicy {
             max_attempts: 8,
             // The Terraform provider retries IAM propagation errors for 2–5 minutes.
             settling: Duration::from_mins(5),
+            settle_delay: Duration::from_secs(30),
         }
     }
 }
@@ -288,10 +315,14 @@ impl AwsError {
     /// Wraps an SDK error; `busy` is the caller's classification from the modeled error
     /// type (throttling, limits, a resource mid-change). Missing credentials become a
     /// `Setup` error that says how to fix them.
-    pub fn call<E, R>(op: &'static str, address: &str, err: &SdkError<E, R>, busy: bool) -> Self
+    pub fn call<E>(
+        op: &'static str,
+        address: &str,
+        err: &SdkError<E, HttpResponse>,
+        busy: bool,
+    ) -> Self
     where
         E: ProvideErrorMetadata + StdError + 'static,
-        R: std::fmt::Debug + 'static,
     {
         Self::classified(
             op,
@@ -302,15 +333,14 @@ impl AwsError {
     }
 
     /// Wraps an SDK error with the caller's retry class.
-    pub fn classified<E, R>(
+    pub fn classified<E>(
         op: &'static str,
         address: &str,
-        err: &SdkError<E, R>,
+        err: &SdkError<E, HttpResponse>,
         retry: Retry,
     ) -> Self
     where
         E: ProvideErrorMetadata + StdError + 'static,
-        R: std::fmt::Debug + 'static,
     {
         if has_source::<CredentialsError>(err) {
             return AwsError::Setup {
@@ -331,20 +361,7 @@ impl AwsError {
                 help: "check the endpoint (--endpoint-url, the environment's `endpoint_url`, AWS_ENDPOINT_URL) and the network; for the local emulator run `scripts/local-aws start`".into(),
             };
         }
-        let (code, message) = match err.as_service_error() {
-            Some(service) => (
-                service.code().map(str::to_string),
-                match (service.code(), service.message()) {
-                    (Some(code), Some(msg)) => format!("{code}: {msg}"),
-                    (Some(code), None) => code.to_string(),
-                    _ => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
-                },
-            ),
-            None => (
-                None,
-                aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
-            ),
-        };
+        let (code, message) = describe(err);
         AwsError::Call {
             op,
             address: address.to_string(),
@@ -362,6 +379,156 @@ impl AwsError {
             _ => Retry::Never,
         }
     }
+}
+
+/// The header `Attempts` adds to every answer: how many times the SDK sent the request.
+const ATTEMPTS_HEADER: &str = "x-cruddur-infra-attempts";
+
+/// Records on each answer how many times the SDK sent its request (its own retries of
+/// throttling and 5xx answers), so an error can say whether it was retried and how often.
+/// The SDK keeps the count in the request's configuration only; the raw answer is the one
+/// part of it an `SdkError` carries back.
+#[derive(Debug)]
+pub struct Attempts;
+
+impl Intercept for Attempts {
+    fn name(&self) -> &'static str {
+        "cruddur-infra attempts"
+    }
+
+    fn modify_before_completion(
+        &self,
+        context: &mut FinalizerInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let attempts = cfg.load::<RequestAttempts>().map(RequestAttempts::attempts);
+        if let (Some(attempts), Some(response)) = (attempts, context.response_mut()) {
+            response
+                .headers_mut()
+                .insert(ATTEMPTS_HEADER, attempts.to_string());
+        }
+        Ok(())
+    }
+}
+
+/// At most this much of an answer AWS sent but the SDK could not read is shown.
+const BODY_EXCERPT: usize = 200;
+
+/// AWS's error code, and one line a person can act on: AWS's code and message when the
+/// answer had them; otherwise the HTTP status and the start of the body the SDK could not
+/// read; then the request id and how often the SDK sent the request. Never the SDK's Debug
+/// dump of its internals.
+fn describe<E>(err: &SdkError<E, HttpResponse>) -> (Option<String>, String)
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+{
+    let raw = err.raw_response();
+    let meta = err.as_service_error().map(ProvideErrorMetadata::meta);
+    let code = meta.and_then(|m| m.code()).map(str::to_string);
+    let mut text = match (&code, meta.and_then(|m| m.message())) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.clone(),
+        // A modeled error without metadata (built in code, not read from an answer) says
+        // what it is in its Display; an unhandled one ("unhandled error") does not.
+        (None, _)
+            if err
+                .as_service_error()
+                .map(ToString::to_string)
+                .is_some_and(|shown| !shown.starts_with("unhandled error")) =>
+        {
+            err.as_service_error()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        }
+        (None, _) => match err {
+            SdkError::TimeoutError(_) => "no answer before the SDK's timeout".to_string(),
+            SdkError::ConstructionFailure(_) => {
+                format!("the request could not be built: {}", innermost(err))
+            }
+            SdkError::DispatchFailure(_) => {
+                format!("the request could not be sent: {}", innermost(err))
+            }
+            _ => match raw {
+                Some(raw) => format!(
+                    "AWS answered with an error the SDK could not read ({})",
+                    excerpt(raw.body().bytes().unwrap_or_default())
+                ),
+                None => innermost(err),
+            },
+        },
+    };
+    let mut facts = Vec::new();
+    if let Some(raw) = raw {
+        facts.push(format!("HTTP {}", raw.status().as_u16()));
+    }
+    let request_id = meta
+        .and_then(|m| m.extra("aws_request_id"))
+        .map(str::to_string)
+        .or_else(|| {
+            raw.and_then(|r| {
+                ["x-amzn-requestid", "x-amz-request-id", "x-amzn-request-id"]
+                    .iter()
+                    .find_map(|h| r.headers().get(*h))
+                    .map(str::to_string)
+            })
+        })
+        .or_else(|| raw.and_then(|r| xml_request_id(r.body().bytes().unwrap_or_default())));
+    if let Some(id) = request_id {
+        facts.push(format!("request id {id}"));
+    }
+    let attempts = raw
+        .and_then(|r| r.headers().get(ATTEMPTS_HEADER))
+        .and_then(|a| a.parse::<u32>().ok());
+    match attempts {
+        Some(1) => facts.push("not retried".into()),
+        Some(n) => facts.push(format!("sent {n} times")),
+        None => {}
+    }
+    if !facts.is_empty() {
+        text = format!("{text} ({})", facts.join(", "));
+    }
+    (code, text)
+}
+
+/// The request id the query protocols (IAM, STS, EC2) put in the XML body of an error
+/// (`<RequestId>`, EC2's `<RequestID>`) rather than in a header.
+fn xml_request_id(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    ["<RequestId>", "<RequestID>"].iter().find_map(|open| {
+        let start = text.find(open)? + open.len();
+        let len = text[start..].find("</")?;
+        let id = text[start..start + len].trim();
+        (!id.is_empty() && id.len() <= 128).then(|| id.to_string())
+    })
+}
+
+/// The start of a body, as text a terminal can show: `an empty body`, or its first
+/// `BODY_EXCERPT` bytes on one line, quoted.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT)]);
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        "an empty body".into()
+    } else if body.len() > BODY_EXCERPT {
+        format!("body `{line}…`")
+    } else {
+        format!("body `{line}`")
+    }
+}
+
+/// The innermost cause of an error, which reads best ("Connection refused (os error 111)"),
+/// by its Display only.
+fn innermost(err: &(dyn StdError + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 fn has_source<T: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
@@ -427,13 +594,13 @@ impl Aws {
                 help: "pass --region, set `region` for this environment in the stack file, or set AWS_REGION".into(),
             })?;
         Ok(Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            sts: aws_sdk_sts::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-            lambda: aws_sdk_lambda::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
-            tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
+            dynamodb: client!(aws_sdk_dynamodb, &config),
+            sts: client!(aws_sdk_sts, &config),
+            iam: client!(aws_sdk_iam, &config),
+            lambda: client!(aws_sdk_lambda, &config),
+            ec2: client!(aws_sdk_ec2, &config),
+            logs: client!(aws_sdk_cloudwatchlogs, &config),
+            tagging: client!(aws_sdk_resourcegroupstagging, &config),
             region,
             wait,
             reads: std::sync::Arc::new(tokio::sync::Semaphore::new(16)),
@@ -575,6 +742,7 @@ mod tests {
             report_every: Duration::ZERO,
             max_attempts: 3,
             settling: Duration::from_millis(300),
+            settle_delay: Duration::ZERO,
         }
     }
 
@@ -720,5 +888,206 @@ mod tests {
         let err = retry(&fast(), reporter, || async { Err::<(), _>(propagating()) }).await;
         assert!(err.is_err());
         assert!(start.elapsed() >= Duration::from_millis(300));
+    }
+
+    /// An SDK configuration whose every request gets `answer` (status, headers, body), with
+    /// the SDK's standard retries made instant.
+    fn answering(
+        status: u16,
+        headers: &'static [(&'static str, &'static str)],
+        body: &'static str,
+    ) -> aws_config::SdkConfig {
+        let http = aws_smithy_http_client::test_util::infallible_client_fn(move |_req| {
+            let mut b = hyper::Response::builder().status(status);
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            b.body(body).expect("a response")
+        });
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("ca-central-1"))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                    "test", "test", None, None, "tests",
+                )),
+            )
+            .http_client(http)
+            .retry_config(
+                aws_smithy_types::retry::RetryConfig::standard()
+                    .with_initial_backoff(Duration::from_millis(1))
+                    .with_max_backoff(Duration::from_millis(2)),
+            )
+            .build()
+    }
+
+    /// The line the tool prints for the error of one call of each protocol, against
+    /// `config`: `DynamoDB` (JSON), IAM (query), EC2 (EC2 query), Lambda (REST-JSON).
+    async fn lines(config: &aws_config::SdkConfig) -> Vec<String> {
+        let ddb = client!(aws_sdk_dynamodb, config);
+        let iam = client!(aws_sdk_iam, config);
+        let ec2 = client!(aws_sdk_ec2, config);
+        let lambda = client!(aws_sdk_lambda, config);
+        vec![
+            AwsError::call(
+                "DescribeTable",
+                "table.messages",
+                &ddb.describe_table()
+                    .table_name("t")
+                    .send()
+                    .await
+                    .expect_err("fails"),
+                true,
+            )
+            .to_string(),
+            AwsError::call(
+                "GetRole",
+                "role.stream",
+                &iam.get_role()
+                    .role_name("r")
+                    .send()
+                    .await
+                    .expect_err("fails"),
+                true,
+            )
+            .to_string(),
+            AwsError::call(
+                "DescribeVpcs",
+                "the default VPC",
+                &ec2.describe_vpcs().send().await.expect_err("fails"),
+                true,
+            )
+            .to_string(),
+            AwsError::call(
+                "GetFunction",
+                "function.stream",
+                &lambda
+                    .get_function()
+                    .function_name("f")
+                    .send()
+                    .await
+                    .expect_err("fails"),
+                true,
+            )
+            .to_string(),
+        ]
+    }
+
+    /// No line shows the SDK's Debug output, and each is short.
+    fn readable(lines: &[String]) {
+        for line in lines {
+            for dump in [
+                " { ",
+                "ServiceError",
+                "Unhandled",
+                "SdkBody",
+                "Response {",
+                "raw:",
+                "source:",
+            ] {
+                assert!(!line.contains(dump), "`{dump}` in: {line}");
+            }
+            assert!(
+                line.lines().count() == 1 && line.len() < 420,
+                "{} bytes: {line}",
+                line.len()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unparseable_503_is_one_line_with_status_body_request_id_and_retries() {
+        // Guards issue 21: a 503 with a body the SDK cannot parse printed hundreds of
+        // characters of `ServiceError(ServiceError { source: Unhandled(…), raw: … })`.
+        let empty = lines(&answering(503, &[("x-amzn-requestid", "req-503")], "")).await;
+        readable(&empty);
+        for line in &empty {
+            assert!(
+                line.ends_with("AWS answered with an error the SDK could not read (an empty body) (HTTP 503, request id req-503, sent 3 times)"),
+                "{line}"
+            );
+        }
+        assert!(
+            empty[2].starts_with("failed to DescribeVpcs for the default VPC: "),
+            "{}",
+            empty[2]
+        );
+        let html = "<html><head><title>503 Service Unavailable</title></head>\n<body>".to_string()
+            + &"x".repeat(400);
+        let html: &'static str = Box::leak(html.into_boxed_str());
+        let long = lines(&answering(503, &[("x-amz-request-id", "req-html")], html)).await;
+        readable(&long);
+        for line in &long {
+            assert!(
+                line.contains(
+                    "(body `<html><head><title>503 Service Unavailable</title></head> <body>xxx"
+                ),
+                "{line}"
+            );
+            assert!(
+                line.contains("…`) (HTTP 503, request id req-html, sent 3 times)"),
+                "{line}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn throttling_reads_as_code_and_message_in_each_protocol_or_as_an_excerpt_in_the_wrong_one()
+     {
+        let json = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate exceeded"}"#;
+        let got = lines(&answering(
+            400,
+            &[
+                ("x-amzn-requestid", "req-json"),
+                ("content-type", "application/x-amz-json-1.0"),
+            ],
+            json,
+        ))
+        .await;
+        readable(&got);
+        assert!(
+            got[0].ends_with(
+                ": ThrottlingException: Rate exceeded (HTTP 400, request id req-json, sent 3 times)"
+            ),
+            "{}",
+            got[0]
+        );
+        // The same JSON to EC2, which answers in XML: an excerpt, never a dump.
+        assert!(got[2].contains("the SDK could not read (body `{\"__type\":\"com.amazonaws.dynamodb.v20120810#ThrottlingException\""), "{}", got[2]);
+        let query = r"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>req-query</RequestId></ErrorResponse>";
+        let got = lines(&answering(400, &[], query)).await;
+        readable(&got);
+        assert!(got[1].ends_with("failed to GetRole for role.stream: Throttling: Rate exceeded (HTTP 400, request id req-query, sent 3 times)"), "{}", got[1]);
+        let ec2 = r"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>req-ec2</RequestID></Response>";
+        let got = lines(&answering(503, &[], ec2)).await;
+        readable(&got);
+        assert!(got[2].ends_with("failed to DescribeVpcs for the default VPC: RequestLimitExceeded: Request limit exceeded. (HTTP 503, request id req-ec2, sent 3 times)"), "{}", got[2]);
+        let rest = r#"{"Type":"User","message":"Rate exceeded"}"#;
+        let got = lines(&answering(
+            429,
+            &[
+                ("x-amzn-errortype", "TooManyRequestsException"),
+                ("x-amzn-requestid", "req-rest"),
+            ],
+            rest,
+        ))
+        .await;
+        readable(&got);
+        assert!(got[3].ends_with("failed to GetFunction for function.stream: TooManyRequestsException: Rate exceeded (HTTP 429, request id req-rest, sent 3 times)"), "{}", got[3]);
+        // A real error is not retried by the SDK, and says so.
+        let denied = r#"{"__type":"com.amazon.coral.service#AccessDeniedException","Message":"not allowed"}"#;
+        let got = lines(&answering(
+            400,
+            &[("x-amzn-requestid", "req-denied")],
+            denied,
+        ))
+        .await;
+        assert!(
+            got[0].ends_with(
+                "AccessDeniedException: not allowed (HTTP 400, request id req-denied, not retried)"
+            ),
+            "{}",
+            got[0]
+        );
     }
 }

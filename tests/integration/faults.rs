@@ -99,6 +99,16 @@ fn run(stack: &std::path::Path, proxy: &Proxy, args: &[&str]) -> i32 {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(code == 0 || code == 1, "exit {code}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // Every error under faults is a line a person can read, never the SDK's Debug dump.
+    for dump in [
+        "ServiceError {",
+        "raw: Response",
+        "SdkBody",
+        "Unhandled(",
+        "DispatchFailure(",
+    ] {
+        assert!(!stderr.contains(dump), "`{dump}` printed: {stderr}");
+    }
     code
 }
 

@@ -1016,15 +1016,14 @@ pub async fn update(
 /// A tagging call's error: `busy` (`LimitExceededException`, `ResourceInUseException`)
 /// means another tagging call on the table is still running (tagging is asynchronous),
 /// which settles within seconds to minutes.
-fn tagging_error<E, R>(
+fn tagging_error<E>(
     op: &'static str,
     name: &str,
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
     busy: bool,
 ) -> AwsError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     AwsError::classified(
         op,

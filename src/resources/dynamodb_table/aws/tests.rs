@@ -44,6 +44,7 @@ fn fast() -> WaitPolicy {
         report_every: Duration::ZERO,
         max_attempts: 4,
         settling: Duration::from_millis(200),
+        settle_delay: Duration::ZERO,
     }
 }
 

@@ -188,7 +188,9 @@ pub fn existing_mapping_uuid(message: Option<&str>) -> Option<&str> {
 /// fails or reads nothing; `DescribeTable` already names the new ARN, so only the Streams
 /// API says when it can be read.
 async fn stream_enabled(api: Api<'_>, source: &str) -> Result<(), AwsError> {
-    let streams = api.aws.client(aws_sdk_dynamodbstreams::Client::new);
+    let streams = api
+        .aws
+        .client(|c| crate::client!(aws_sdk_dynamodbstreams, c));
     crate::aws::wait_until(
         &api.aws.wait,
         api.reporter,

@@ -29,6 +29,7 @@ fn fast_policy() -> WaitPolicy {
         report_every: Duration::ZERO,
         max_attempts: 4,
         settling: Duration::from_millis(200),
+        settle_delay: Duration::ZERO,
     }
 }
 
@@ -215,6 +216,7 @@ async fn deleting_a_mapping_that_is_changing_state_waits_for_it_and_retries() {
         report_every: Duration::ZERO,
         max_attempts: 4,
         settling: Duration::from_secs(5),
+        settle_delay: Duration::ZERO,
     };
     let aws = crate::testing::aws_of(policy, |a| a.lambda = client.clone());
     aws.set_client(enabled_stream());

@@ -96,6 +96,7 @@ async fn delete_role_leaves_instance_profiles_and_retries_delete_conflict() {
         report_every: Duration::ZERO,
         max_attempts: 3,
         settling: Duration::from_secs(5),
+        settle_delay: Duration::ZERO,
     };
     let aws = crate::testing::aws_of(policy, |a| a.iam = client.clone());
     let api = Api {

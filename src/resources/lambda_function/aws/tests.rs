@@ -69,6 +69,7 @@ async fn with_ec2<T>(
         report_every: Duration::ZERO,
         max_attempts: 5,
         settling: Duration::from_millis(200),
+        settle_delay: Duration::ZERO,
     };
     let aws = crate::testing::aws_of(policy, |a| {
         a.lambda = client.clone();
