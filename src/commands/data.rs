@@ -149,14 +149,9 @@ pub async fn seed(global: &GlobalArgs, args: &SeedArgs) -> Result<(), CommandErr
             diagnostics,
         )));
     }
-    let written = io_::write(
-        &target.aws,
-        &target.keys.table,
-        &to_write,
-        Backoff::default(),
-    )
-    .await
-    .map_err(|e| seed_failed(&e))?;
+    let written = io_::write_keyed(&target.aws, &target.keys, &to_write, Backoff::default())
+        .await
+        .map_err(|e| seed_failed(&e))?;
     let mut out = io::stdout().lock();
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     if written.items == 0 {
@@ -191,13 +186,10 @@ pub async fn seed(global: &GlobalArgs, args: &SeedArgs) -> Result<(), CommandErr
 
 /// A seed that stopped partway: what was written, and that running it again finishes it
 /// (items already written are skipped as unchanged).
+/// The error names the items written and those not, by key (its report).
 fn seed_failed(e: &WriteError) -> CommandError {
-    let written = e.written();
     CommandError::Usage(Usage {
-        message: format!(
-            "{e}\n  {} items were written before it stopped",
-            written.items
-        ),
+        message: e.to_string(),
         help: "run the same command again: it skips the items already written".into(),
     })
 }
@@ -355,6 +347,7 @@ pub async fn tail(global: &GlobalArgs, args: &TailArgs) -> Result<(), CommandErr
         Ended::Max => "--max reached",
         Ended::Time => "--for elapsed",
         Ended::Interrupted => "interrupted",
+        Ended::Gone => "the stream no longer exists",
         Ended::Closed => "output closed",
     };
     let plural = if count == 1 { "" } else { "s" };

@@ -16,9 +16,6 @@ mod tests;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
-
 pub use crate::resources::dynamodb_table::ScalarType;
 
 /// A value as a seed file writes it and as `--json` prints it: what JSON can say, which is
@@ -30,7 +27,7 @@ pub enum Plain {
     /// `true` or `false`.
     Bool(bool),
     /// A number, kept as its decimal text: `DynamoDB` numbers have 38 digits, more than a
-    /// float keeps.
+    /// float keeps. A seed file's numbers are in `DynamoDB`'s form ([`number`]).
     Number(String),
     /// A string.
     String(String),
@@ -65,11 +62,13 @@ impl Plain {
         }
     }
 
-    /// The key text used to spot two items with the same key.
+    /// The key text used to spot two items with the same key: a number in `DynamoDB`'s
+    /// form, so that `1`, `1.0` and `1e0` are one key, as they are in the table.
     #[must_use]
     pub fn key_text(&self) -> String {
         match self {
-            Self::String(s) | Self::Number(s) => s.clone(),
+            Self::String(s) => s.clone(),
+            Self::Number(n) => number(n).unwrap_or_else(|_| n.clone()),
             other => format!("{other:?}"),
         }
     }
@@ -135,77 +134,135 @@ fn significant(text: &str) -> usize {
     digits.trim_start_matches('0').trim_end_matches('0').len()
 }
 
-impl<'de> Deserialize<'de> for Plain {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        /// Takes whatever the file holds.
-        struct PlainVisitor;
-        impl<'de> Visitor<'de> for PlainVisitor {
-            type Value = Plain;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string, number, boolean, list, map or null")
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Plain, E> {
-                Ok(Plain::Bool(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Plain, E> {
-                Ok(Plain::Number(v.to_string()))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Plain, E> {
-                Ok(Plain::Number(v.to_string()))
-            }
-            fn visit_i128<E>(self, v: i128) -> Result<Plain, E> {
-                Ok(Plain::Number(v.to_string()))
-            }
-            fn visit_u128<E>(self, v: u128) -> Result<Plain, E> {
-                Ok(Plain::Number(v.to_string()))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Plain, E> {
-                // Whole numbers past 2^53 arrive here rounded: storing them would write a
-                // number the file does not say.
-                if v.is_finite() && v.fract() == 0.0 && v.abs() >= 9_007_199_254_740_992.0 {
-                    Err(E::custom(
-                        "this whole number has more digits than can be read exactly (at most 2^53 past the 64-bit integers); write it with fewer digits, or quote it to store it as a string",
-                    ))
-                } else if v.is_finite() {
-                    Ok(Plain::Number(v.to_string()))
-                } else {
-                    Err(E::custom(
-                        "infinity and NaN are not numbers DynamoDB can store; quote the value to keep it as a string",
-                    ))
-                }
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Plain, E> {
-                Ok(Plain::String(v.to_string()))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Plain, E> {
-                Ok(Plain::String(v))
-            }
-            fn visit_unit<E>(self) -> Result<Plain, E> {
-                Ok(Plain::Null)
-            }
-            fn visit_none<E>(self) -> Result<Plain, E> {
-                Ok(Plain::Null)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Plain, D::Error> {
-                Plain::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Plain, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Plain::List(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Plain, A::Error> {
-                let mut out = BTreeMap::new();
-                while let Some((k, v)) = map.next_entry::<String, Plain>()? {
-                    out.insert(k, v);
-                }
-                Ok(Plain::Map(out))
-            }
+/// `DynamoDB`'s largest number, as its documentation writes it.
+pub const MAX_NUMBER: &str = "9.9999999999999999999999999999999999999E+125";
+
+/// `DynamoDB`'s smallest number above zero.
+pub const MIN_NUMBER: &str = "1E-130";
+
+/// Significant digits a `DynamoDB` number keeps.
+pub const NUMBER_DIGITS: usize = 38;
+
+/// Why `DynamoDB` would refuse a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberError {
+    /// Not decimal digits with an optional sign, point and exponent.
+    NotDecimal,
+    /// More significant digits than `DynamoDB` keeps (how many it has).
+    Digits(usize),
+    /// Larger in magnitude than [`MAX_NUMBER`].
+    TooLarge,
+    /// Smaller in magnitude than [`MIN_NUMBER`], and not zero.
+    TooSmall,
+}
+
+impl fmt::Display for NumberError {
+    /// What is wrong, to follow "`x` is 1E126, which …".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotDecimal => f.write_str("is not a decimal number"),
+            Self::Digits(n) => write!(
+                f,
+                "has {n} significant digits; DynamoDB numbers keep at most {NUMBER_DIGITS}"
+            ),
+            Self::TooLarge => write!(
+                f,
+                "is larger in magnitude than DynamoDB's largest number, {MAX_NUMBER}"
+            ),
+            Self::TooSmall => write!(
+                f,
+                "is smaller in magnitude than DynamoDB's smallest number, {MIN_NUMBER} (other than 0)"
+            ),
         }
-        deserializer.deserialize_any(PlainVisitor)
     }
+}
+
+/// `text`, a decimal number (`-12.50`, `1e3`, `+.5`, `007`), in the form `DynamoDB` stores
+/// and returns it: no exponent, no leading zeros, no trailing zeros after the point, no sign
+/// on zero (`1.5E2` is `150`, `-0` is `0`); or why `DynamoDB` would refuse it (more than 38
+/// significant digits, a magnitude outside 1E-130 to 9.99…E+125). Every text of one number
+/// gives the same form, so keys compare as the table compares them. Nothing is rounded.
+pub fn number(text: &str) -> Result<String, NumberError> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, exponent_of(e).ok_or(NumberError::NotDecimal)?),
+        None => (unsigned, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !all_digits(whole) || !all_digits(fraction) {
+        return Err(NumberError::NotDecimal);
+    }
+    let digits = format!("{whole}{fraction}");
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Ok("0".into());
+    }
+    let significant = digits.trim_end_matches('0');
+    // The number is `significant × 10^scale`, a whole number of significant digits.
+    let scale = exponent - to_i64(fraction.len()) + to_i64(digits.len() - significant.len());
+    let count = significant.len();
+    if count > NUMBER_DIGITS {
+        return Err(NumberError::Digits(count));
+    }
+    // The exponent in scientific notation (`d.ddd × 10^magnitude`).
+    let magnitude = scale + to_i64(count) - 1;
+    if magnitude > 125 {
+        return Err(NumberError::TooLarge);
+    }
+    if magnitude < -130 {
+        return Err(NumberError::TooSmall);
+    }
+    let mut out = String::with_capacity(count + 132);
+    if negative {
+        out.push('-');
+    }
+    // `scale` is within -168..=125 here, so the conversions below are exact.
+    let point = to_i64(count) + scale;
+    if scale >= 0 {
+        out.push_str(significant);
+        out.extend(std::iter::repeat_n(
+            '0',
+            usize::try_from(scale).unwrap_or(0),
+        ));
+    } else if point > 0 {
+        let (int, frac) = significant.split_at(usize::try_from(point).unwrap_or(0));
+        out.push_str(int);
+        out.push('.');
+        out.push_str(frac);
+    } else {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n(
+            '0',
+            usize::try_from(-point).unwrap_or(0),
+        ));
+        out.push_str(significant);
+    }
+    Ok(out)
+}
+
+/// The exponent after `e` (`+5`, `-130`, `007`), capped far beyond any number `DynamoDB`
+/// keeps so that `1e99999999999999999999` is out of range rather than unreadable.
+fn exponent_of(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let value = digits.bytes().fold(0_i64, |acc, b| {
+        (acc * 10 + i64::from(b - b'0')).min(1_000_000_000_000)
+    });
+    Some(if negative { -value } else { value })
+}
+
+/// A length as `i64` (lengths of text in memory always fit).
+fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// An item: attribute names and values.

@@ -2,7 +2,7 @@
 //! the live table's keys and turned into a key condition, so a wrong attribute or index is
 //! a clear error before any call, not a `ValidationException`.
 
-use super::{KeyAttr, Keys, Plain, ScalarType, TableKeys, Usage};
+use super::{KeyAttr, Keys, NumberError, Plain, ScalarType, TableKeys, Usage};
 
 /// A checked key condition: `#k0 = :k0 AND begins_with(#k1, :k1)` with its names and
 /// values.
@@ -125,16 +125,24 @@ fn typed(flag: &str, attr: &KeyAttr, value: &str) -> Result<Plain, Usage> {
             message: format!("`{flag} {}=` has no value", attr.name),
             help: format!("key values are never empty: `{flag} {}=VALUE`", attr.name),
         }),
-        ScalarType::N if value.parse::<f64>().is_ok_and(f64::is_finite) => {
-            Ok(Plain::Number(value.to_string()))
-        }
-        ScalarType::N => Err(Usage {
-            message: format!(
-                "`{}` is a number key (N), and `{value}` is not a number",
-                attr.name
-            ),
-            help: format!("like `{flag} {}=42`", attr.name),
-        }),
+        // In `DynamoDB`'s form, as the seed writes it: `--key id=12.50` finds `12.5`.
+        ScalarType::N => match super::number(value) {
+            Ok(n) => Ok(Plain::Number(n)),
+            Err(NumberError::NotDecimal) => Err(Usage {
+                message: format!(
+                    "`{}` is a number key (N), and `{value}` is not a number",
+                    attr.name
+                ),
+                help: format!("like `{flag} {}=42`", attr.name),
+            }),
+            Err(why) => Err(Usage {
+                message: format!(
+                    "`{}` is a number key (N), and `{value}` {why}, so no item has it",
+                    attr.name
+                ),
+                help: format!("like `{flag} {}=42`", attr.name),
+            }),
+        },
         ScalarType::B => Err(Usage {
             message: format!("`{}` is a binary key (B)", attr.name),
             help: "binary keys cannot be given on the command line; use the AWS CLI".into(),

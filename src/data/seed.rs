@@ -1,13 +1,19 @@
 //! Seed files: a YAML or JSON list of items in plain values, read with the place of every
 //! item and attribute, and checked against the live table's keys before anything is
 //! written, so a bad file writes nothing and its errors name `file:line`.
+//!
+//! Numbers are read from the file's text, not from the float the YAML reader makes of
+//! them: `DynamoDB` keeps 38 significant digits, a float 15 to 17.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
 
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use super::{Item, Plain, TableKeys};
+use super::{Item, Keys, MAX_NUMBER, MIN_NUMBER, NumberError, Plain, TableKeys};
 use crate::stack::raw::SpannedMap;
 use crate::stack::{Diagnostic, Loc, StackError};
 
@@ -97,7 +103,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<SeedItem>, StackError> {
         strict_booleans: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
     };
-    let raw: Vec<Spanned<SpannedMap<Spanned<Plain>>>> =
+    let raw: Vec<Spanned<SpannedMap<Spanned<Node>>>> =
         serde_saphyr::from_str_with_options(text, options).map_err(|e| {
             let mut d = crate::stack::syntax_diagnostic(&e);
             d.help = Some(
@@ -112,23 +118,242 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<SeedItem>, StackError> {
             "write a list of items, each a mapping like `- {pk: GRP#1, sk: '2023-01-01'}`",
         )));
     }
-    Ok(raw
-        .into_iter()
-        .map(|item| {
-            let loc = Loc::from_saphyr(item.referenced);
-            let mut out = SeedItem {
-                loc,
-                item: Item::new(),
-                places: BTreeMap::new(),
-            };
-            for (name, value) in item.value.0 {
-                out.places
-                    .insert(name.value.clone(), Loc::from_saphyr(value.referenced));
-                out.item.insert(name.value, value.value);
+    let mut reader = Reader {
+        text,
+        problems: Vec::new(),
+    };
+    let mut items = Vec::with_capacity(raw.len());
+    for (n, item) in raw.into_iter().enumerate() {
+        let loc = Loc::from_saphyr(item.referenced);
+        let mut out = SeedItem {
+            loc,
+            item: Item::new(),
+            places: BTreeMap::new(),
+        };
+        for (name, value) in item.value.0 {
+            out.places
+                .insert(name.value.clone(), Loc::from_saphyr(value.referenced));
+            let plain = reader.plain(value, n + 1, &name.value);
+            out.item.insert(name.value, plain);
+        }
+        items.push(out);
+    }
+    // Every number `DynamoDB` would refuse, in one error, before any call to AWS.
+    if !reader.problems.is_empty() {
+        return Err(error(path, Some(text), reader.problems));
+    }
+    Ok(items)
+}
+
+/// A value as the YAML reader hands it over, every node with its place, so that a number
+/// the reader made a float of can be read again, exactly, from the file's text.
+#[derive(Debug)]
+enum Node {
+    /// `null`, `~` or nothing.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A whole number the reader parsed exactly, as its decimal digits.
+    Whole(String),
+    /// A number the reader parsed as a float; its digits are in the file.
+    Float(f64),
+    /// A string.
+    String(String),
+    /// A list.
+    List(Vec<Spanned<Node>>),
+    /// A map, in file order.
+    Map(Vec<(String, Spanned<Node>)>),
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// Takes whatever the file holds.
+        struct NodeVisitor;
+        impl<'de> Visitor<'de> for NodeVisitor {
+            type Value = Node;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number, boolean, list, map or null")
             }
-            out
-        })
-        .collect())
+            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+                Ok(Node::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+                Ok(Node::Whole(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+                Ok(Node::Whole(v.to_string()))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<Node, E> {
+                Ok(Node::Whole(v.to_string()))
+            }
+            fn visit_u128<E>(self, v: u128) -> Result<Node, E> {
+                Ok(Node::Whole(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Node, E> {
+                if v.is_finite() {
+                    Ok(Node::Float(v))
+                } else {
+                    Err(E::custom(
+                        "infinity and NaN are not numbers DynamoDB can store; quote the value to keep it as a string",
+                    ))
+                }
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+                Ok(Node::String(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Node, E> {
+                Ok(Node::String(v))
+            }
+            fn visit_unit<E>(self) -> Result<Node, E> {
+                Ok(Node::Null)
+            }
+            fn visit_none<E>(self) -> Result<Node, E> {
+                Ok(Node::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+                Node::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Node::List(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Spanned<Node>>()? {
+                    entries.push(entry);
+                }
+                Ok(Node::Map(entries))
+            }
+        }
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+/// Turns parsed nodes into plain values, reading numbers from the file's text and noting
+/// every number `DynamoDB` would refuse.
+struct Reader<'a> {
+    /// The file's text.
+    text: &'a str,
+    /// Numbers `DynamoDB` would refuse, with their places.
+    problems: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    /// `node`, the value at `path` (`n`, `m.x`, `tags[1]`) of item `item` (1-based), as a
+    /// plain value; a refused number is noted and read as `Null` (nothing is written then).
+    fn plain(&mut self, node: Spanned<Node>, item: usize, path: &str) -> Plain {
+        let Spanned {
+            value,
+            referenced,
+            defined,
+        } = node;
+        let (written, read) = match value {
+            Node::Null => return Plain::Null,
+            Node::Bool(b) => return Plain::Bool(b),
+            Node::String(s) => return Plain::String(s),
+            Node::List(nodes) => {
+                let mut out = Vec::with_capacity(nodes.len());
+                for (i, n) in nodes.into_iter().enumerate() {
+                    out.push(self.plain(n, item, &format!("{path}[{i}]")));
+                }
+                return Plain::List(out);
+            }
+            Node::Map(entries) => {
+                let mut out = BTreeMap::new();
+                for (name, n) in entries {
+                    let value = self.plain(n, item, &format!("{path}.{name}"));
+                    out.insert(name, value);
+                }
+                return Plain::Map(out);
+            }
+            Node::Whole(digits) => {
+                let read = super::number(&digits);
+                (digits, read.map_err(Some))
+            }
+            Node::Float(v) => match float_text(self.text, v, defined) {
+                Some(written) => {
+                    let read = super::number(&written);
+                    (written, read.map_err(Some))
+                }
+                None => (v.to_string(), Err(None)),
+            },
+        };
+        match read {
+            Ok(n) => Plain::Number(n),
+            Err(why) => {
+                self.problems
+                    .push(number_problem(item, path, &written, why, referenced));
+                Plain::Null
+            }
+        }
+    }
+}
+
+/// The digits of a number the reader parsed as the float `value`, exactly: its text in
+/// the file (when the parser gave the scalar's bytes and they read as the same float),
+/// else the float's shortest decimal form when that has at most 15 significant digits,
+/// which a float holds exactly; `None` when neither is sure.
+fn float_text(text: &str, value: f64, defined: serde_saphyr::Location) -> Option<String> {
+    if let Some(written) = scalar_text(text, defined)
+        && written
+            .parse::<f64>()
+            .is_ok_and(|w| w.to_bits() == value.to_bits())
+        && super::number(written) != Err(NumberError::NotDecimal)
+    {
+        return Some(written.to_string());
+    }
+    let shortest = value.to_string();
+    (super::significant(&shortest) <= 15).then_some(shortest)
+}
+
+/// The text of the scalar at `location`, when the parser gave its bytes.
+fn scalar_text(text: &str, location: serde_saphyr::Location) -> Option<&str> {
+    let span = location.span();
+    let start = usize::try_from(span.byte_offset()?).ok()?;
+    let len = usize::try_from(span.byte_len()?).ok()?;
+    text.get(start..start.checked_add(len)?).map(str::trim)
+}
+
+/// The diagnostic for the number `written` at `path` of item `item`, which `DynamoDB` would
+/// refuse for `why` (`None`: its digits could not be read exactly).
+fn number_problem(
+    item: usize,
+    path: &str,
+    written: &str,
+    why: Option<NumberError>,
+    at: serde_saphyr::Location,
+) -> Diagnostic {
+    let loc = Loc::from_saphyr(at);
+    let range = format!(
+        "DynamoDB numbers are 0 or between {MIN_NUMBER} and {MAX_NUMBER} in magnitude; quote the value to keep it as a string"
+    );
+    match why {
+        Some(why @ NumberError::Digits(_)) => Diagnostic::new(
+            format!("item {item}: `{path}` is {written}, which {why}"),
+            loc,
+            "round it to 38 significant digits, or quote it to keep every digit as a string",
+        ),
+        Some(why @ (NumberError::TooLarge | NumberError::TooSmall)) => Diagnostic::new(
+            format!("item {item}: `{path}` is {written}, which {why}"),
+            loc,
+            range,
+        ),
+        Some(why @ NumberError::NotDecimal) => Diagnostic::new(
+            format!("item {item}: `{path}` is {written}, which {why}"),
+            loc,
+            "write the number in decimal digits, like `12.5` or `1.25E1`, or quote it to keep it as a string",
+        ),
+        None => Diagnostic::new(
+            format!(
+                "item {item}: the digits of the number at `{path}` cannot be read exactly (about {written})"
+            ),
+            loc,
+            "write the number in decimal digits, like `12.5` or `1.25E1`, or quote it to keep it as a string",
+        ),
+    }
 }
 
 /// Every reason `DynamoDB` would refuse an item of `items` (a key attribute missing, of the
@@ -265,4 +490,87 @@ fn type_problem(
         loc,
         help,
     )
+}
+
+/// Keys a list of a stopped seed's items shows before it only counts the rest.
+const REPORT_KEYS: usize = 25;
+
+/// Which items of a seed were written and which were not, each named by its key: what a
+/// seed that stopped partway says, so that no file is left half-applied without saying so.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The items written, by key, in the order given.
+    pub written: Vec<String>,
+    /// The items not written, by key, in the order given.
+    pub unwritten: Vec<String>,
+}
+
+impl Report {
+    /// The report on `items`, of which those marked in `done` were written; `keys` names
+    /// each item by its key (without it, by its attributes).
+    #[must_use]
+    pub fn new(keys: Option<&Keys>, items: &[Item], done: &[bool]) -> Self {
+        let mut report = Self::default();
+        for (i, item) in items.iter().enumerate() {
+            let list = if done.get(i).copied().unwrap_or(false) {
+                &mut report.written
+            } else {
+                &mut report.unwritten
+            };
+            list.push(label(keys, item));
+        }
+        report
+    }
+}
+
+impl fmt::Display for Report {
+    /// Two indented lists, `written (2 of 4):` and `not written (2 of 4):`, one key a line,
+    /// the first 25 of each and then how many more.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total = self.written.len() + self.unwritten.len();
+        for (n, (what, list)) in [("written", &self.written), ("not written", &self.unwritten)]
+            .into_iter()
+            .enumerate()
+        {
+            if n > 0 {
+                f.write_str("\n")?;
+            }
+            if list.is_empty() {
+                write!(f, "  {what}: none of {total}")?;
+                continue;
+            }
+            write!(f, "  {what} ({} of {total}):", list.len())?;
+            for key in list.iter().take(REPORT_KEYS) {
+                write!(f, "\n    {key}")?;
+            }
+            if list.len() > REPORT_KEYS {
+                write!(f, "\n    … and {} more", list.len() - REPORT_KEYS)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An item named by its key (`pk=MSG#1 sk=2023`), or, when the key is not known, by its
+/// attributes as JSON, cut at 100 characters.
+#[must_use]
+pub fn label(keys: Option<&Keys>, item: &Item) -> String {
+    if let Some(keys) = keys {
+        keys.attrs()
+            .map(|a| {
+                let value = item
+                    .get(&a.name)
+                    .map_or_else(|| "(none)".to_string(), Plain::key_text);
+                format!("{}={value}", a.name)
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        let json = super::show::json_line(item);
+        if json.chars().count() > 100 {
+            json.chars().take(99).chain(['…']).collect()
+        } else {
+            json
+        }
+    }
 }

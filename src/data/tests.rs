@@ -128,12 +128,17 @@ fn plain_values_keep_their_types_and_places_in_yaml_and_json() {
 fn unreadable_numbers_and_shapes_are_errors_with_their_line() {
     for (text, line, words) in [
         (
-            "- {pk: a, sk: b}\n- {pk: c, sk: d, n: 123456789012345678901234567890}\n",
+            "- {pk: a, sk: b}\n- {pk: c, sk: d, n: 123456789012345678901234567890123456789}\n",
             2,
-            "more digits",
+            "has 39 significant digits; DynamoDB numbers keep at most 38",
         ),
         ("- {pk: a, sk: b, n: .nan}\n", 1, "non-finite"),
-        ("- {pk: a, sk: b}\n- just a string\n", 2, ""),
+        // An item that is not a mapping: the reader's own words, at the item.
+        (
+            "- {pk: a, sk: b}\n- just a string\n",
+            2,
+            "expected mapping start",
+        ),
         ("- {pk: a, sk: b, pk: c}\n", 1, "appears twice"),
     ] {
         let e = seed::parse(Path::new("seed.yaml"), text).expect_err(text);
@@ -294,12 +299,221 @@ fn json_lines_are_plain_values_and_tables_put_keys_first() {
     assert_eq!(lines.len(), 4);
 }
 
+// ---- Numbers as DynamoDB keeps them ----
+
+/// The `N` text a parsed value is sent as.
+fn n_text(value: &Plain) -> String {
+    match super::aws::to_attr(value) {
+        AttributeValue::N(n) => n,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+/// The diagnostics of a seed text that must not parse: (message, line, help).
+fn refused(text: &str) -> Vec<(String, Option<u64>, String)> {
+    let e = seed::parse(Path::new("seed.yaml"), text).expect_err(text);
+    assert!(
+        e.render(false)
+            .contains("nothing was written from `seed.yaml`"),
+        "{text}"
+    );
+    e.diagnostics
+        .into_iter()
+        .map(|d| (d.message, d.loc.map(|l| l.line), d.help.unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn numbers_of_38_significant_digits_are_sent_exactly_as_the_file_writes_them() {
+    let items = parse(
+        "- pk: a\n  sk: b\n  whole: 12345678901234567890123456789012345678\n  fraction: 0.12345678901234567890123456789012345678\n  mixed: -1234567890123456789.0123456789012345678\n  nested: {deep: [1.50, 98765432109876543210987654321098765432]}\n",
+    );
+    let item = &items[0].item;
+    assert_eq!(
+        n_text(&item["whole"]),
+        "12345678901234567890123456789012345678"
+    );
+    assert_eq!(
+        n_text(&item["fraction"]),
+        "0.12345678901234567890123456789012345678"
+    );
+    assert_eq!(
+        n_text(&item["mixed"]),
+        "-1234567890123456789.0123456789012345678"
+    );
+    let Plain::Map(nested) = &item["nested"] else {
+        panic!("{item:?}")
+    };
+    assert_eq!(
+        nested["deep"],
+        Plain::List(vec![
+            Plain::Number("1.5".into()),
+            Plain::Number("98765432109876543210987654321098765432".into()),
+        ])
+    );
+}
+
+#[test]
+fn a_39th_significant_digit_is_refused_naming_the_line_before_anything_is_written() {
+    let problems = refused(
+        "- {pk: a, sk: b, n: 1}\n- {pk: c, sk: d, n: 1.23456789012345678901234567890123456789}\n- {pk: e, sk: f, m: {x: [123456789012345678901234567890123456789]}}\n",
+    );
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert_eq!(
+        problems[0].0,
+        "item 2: `n` is 1.23456789012345678901234567890123456789, which has 39 significant digits; DynamoDB numbers keep at most 38"
+    );
+    assert_eq!(problems[0].1, Some(2));
+    assert!(problems[0].2.contains("round it to 38 significant digits"));
+    assert!(
+        problems[1].0.starts_with("item 3: `m.x[0]` is 1234567890"),
+        "{problems:?}"
+    );
+    assert!(problems[1].0.contains("has 39 significant digits"));
+    assert_eq!(problems[1].1, Some(3));
+}
+
+#[test]
+fn magnitudes_outside_1e_130_to_9_99e125_are_refused_and_both_ends_accepted() {
+    let problems = refused(
+        "- {pk: a, sk: b, n: 5}\n- {pk: c, sk: d, n: 1E-131}\n- {pk: e, sk: f, n: 1E126}\n- {pk: g, sk: h, n: -1E126}\n",
+    );
+    let lines: Vec<Option<u64>> = problems.iter().map(|p| p.1).collect();
+    assert_eq!(lines, [Some(2), Some(3), Some(4)], "{problems:?}");
+    assert!(
+        problems[0].0.contains(
+            "`n` is 1E-131, which is smaller in magnitude than DynamoDB's smallest number, 1E-130"
+        ),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].0.contains(
+            "`n` is 1E126, which is larger in magnitude than DynamoDB's largest number, 9.9999999999999999999999999999999999999E+125"
+        ),
+        "{problems:?}"
+    );
+    assert!(problems[2].0.contains("`n` is -1E126"), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.2.contains("quote the value to keep it as a string")),
+        "{problems:?}"
+    );
+    let items = parse(
+        "- {pk: a, sk: b, lo: 1E-130, hi: 9.9999999999999999999999999999999999999E+125, neg: -1E-130}\n",
+    );
+    let item = &items[0].item;
+    assert_eq!(
+        n_text(&item["lo"]),
+        format!("0.{}1", "0".repeat(129)),
+        "1E-130, as DynamoDB writes it"
+    );
+    assert_eq!(
+        n_text(&item["hi"]),
+        format!("{}{}", "9".repeat(38), "0".repeat(88))
+    );
+    assert_eq!(n_text(&item["neg"]), format!("-0.{}1", "0".repeat(129)));
+}
+
+#[test]
+fn minus_zero_is_stored_as_zero() {
+    let items = parse("- {pk: a, sk: b, a: -0, b: -0.0, c: -0e5, d: 0.000}\n");
+    for attr in ["a", "b", "c", "d"] {
+        assert_eq!(items[0].item[attr], Plain::Number("0".into()), "{attr}");
+    }
+}
+
+#[test]
+fn one_number_written_two_ways_is_one_key() {
+    let scores = TableKeys {
+        table: "scores".into(),
+        primary: Keys {
+            hash: attr("id", ScalarType::N),
+            range: None,
+        },
+        indexes: vec![],
+    };
+    let text = "- {id: 1}\n- {id: 1.0}\n- {id: 1e0}\n- {id: 0}\n- {id: -0.0}\n- {id: 12345678901234567890123456789012345678}\n- {id: 12345678901234567890123456789012345678.000}\n- {id: 12345678901234567890123456789012345679}\n";
+    let problems: Vec<(String, Option<u64>)> = seed::check(&parse(text), &scores)
+        .into_iter()
+        .map(|d| (d.message, d.loc.map(|l| l.line)))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            ("item 2 has the same key as item 1 (line 1): 1".to_string(), Some(2)),
+            ("item 3 has the same key as item 1 (line 1): 1".to_string(), Some(3)),
+            ("item 5 has the same key as item 4 (line 4): 0".to_string(), Some(5)),
+            (
+                "item 7 has the same key as item 6 (line 6): 12345678901234567890123456789012345678"
+                    .to_string(),
+                Some(7)
+            ),
+        ]
+    );
+    // Key text made elsewhere (a query, an item read back) agrees with the seed's.
+    assert_eq!(
+        Plain::Number("1.0".into()).key_text(),
+        Plain::Number("1".into()).key_text()
+    );
+}
+
+#[test]
+fn number_text_takes_dynamodbs_form() {
+    use super::{NumberError, number};
+    for (text, form) in [
+        ("1.5E2", "150"),
+        ("007", "7"),
+        ("+.5", "0.5"),
+        ("1.50", "1.5"),
+        ("-12.340e1", "-123.4"),
+        ("0e1000", "0"),
+        ("-0", "0"),
+        ("1e-3", "0.001"),
+    ] {
+        assert_eq!(number(text).as_deref(), Ok(form), "{text}");
+    }
+    for (text, why) in [
+        ("abc", NumberError::NotDecimal),
+        ("1e", NumberError::NotDecimal),
+        (".", NumberError::NotDecimal),
+        ("1e99999999999999999999999", NumberError::TooLarge),
+        ("1e-99999999999999999999999", NumberError::TooSmall),
+        (
+            "1234567890123456789012345678901234567890000",
+            NumberError::Digits(39),
+        ),
+    ] {
+        assert_eq!(number(text), Err(why), "{text}");
+    }
+}
+
+#[test]
+fn a_number_key_on_the_command_line_is_read_as_the_table_keeps_it() {
+    let numbers = TableKeys {
+        table: "t".into(),
+        primary: Keys {
+            hash: attr("id", ScalarType::N),
+            range: None,
+        },
+        indexes: vec![],
+    };
+    let c = query::condition(&numbers, None, "id=12.50", None).unwrap();
+    assert_eq!(c.values[0].1, Plain::Number("12.5".into()));
+    let e = query::condition(&numbers, None, "id=1e126", None).expect_err("out of range");
+    assert!(e.message.contains("larger in magnitude"), "{}", e.message);
+}
+
 // ---- The SDK seam ----
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
-use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
+use aws_sdk_dynamodb::operation::batch_get_item::{BatchGetItemError, BatchGetItemOutput};
+use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemError, BatchWriteItemOutput};
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
+use aws_sdk_dynamodb::types::error::{
+    ProvisionedThroughputExceededException, RequestLimitExceeded, ResourceNotFoundException,
+    ThrottlingException,
+};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 use aws_smithy_mocks::{RuleMode, mock};
 
@@ -395,7 +609,7 @@ async fn items_still_unprocessed_after_every_round_stop_the_seed_saying_how_far_
                 .unprocessed_items("cruddur-messages", stuck.clone())
                 .build()
         })
-        .times(4)
+        .times(5)
         .build();
     let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
     let aws = aws_of(crate::aws::WaitPolicy::default(), |a| a.dynamodb = client);
@@ -406,12 +620,14 @@ async fn items_still_unprocessed_after_every_round_stop_the_seed_saying_how_far_
         written,
         left,
         rounds,
+        ..
     } = e
     else {
         panic!("{e:?}")
     };
-    assert_eq!((written.items, written.calls, left, rounds), (2, 4, 1, 4));
-    assert_eq!(rule.num_calls(), 4);
+    // The first call wrote two items; the four after it, nothing: `attempts` (4) in a row.
+    assert_eq!((written.items, written.calls, left, rounds), (2, 5, 1, 4));
+    assert_eq!(rule.num_calls(), 5);
 }
 
 #[tokio::test]
@@ -457,6 +673,203 @@ async fn existing_items_are_read_back_with_unprocessed_keys_retried() {
         Some(&s("old"))
     );
     assert_eq!(found[1], None);
+}
+
+/// What a table answers a batch it can process no item of, after the SDK's own retries.
+fn throughput_exceeded() -> ProvisionedThroughputExceededException {
+    ProvisionedThroughputExceededException::builder()
+        .message("The level of configured provisioned throughput for the table was exceeded.")
+        .build()
+}
+
+#[tokio::test]
+async fn a_batch_refused_for_throughput_is_sent_again_until_written() {
+    let items = numbered(2);
+    // Each of the three ways DynamoDB refuses a whole batch for throughput, then room.
+    let rule = mock!(Client::batch_write_item)
+        .sequence()
+        .error(
+            || BatchWriteItemError::ProvisionedThroughputExceededException(throughput_exceeded()),
+        )
+        .error(|| BatchWriteItemError::ThrottlingException(ThrottlingException::builder().build()))
+        .error(|| {
+            BatchWriteItemError::RequestLimitExceeded(RequestLimitExceeded::builder().build())
+        })
+        .output(|| BatchWriteItemOutput::builder().build())
+        .build();
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |a| a.dynamodb = client);
+    let written = super::aws::write_keyed(&aws, &messages(), &items, fast())
+        .await
+        .expect("written once the table has room");
+    assert_eq!((written.items, written.calls, written.resends), (2, 4, 3));
+    assert_eq!(rule.num_calls(), 4);
+}
+
+#[tokio::test]
+async fn a_slow_table_that_writes_one_item_a_call_is_seeded_to_the_end() {
+    let items = numbered(6);
+    // Every call writes the first item it is sent and leaves the rest unprocessed: six
+    // calls for one batch, more than `attempts` (4), each of them progress.
+    let rule = mock!(Client::batch_write_item).then_compute_output(|r| {
+        let rest: Vec<WriteRequest> = r
+            .request_items()
+            .and_then(|m| m.get("cruddur-messages"))
+            .map(|w| w.iter().skip(1).cloned().collect())
+            .unwrap_or_default();
+        BatchWriteItemOutput::builder()
+            .unprocessed_items("cruddur-messages", rest)
+            .build()
+    });
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |a| a.dynamodb = client);
+    let written = super::aws::write_keyed(&aws, &messages(), &items, fast())
+        .await
+        .expect("a table that takes something every call is seeded to the end");
+    assert_eq!((written.items, written.calls, written.resends), (6, 6, 5));
+    assert_eq!(rule.num_calls(), 6);
+}
+
+#[tokio::test]
+async fn a_seed_that_stops_progressing_names_the_items_it_wrote_and_those_it_did_not() {
+    let items = numbered(4);
+    let stuck: Vec<WriteRequest> = items[2..].iter().map(put).collect();
+    // Two items written, then nothing: the table refuses every later call.
+    let rule = mock!(Client::batch_write_item)
+        .sequence()
+        .output(move || {
+            BatchWriteItemOutput::builder()
+                .unprocessed_items("cruddur-messages", stuck.clone())
+                .build()
+        })
+        .error(
+            || BatchWriteItemError::ProvisionedThroughputExceededException(throughput_exceeded()),
+        )
+        .times(4)
+        .build();
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |a| a.dynamodb = client);
+    let e = super::aws::write_keyed(&aws, &messages(), &items, fast())
+        .await
+        .expect_err("gives up after 4 calls in a row that write nothing");
+    assert_eq!(
+        e.to_string(),
+        "BatchWriteItem on `cruddur-messages` wrote nothing in 4 calls in a row (ProvisionedThroughputExceededException): the table's write capacity is used up
+  written (2 of 4):
+    pk=MSG#0 sk=2023
+    pk=MSG#1 sk=2023
+  not written (2 of 4):
+    pk=MSG#2 sk=2023
+    pk=MSG#3 sk=2023"
+    );
+    let written = e.written();
+    assert_eq!((written.items, written.calls, written.resends), (2, 5, 4));
+    assert_eq!(rule.num_calls(), 5);
+}
+
+#[tokio::test]
+async fn an_error_that_waiting_does_not_cure_stops_the_seed_at_once_with_its_report() {
+    let items = numbered(3);
+    let rule = mock!(Client::batch_write_item).then_error(|| {
+        BatchWriteItemError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message("Requested resource not found")
+                .build(),
+        )
+    });
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |a| a.dynamodb = client);
+    let e = super::aws::write_keyed(&aws, &messages(), &items, fast())
+        .await
+        .expect_err("not retried");
+    assert!(matches!(e, WriteError::Call { .. }), "{e:?}");
+    assert_eq!(rule.num_calls(), 1);
+    assert!(e.report().written.is_empty());
+    assert_eq!(
+        e.report().unwritten,
+        ["pk=MSG#0 sk=2023", "pk=MSG#1 sk=2023", "pk=MSG#2 sk=2023"]
+    );
+    assert!(
+        e.to_string()
+            .ends_with("\n  written: none of 3\n  not written (3 of 3):\n    pk=MSG#0 sk=2023\n    pk=MSG#1 sk=2023\n    pk=MSG#2 sk=2023"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_long_report_lists_25_keys_and_counts_the_rest() {
+    let items = numbered(30);
+    let mut done = vec![false; 30];
+    done[0] = true;
+    let text = seed::Report::new(Some(&messages().primary), &items, &done).to_string();
+    assert!(
+        text.starts_with(
+            "  written (1 of 30):\n    pk=MSG#0 sk=2023\n  not written (29 of 30):\n    pk=MSG#1 sk=2023\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("\n    pk=MSG#25 sk=2023\n    … and 4 more"),
+        "{text}"
+    );
+    // Without the key, an item is named by its attributes.
+    assert_eq!(
+        seed::label(None, &items[0]),
+        r#"{"pk":"MSG#0","sk":"2023"}"#
+    );
+}
+
+#[tokio::test]
+async fn existing_items_are_read_through_throttled_batch_gets() {
+    let items = numbered(2);
+    let keys = messages();
+    let mut stored = super::aws::to_item(&items[0]);
+    stored.insert("message".into(), AttributeValue::S("old".into()));
+    let rule = mock!(Client::batch_get_item)
+        .sequence()
+        .error(|| BatchGetItemError::ProvisionedThroughputExceededException(throughput_exceeded()))
+        .times(2)
+        .error(|| BatchGetItemError::ThrottlingException(ThrottlingException::builder().build()))
+        .output(move || {
+            BatchGetItemOutput::builder()
+                .responses("cruddur-messages", vec![stored.clone()])
+                .build()
+        })
+        .build();
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |a| a.dynamodb = client);
+    let found = super::aws::existing(&aws, &keys, &items, fast())
+        .await
+        .expect("read once the table has room");
+    assert_eq!(
+        found[0].as_ref().and_then(|i| i.get("message")),
+        Some(&s("old"))
+    );
+    assert_eq!(found[1], None);
+    assert_eq!(rule.num_calls(), 4);
+}
+
+#[tokio::test]
+async fn a_read_that_never_progresses_gives_up_saying_nothing_was_written() {
+    let items = numbered(2);
+    let rule = mock!(Client::batch_get_item)
+        .sequence()
+        .error(|| BatchGetItemError::ProvisionedThroughputExceededException(throughput_exceeded()))
+        .times(4)
+        .build();
+    let client = mock_sdk_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+    let aws = aws_of(crate::aws::WaitPolicy::default(), |a| a.dynamodb = client);
+    let e = super::aws::existing(&aws, &messages(), &items, fast())
+        .await
+        .expect_err("gives up");
+    let text = e.to_string();
+    assert!(
+        text.contains("2 keys were still unread after 4 calls in a row that read nothing (ProvisionedThroughputExceededException)"),
+        "{text}"
+    );
+    assert!(text.contains("nothing was written"), "{text}");
+    assert_eq!(e.retry_class(), crate::aws::Retry::Busy);
+    assert_eq!(rule.num_calls(), 4);
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! `data seed`, `data scan` and `data query` end to end: the shipped sample conversation
 //! written to the seed stack's table on moto and on DynamoDB Local, the `BatchWriteItem`
 //! calls counted at a proxy, what was written read back with the SDK directly, the README's
-//! two access patterns, and a bad seed file that writes nothing.
+//! two access patterns, a bad seed file that writes nothing, and numbers of 38 digits
+//! written exactly (one DynamoDB cannot keep is refused before any call).
 
 use std::path::{Path, PathBuf};
 
@@ -252,6 +253,82 @@ fn seed_scan_and_query(env: &str, upstream: &str, client: &aws_sdk_dynamodb::Cli
         "the item count is unchanged"
     );
     assert_eq!(writes(), n.div_ceil(25), "no BatchWriteItem for a bad file");
+
+    // A number DynamoDB cannot keep is refused before any call at all (the file is read
+    // first), naming file:line and the fix.
+    let calls = || proxy.stats.lock().unwrap().calls.len();
+    let calls_before = calls();
+    let out_of_range = dir.path().join("out-of-range.yaml");
+    std::fs::write(
+        &out_of_range,
+        "- {pk: 'NUM#1', sk: a, n: 1}\n- {pk: 'NUM#1', sk: b, n: 1E126}\n",
+    )
+    .unwrap();
+    let refused = run(&[
+        "data",
+        "seed",
+        env,
+        "messages",
+        out_of_range.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("{}:2:", out_of_range.display())),
+        "names file:line: {refused:?}"
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("larger in magnitude than DynamoDB's largest number"),
+        "{refused:?}"
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("quote the value to keep it as a string"),
+        "the fix: {refused:?}"
+    );
+    assert_eq!(calls(), calls_before, "no AWS call for a refused number");
+
+    // 38 significant digits arrive exactly, and a second seed finds them unchanged (the
+    // file's `1.50` is written as the table keeps it, `1.5`).
+    let exact = dir.path().join("exact.yaml");
+    std::fs::write(
+        &exact,
+        "- pk: 'NUM#2'\n  sk: a\n  whole: 12345678901234567890123456789012345678\n  fraction: 0.12345678901234567890123456789012345678\n  price: 1.50\n",
+    )
+    .unwrap();
+    let seeded = run(&["data", "seed", env, "messages", exact.to_str().unwrap()]);
+    assert_eq!(seeded.code, 0, "{seeded:?}");
+    let item = block_on(async {
+        client
+            .get_item()
+            .table_name(&table)
+            .key("pk", AttributeValue::S("NUM#2".into()))
+            .key("sk", AttributeValue::S("a".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap()
+    });
+    for (attr, text) in [
+        ("whole", "12345678901234567890123456789012345678"),
+        ("fraction", "0.12345678901234567890123456789012345678"),
+        ("price", "1.5"),
+    ] {
+        assert_eq!(
+            item.get(attr),
+            Some(&AttributeValue::N(text.into())),
+            "{attr}: {item:?}"
+        );
+    }
+    let again = run(&["data", "seed", env, "messages", exact.to_str().unwrap()]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("all 1 items"), "{again:?}");
 
     let destroy = direct(&["destroy", env, "--yes", "--allow-data-loss"]);
     assert_eq!(destroy.code, 0, "{destroy:?}");

@@ -1,10 +1,19 @@
 //! The data commands' I/O half: a table's keys from `DescribeTable`, the items a seed would
-//! overwrite (`BatchGetItem`), the writes (`BatchWriteItem`, 25 items a call, unprocessed
-//! items retried with backoff), and paginated `Scan` and `Query`.
+//! overwrite (`BatchGetItem`), the writes (`BatchWriteItem`, 25 items a call), and paginated
+//! `Scan` and `Query`.
+//!
+//! A throttled table answers a batch in two ways: it leaves some items (or keys)
+//! unprocessed, or, when it can process none, it refuses the whole call with
+//! `ProvisionedThroughputExceededException` (or `ThrottlingException`,
+//! `RequestLimitExceeded`) once the SDK's own few retries are spent. Both are retried here
+//! with jittered exponential backoff, and only calls that make no progress count towards
+//! giving up, so a slow table that writes a little each call is seeded to the end.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError;
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeySchemaElement, KeyType, KeysAndAttributes, PutRequest, WriteRequest,
@@ -14,8 +23,9 @@ use base64::Engine as _;
 pub mod stream;
 
 use super::query::Condition;
+use super::seed::Report;
 use super::{Item, KeyAttr, Keys, Plain, ScalarType, TableKeys};
-use crate::aws::{Aws, AwsError};
+use crate::aws::{Aws, AwsError, Retry};
 
 /// Items one `BatchWriteItem` call takes at most.
 pub const WRITE_BATCH: usize = 25;
@@ -26,21 +36,23 @@ const READ_BATCH: usize = 100;
 /// An item as the SDK holds it.
 pub type SdkItem = HashMap<String, AttributeValue>;
 
-/// How long to wait before sending unprocessed items (or keys) again: exponential with
-/// full jitter, as AWS advises for `BatchWriteItem`, for a bounded number of rounds.
+/// How long to wait before sending unprocessed or throttled items (or keys) again:
+/// exponential with full jitter, as AWS advises for `BatchWriteItem`, for a bounded number
+/// of calls without progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     /// The longest first wait.
     pub first: Duration,
     /// The longest wait.
     pub max: Duration,
-    /// Rounds of one batch before giving up.
+    /// Calls in a row that write (or read) nothing before giving up; a call that makes
+    /// progress starts the count, and the waits, again.
     pub attempts: u32,
 }
 
 impl Default for Backoff {
-    /// 50 ms doubling to 5 s, 12 rounds: about half a minute of a throttled table before
-    /// the command stops and says how far it got.
+    /// 50 ms doubling to 5 s, 12 calls: about half a minute of a table that takes nothing
+    /// before the command stops and says how far it got.
     fn default() -> Self {
         Self {
             first: Duration::from_millis(50),
@@ -51,8 +63,8 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// The wait before round `round` (1-based): a random time up to `first × 2^(round-1)`,
-    /// capped at `max`.
+    /// The wait after `round` calls in a row without progress (0 after a call that made
+    /// some): a random time up to `first × 2^(round-1)` (`first` for 0), capped at `max`.
     fn delay(&self, round: u32) -> Duration {
         let ceiling = self
             .first
@@ -193,8 +205,37 @@ pub async fn keys(aws: &Aws, table: &str) -> Result<Option<TableKeys>, AwsError>
     }))
 }
 
+/// The name of the throttling error `DynamoDB` answers a `BatchWriteItem` with when it can
+/// process no item of the batch, or `None` for any other error.
+fn write_throttled(e: &BatchWriteItemError) -> Option<&'static str> {
+    if e.is_provisioned_throughput_exceeded_exception() {
+        Some("ProvisionedThroughputExceededException")
+    } else if e.is_throttling_exception() {
+        Some("ThrottlingException")
+    } else if e.is_request_limit_exceeded() {
+        Some("RequestLimitExceeded")
+    } else {
+        None
+    }
+}
+
+/// `write_throttled` for `BatchGetItem`.
+fn read_throttled(e: &BatchGetItemError) -> Option<&'static str> {
+    if e.is_provisioned_throughput_exceeded_exception() {
+        Some("ProvisionedThroughputExceededException")
+    } else if e.is_throttling_exception() {
+        Some("ThrottlingException")
+    } else if e.is_request_limit_exceeded() {
+        Some("RequestLimitExceeded")
+    } else {
+        None
+    }
+}
+
 /// The items already in the table under the keys of `items`, in the order of `items`
-/// (`None` where there is none), read consistently.
+/// (`None` where there is none), read consistently. Unprocessed keys and throttled calls
+/// are retried with `backoff`, giving up after `backoff.attempts` calls in a row that read
+/// nothing.
 pub async fn existing(
     aws: &Aws,
     keys: &TableKeys,
@@ -211,6 +252,7 @@ pub async fn existing(
     let mut found: HashMap<Vec<String>, Item> = HashMap::new();
     for chunk in items.chunks(READ_BATCH) {
         let mut pending: Vec<SdkItem> = chunk.iter().map(|i| to_item(&keys.key_of(i))).collect();
+        // Calls in a row that read nothing; the waits grow with it.
         let mut round = 0;
         while !pending.is_empty() {
             let request = KeysAndAttributes::builder()
@@ -222,40 +264,53 @@ pub async fn existing(
                     address: table.to_string(),
                     message: e.to_string(),
                 })?;
-            let out = aws
+            let sent = pending.len();
+            let (progress, throttle) = match aws
                 .dynamodb
                 .batch_get_item()
                 .request_items(table, request)
                 .send()
                 .await
-                .map_err(|e| AwsError::call("BatchGetItem", table, &e, true))?;
-            for item in out
-                .responses
-                .and_then(|mut r| r.remove(table))
-                .unwrap_or_default()
             {
-                let item = from_item(&item);
-                found.insert(key_text(&item), item);
-            }
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if !pending.is_empty() {
-                round += 1;
-                if round >= backoff.attempts {
-                    return Err(AwsError::Unexpected {
-                        op: "BatchGetItem",
-                        address: table.to_string(),
-                        message: format!(
-                            "{} keys were still unprocessed after {round} rounds (the table is throttled)",
-                            pending.len()
-                        ),
-                    });
+                Ok(out) => {
+                    for item in out
+                        .responses
+                        .and_then(|mut r| r.remove(table))
+                        .unwrap_or_default()
+                    {
+                        let item = from_item(&item);
+                        found.insert(key_text(&item), item);
+                    }
+                    pending = out
+                        .unprocessed_keys
+                        .and_then(|mut u| u.remove(table))
+                        .map(|k| k.keys)
+                        .unwrap_or_default();
+                    if pending.is_empty() {
+                        break;
+                    }
+                    (pending.len() < sent, None)
                 }
-                tokio::time::sleep(backoff.delay(round)).await;
+                Err(e) => match e.as_service_error().and_then(read_throttled) {
+                    Some(name) => (false, Some(name)),
+                    None => return Err(AwsError::call("BatchGetItem", table, &e, false)),
+                },
+            };
+            round = if progress { 0 } else { round + 1 };
+            if round >= backoff.attempts {
+                return Err(AwsError::Call {
+                    op: "BatchGetItem",
+                    address: table.to_string(),
+                    code: throttle.map(str::to_string),
+                    message: format!(
+                        "{} keys were still unread after {round} calls in a row that read nothing ({}): the table's read capacity is used up; nothing was written",
+                        pending.len(),
+                        throttle.unwrap_or("keys left unprocessed")
+                    ),
+                    retry: Retry::Busy,
+                });
             }
+            tokio::time::sleep(backoff.delay(round)).await;
         }
     }
     Ok(items
@@ -269,34 +324,43 @@ pub async fn existing(
 pub struct Written {
     /// Items written.
     pub items: usize,
-    /// `BatchWriteItem` calls made.
+    /// `BatchWriteItem` calls made, throttled ones included.
     pub calls: usize,
-    /// Calls that resent unprocessed items.
+    /// Calls that sent items again (left unprocessed, or refused by throttling).
     pub resends: usize,
 }
 
-/// Why a seed stopped partway, with how far it got.
+/// Why a seed stopped partway, with how far it got and which items, by key, it wrote.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    /// A call failed.
-    #[error("{source}")]
+    /// A call failed with an error that waiting does not cure.
+    #[error("{source}\n{report}")]
     Call {
         /// What was written before.
         written: Written,
         /// The failure.
         source: AwsError,
+        /// Which items were written and which were not.
+        report: Report,
     },
-    /// Items stayed unprocessed through every round of backoff.
+    /// The table took nothing in `Backoff::attempts` calls in a row.
     #[error(
-        "{left} items were still unprocessed after {rounds} rounds of backoff (the table's write capacity is used up)"
+        "BatchWriteItem on `{table}` wrote nothing in {rounds} calls in a row ({why}): the table's write capacity is used up\n{report}"
     )]
     Unprocessed {
         /// What was written before.
         written: Written,
         /// Items not written.
         left: usize,
-        /// Rounds tried.
+        /// Calls in a row that wrote nothing.
         rounds: u32,
+        /// The table.
+        table: String,
+        /// How the last round failed: the throttling error's name, or `items left
+        /// unprocessed`.
+        why: String,
+        /// Which items were written and which were not.
+        report: Report,
     },
 }
 
@@ -308,72 +372,162 @@ impl WriteError {
             Self::Call { written, .. } | Self::Unprocessed { written, .. } => *written,
         }
     }
+
+    /// Which items were written and which were not.
+    #[must_use]
+    pub fn report(&self) -> &Report {
+        match self {
+            Self::Call { report, .. } | Self::Unprocessed { report, .. } => report,
+        }
+    }
 }
 
-/// Writes `items` to `table` with `BatchWriteItem`, 25 a call, resending what `DynamoDB`
-/// leaves unprocessed (throttling, partition limits) after a backoff until it is written
-/// or `backoff.attempts` rounds have passed.
+/// Writes `items` to `table` with `BatchWriteItem`, as `write_keyed` does; a seed that
+/// stops names its items by their attributes, the key not being known here.
 pub async fn write(
     aws: &Aws,
     table: &str,
     items: &[Item],
     backoff: Backoff,
 ) -> Result<Written, WriteError> {
+    write_items(aws, table, None, items, backoff).await
+}
+
+/// Writes `items` to the table of `keys` with `BatchWriteItem`, 25 a call, sending again
+/// what `DynamoDB` leaves unprocessed or refuses for throughput after a backoff, until
+/// every item is written or `backoff.attempts` calls in a row have written nothing; a
+/// seed that stops says, by key, which items it wrote and which it did not.
+pub async fn write_keyed(
+    aws: &Aws,
+    keys: &TableKeys,
+    items: &[Item],
+    backoff: Backoff,
+) -> Result<Written, WriteError> {
+    write_items(aws, &keys.table, Some(&keys.primary), items, backoff).await
+}
+
+/// `write_keyed`, with the key when it is known.
+async fn write_items(
+    aws: &Aws,
+    table: &str,
+    keys: Option<&Keys>,
+    items: &[Item],
+    backoff: Backoff,
+) -> Result<Written, WriteError> {
     let mut written = Written::default();
-    for chunk in items.chunks(WRITE_BATCH) {
-        let mut pending: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                let put = PutRequest::builder().set_item(Some(to_item(item))).build();
-                put.map(|p| WriteRequest::builder().put_request(p).build())
-            })
-            .collect::<Result<_, _>>()
-            .map_err(|e| WriteError::Call {
-                written,
-                source: AwsError::Unexpected {
-                    op: "BatchWriteItem",
-                    address: table.to_string(),
-                    message: e.to_string(),
-                },
-            })?;
+    let mut done = vec![false; items.len()];
+    let report = |done: &[bool]| Report::new(keys, items, done);
+    let requests: Vec<WriteRequest> = items
+        .iter()
+        .map(|item| {
+            let put = PutRequest::builder().set_item(Some(to_item(item))).build();
+            put.map(|p| WriteRequest::builder().put_request(p).build())
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| WriteError::Call {
+            written,
+            source: AwsError::Unexpected {
+                op: "BatchWriteItem",
+                address: table.to_string(),
+                message: e.to_string(),
+            },
+            report: report(&done),
+        })?;
+    for start in (0..items.len()).step_by(WRITE_BATCH) {
+        // Indices into `items` of the batch's items not written yet.
+        let mut pending: Vec<usize> = (start..items.len().min(start + WRITE_BATCH)).collect();
+        let mut first = true;
+        // Calls in a row that wrote nothing; the waits grow with it.
         let mut round = 0;
         loop {
-            let sent = pending.len();
-            let out = aws
+            let batch: Vec<WriteRequest> = pending.iter().map(|&i| requests[i].clone()).collect();
+            let answer = aws
                 .dynamodb
                 .batch_write_item()
-                .request_items(table, pending)
+                .request_items(table, batch)
                 .send()
-                .await
-                .map_err(|e| WriteError::Call {
-                    written,
-                    source: AwsError::call("BatchWriteItem", table, &e, true),
-                })?;
+                .await;
             written.calls += 1;
-            if round > 0 {
+            if !first {
                 written.resends += 1;
             }
-            pending = out
-                .unprocessed_items
-                .and_then(|mut u| u.remove(table))
-                .unwrap_or_default();
-            written.items += sent - pending.len();
-            if pending.is_empty() {
-                break;
-            }
-            round += 1;
+            first = false;
+            let (progress, why) = match answer {
+                Ok(out) => {
+                    let left = out
+                        .unprocessed_items
+                        .and_then(|mut u| u.remove(table))
+                        .unwrap_or_default();
+                    let Some(still) = still_pending(&pending, &requests, &left) else {
+                        return Err(WriteError::Call {
+                            written,
+                            source: AwsError::Unexpected {
+                                op: "BatchWriteItem",
+                                address: table.to_string(),
+                                message: "it returned as unprocessed an item it was not sent"
+                                    .into(),
+                            },
+                            report: report(&done),
+                        });
+                    };
+                    for &i in &pending {
+                        if !still.contains(&i) {
+                            done[i] = true;
+                            written.items += 1;
+                        }
+                    }
+                    let progress = still.len() < pending.len();
+                    pending = still;
+                    if pending.is_empty() {
+                        break;
+                    }
+                    (progress, "items left unprocessed")
+                }
+                Err(e) => match e.as_service_error().and_then(write_throttled) {
+                    Some(name) => (false, name),
+                    None => {
+                        return Err(WriteError::Call {
+                            written,
+                            source: AwsError::call("BatchWriteItem", table, &e, false),
+                            report: report(&done),
+                        });
+                    }
+                },
+            };
+            round = if progress { 0 } else { round + 1 };
             if round >= backoff.attempts {
-                let later = items.len() - written.items - pending.len();
                 return Err(WriteError::Unprocessed {
                     written,
-                    left: pending.len() + later,
+                    left: items.len() - written.items,
                     rounds: round,
+                    table: table.to_string(),
+                    why: why.to_string(),
+                    report: report(&done),
                 });
             }
             tokio::time::sleep(backoff.delay(round)).await;
         }
     }
     Ok(written)
+}
+
+/// Which of `pending` (indices into `requests`) `DynamoDB` left unprocessed, given the
+/// requests it returned (`left`); `None` when it returned one that was not sent.
+fn still_pending(
+    pending: &[usize],
+    requests: &[WriteRequest],
+    left: &[WriteRequest],
+) -> Option<Vec<usize>> {
+    let mut still: Vec<usize> = Vec::with_capacity(left.len());
+    for request in left {
+        let i = pending
+            .iter()
+            .copied()
+            .find(|&i| !still.contains(&i) && requests.get(i) == Some(request))?;
+        still.push(i);
+    }
+    still.sort_unstable();
+    Some(still)
 }
 
 /// Reads `table` page by page (consistently, so a seed just written is seen), up to
