@@ -1,8 +1,9 @@
 """The launcher of the moto emulator, for the tests and for `scripts/local-aws`.
 
 Patches moto where it differs from AWS or needs what this machine lacks (endpoint
-deletion, stream records handed to its Docker-only Lambda runner, and DAX's groups and
-UpdateCluster; all below), and,
+deletion, stream records handed to its Docker-only Lambda runner, and DAX's groups,
+UpdateCluster and transitions: a new or changed cluster is held `creating`/`modifying` for
+MOTO_DAX_TRANSITION_SECONDS, default 2, and refuses changes meanwhile; all below), and,
 unless CRUDDUR_MOTO_AWS_RULES=off (the tests of the unpatched paths), makes it enforce two
 AWS rules the tool relies on: one event source mapping per stream and function (a second
 create is refused with AWS's ResourceConflictException naming the existing UUID), and
@@ -117,11 +118,30 @@ def _create_vpc_endpoint_idempotent(self, *args, client_token=None, **kwargs):
 # no subnet groups, parameter groups or UpdateCluster. The patches below store and echo
 # those fields and serve the group calls with AWS's faults, so that the plan after an apply
 # is empty here as on AWS.
+#
+# Transitions, as on AWS (AWS-RULES.md): a new cluster stays `creating`, a changed one
+# (UpdateCluster, Increase/DecreaseReplicationFactor) `modifying` and a deleted one
+# `deleting` for MOTO_DAX_TRANSITION_SECONDS (default 2: CI stays fast), timed from the
+# call. Meanwhile the calls AWS refuses for a cluster that is not `available` answer
+# InvalidClusterStateFault (ListTags, TagResource, UntagResource, UpdateCluster,
+# Increase/DecreaseReplicationFactor, DeleteCluster), and DeleteSubnetGroup answers
+# SubnetGroupInUseFault while any cluster, even a deleting one, uses the group. The hold is
+# moto's own state manager's `dax::cluster` transition, so a test may lengthen or shorten
+# it at run time: POST /moto-api/state-manager/set-transition with
+# {"model_name": "dax::cluster", "transition": {"progression": "time", "seconds": N}}.
 import json  # noqa: E402
+from datetime import datetime  # noqa: E402
 
 from moto.core.exceptions import JsonRESTError  # noqa: E402
 from moto.dax.models import DAXBackend, DaxCluster  # noqa: E402
 from moto.dax.responses import DAXResponse  # noqa: E402
+from moto.moto_api import state_manager  # noqa: E402
+
+_DAX_TRANSITION_SECONDS = float(os.environ.get("MOTO_DAX_TRANSITION_SECONDS", "2"))
+state_manager.set_transition(
+    model_name="dax::cluster",
+    transition={"progression": "time", "seconds": _DAX_TRANSITION_SECONDS},
+)
 
 _DEFAULT_PARAMETERS = {"record-ttl-millis": "300000", "query-ttl-millis": "300000"}
 
@@ -170,9 +190,66 @@ def _dax_cluster(self, name: str) -> DaxCluster:
     return cluster
 
 
+def _dax_hold(cluster: DaxCluster, status: str) -> None:
+    """Puts the cluster in `status` (`modifying`, `deleting`) for the transition time, from
+    now: moto's time progression counts from the last change of status, which for a cluster
+    made long ago would end the hold at once."""
+    if ("modifying", "available") not in cluster._transitions:
+        cluster._transitions.append(("modifying", "available"))
+    cluster.status = status
+    cluster._time_progressed = datetime.now()
+
+
+def _dax_require_available(cluster: DaxCluster) -> None:
+    """AWS refuses changes (and ListTags) to a cluster that is not `available`."""
+    status = cluster.status
+    if status != "available":
+        raise _fault(
+            "InvalidClusterStateFault",
+            f"Cluster {cluster.name} is in state {status}; the operation needs it available.",
+        )
+
+
+def _dax_named(self, key: str) -> DaxCluster:
+    """The cluster a request names by `key` (a name, or an ARN ending in `/<name>`)."""
+    params = json.loads(self.body)
+    return _dax_cluster(self, str(params.get(key, "")).split("/")[-1])
+
+
+def _dax_when_available(original, key: str, then: str | None = None):
+    """`original`, refused unless the cluster named by `key` is available; the cluster is
+    then held in `then` (a change), when given."""
+
+    def handler(self) -> str:
+        cluster = _dax_named(self, key)
+        _dax_require_available(cluster)
+        answer = original(self)
+        if then is not None:
+            _dax_hold(cluster, then)
+            # The answer was made before the hold: it shows the status AWS answers with.
+            body = json.loads(answer)
+            if "Cluster" in body:
+                body["Cluster"] = cluster.to_json()
+                answer = json.dumps(body)
+        return answer
+
+    return handler
+
+
+def _dax_delete_cluster(self) -> str:
+    """moto's own delete reads the cluster back after marking it `deleting`, and with a
+    time transition that read already finds it `deleted` (and fails) when the cluster was
+    available for longer than the hold: the hold starts here instead."""
+    cluster = _dax_named(self, "ClusterName")
+    _dax_require_available(cluster)
+    _dax_hold(cluster, "deleting")
+    return json.dumps({"Cluster": cluster.to_json()})
+
+
 def _dax_update_cluster(self) -> str:
     params = json.loads(self.body)
     cluster = _dax_cluster(self, params.get("ClusterName"))
+    _dax_require_available(cluster)
     state = _dax_state(self.dax_backend)
     if "ParameterGroupName" in params:
         group = params["ParameterGroupName"]
@@ -187,6 +264,7 @@ def _dax_update_cluster(self) -> str:
         cluster.security_groups = [
             {"SecurityGroupIdentifier": g, "Status": "active"} for g in params["SecurityGroupIds"]
         ]
+    _dax_hold(cluster, "modifying")
     return json.dumps({"Cluster": cluster.to_json()})
 
 
@@ -311,6 +389,16 @@ def _dax_delete_parameter_group(self) -> str:
 _original_create_cluster = DAXResponse.create_cluster
 DAXResponse.create_cluster = _dax_create_cluster
 DAXResponse.update_cluster = _dax_update_cluster
+DAXResponse.list_tags = _dax_when_available(DAXResponse.list_tags, "ResourceName")
+DAXResponse.tag_resource = _dax_when_available(DAXResponse.tag_resource, "ResourceName")
+DAXResponse.untag_resource = _dax_when_available(DAXResponse.untag_resource, "ResourceName")
+DAXResponse.increase_replication_factor = _dax_when_available(
+    DAXResponse.increase_replication_factor, "ClusterName", "modifying"
+)
+DAXResponse.decrease_replication_factor = _dax_when_available(
+    DAXResponse.decrease_replication_factor, "ClusterName", "modifying"
+)
+DAXResponse.delete_cluster = _dax_delete_cluster
 DAXResponse.create_subnet_group = _dax_create_subnet_group
 DAXResponse.update_subnet_group = _dax_update_subnet_group
 DAXResponse.describe_subnet_groups = _dax_describe_subnet_groups

@@ -18,6 +18,10 @@
 //! written before they are created. The cluster has a record too, so that a disabled
 //! cluster is looked for only where the stack once made one: a stack that never enabled
 //! its cluster makes no DAX call at all.
+//!
+//! In transition: DAX refuses `ListTags` while a cluster is `creating` or `modifying`, so
+//! its tags are then unknown (`ClusterLive::tags_known`): not compared, never planned as
+//! missing, and its owner is the one its record names.
 
 pub mod aws;
 mod plan;
@@ -152,8 +156,12 @@ pub struct ClusterLive {
     pub status: String,
     /// The discovery endpoint's URL (`dax://…` or `daxs://…`), once AWS reports it.
     pub endpoint: Option<String>,
-    /// The stack named by its ownership tag.
+    /// The stack named by its ownership tag; while the tags cannot be read, the stack whose
+    /// ownership record names the cluster.
     pub owner: Option<String>,
+    /// Whether DAX answered `ListTags`: `false` while the cluster is not `available`, when
+    /// `config.tags` is empty because the tags are unknown, not because there are none.
+    pub tags_known: bool,
 }
 
 /// A group the tool makes for a cluster, as AWS and the lock table report it.
@@ -177,12 +185,75 @@ pub struct DaxLive {
     pub subnet_group: Option<GroupLive<BTreeSet<String>>>,
     /// The parameter group named `own_group_name`.
     pub parameter_group: Option<GroupLive<Ttls>>,
+    /// The name of the groups the tool made for this cluster when the stack's records hold
+    /// them under their name from before names were made injective (`legacy_group_name`);
+    /// `None`: `own_group_name`.
+    pub legacy_group: Option<String>,
 }
 
+impl DaxLive {
+    /// The name the groups the tool makes for cluster `cluster` of stack `stack` have, or
+    /// will have: a stack keeps the groups it made under the old name, so that an upgrade
+    /// never replaces its cluster (the subnet group cannot change in place).
+    #[must_use]
+    pub fn group_name(&self, stack: &str, cluster: &str) -> String {
+        self.legacy_group
+            .clone()
+            .unwrap_or_else(|| own_group_name(stack, cluster))
+    }
+}
+
+/// The longest group name the tool makes. DAX documents no limit for subnet and parameter
+/// group names; `ElastiCache`, whose naming rules DAX's follow (stored lowercase, a letter
+/// first, letters, digits and hyphens), allows 255: 63 stays well inside.
+pub const GROUP_NAME_MAX: usize = 63;
+
 /// The name of the subnet and parameter groups the tool makes for cluster `cluster` of
-/// stack `stack`: lowercase (DAX stores group names so), `_` as `-`.
+/// stack `stack`: `<stack>-<cluster>-<hash>`.
+///
+/// DAX stores group names lowercase and forbids `_`, so stack names that differ only in
+/// case or in `_`/`-` (`my_app`, `my-app`, `My-App`) read the same once made valid: `<hash>`,
+/// 8 hex digits of the SHA-256 of the exact stack name, keeps their groups apart. `<stack>`
+/// is the readable part only (lowercase, every other character as one `-`, `stack-` in
+/// front when it would not start with a letter, shortened to fit `GROUP_NAME_MAX`); the
+/// cluster name is a valid DAX name already, unique within its stack, and is kept whole.
 #[must_use]
 pub fn own_group_name(stack: &str, cluster: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    let hash = Sha256::digest(stack.as_bytes()).iter().take(4).fold(
+        String::with_capacity(8),
+        |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        },
+    );
+    let mut readable = String::with_capacity(stack.len());
+    for c in stack.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            readable.push(c);
+        } else if !readable.is_empty() && !readable.ends_with('-') {
+            readable.push('-');
+        }
+    }
+    if !readable.starts_with(|c: char| c.is_ascii_lowercase()) {
+        readable.insert_str(0, "stack-");
+    }
+    // Two hyphens join the three parts.
+    readable.truncate(GROUP_NAME_MAX.saturating_sub(cluster.len() + hash.len() + 2));
+    let readable = readable.trim_end_matches('-');
+    if readable.is_empty() {
+        format!("{cluster}-{hash}")
+    } else {
+        format!("{readable}-{cluster}-{hash}")
+    }
+}
+
+/// The name `own_group_name` gave before it was made injective: `<stack>-<cluster>`,
+/// lowercase, `_` as `-`. Groups a stack made under it keep it (`DaxLive::legacy_group`).
+#[must_use]
+pub fn legacy_group_name(stack: &str, cluster: &str) -> String {
     format!("{stack}-{cluster}").to_ascii_lowercase().replace('_', "-")
 }
 
@@ -251,12 +322,18 @@ pub fn flatten(c: &ClusterConfig) -> Vec<Field> {
 }
 
 /// What AWS reports, in the terms of what the stack asks for: the window AWS chose is not
-/// compared when the stack names none, and the group the tool makes is compared by its
-/// subnets and TTLs only where the stack asks for that group.
+/// compared when the stack names none, tags DAX would not list (the cluster mid-change)
+/// are not compared at all, and the group the tool makes is compared by its subnets and
+/// TTLs only where the stack asks for that group.
 fn comparable(wanted: &ClusterConfig, live: &DaxLive, cluster: &ClusterLive) -> ClusterConfig {
     let mut have = cluster.config.clone();
     if wanted.maintenance_window.is_none() {
         have.maintenance_window = None;
+    }
+    // Unknown is not empty: planning every declared tag as missing would be wrong, and
+    // tagging a cluster mid-change is refused anyway. The next plan compares them.
+    if !cluster.tags_known {
+        have.tags.clone_from(&wanted.tags);
     }
     have.own_subnets = wanted.own_subnets.as_ref().map(|_| {
         live.subnet_group
@@ -375,6 +452,8 @@ pub enum ClusterOp {
     Update {
         /// The cluster's name.
         name: String,
+        /// The name of the groups the tool makes for it (`DaxLive::group_name`).
+        group: String,
         /// The changes.
         update: ClusterUpdate,
     },
@@ -445,6 +524,7 @@ pub fn stop_note(name: &str, node_type: &str, nodes: i32, region: &str) -> Strin
     }
 }
 
+/// `s` for any number of nodes but one.
 fn plural(nodes: i32) -> &'static str {
     if nodes == 1 { "" } else { "s" }
 }

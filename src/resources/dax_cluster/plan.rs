@@ -3,7 +3,7 @@
 
 use super::{
     ClusterConfig, ClusterOp, ClusterSpec, DEFAULT_PARAMETER_GROUP, DaxCluster, DaxLive,
-    Selection, Subnets, own_group_name,
+    Selection, Subnets,
 };
 use crate::plan::{Action, Mode, Operation, Ownership, PlanError, Planner, Subject};
 use crate::plan::checks::{Grant, Need, Want};
@@ -19,19 +19,23 @@ fn arn(region: &str, account: &str, name: &str) -> String {
 
 /// The cluster as it should be, every selection resolved: `default` subnets and security
 /// group from the default VPC's facts, the role's ARN from the known values, the groups
-/// the tool makes named after the stack and cluster.
+/// the tool makes named after the stack and cluster (or as refresh found them recorded).
 ///
 /// # Errors
 ///
 /// `Missing` when a `default` selection meets a region without a default VPC.
-fn wanted(p: &Planner<'_>, d: &Declared<ClusterSpec>) -> Result<ClusterConfig, PlanError> {
+fn wanted(
+    p: &Planner<'_>,
+    d: &Declared<ClusterSpec>,
+    live: &DaxLive,
+) -> Result<ClusterConfig, PlanError> {
     let s = &d.spec;
     let facts = p.live.vpcs.get("default");
     let missing = || PlanError::Missing {
         address: d.address.clone(),
         message: "`default` subnets or security groups, but this region has no default VPC\n  help: list subnet and security group ids instead".into(),
     };
-    let own = own_group_name(&p.stack.name, &s.name);
+    let own = live.group_name(&p.stack.name, &s.name);
     let (subnet_group, own_subnets) = match &s.subnets {
         Subnets::Existing(name) => (name.clone(), None),
         Subnets::Own(Selection::Ids(ids)) => (own.clone(), Some(ids.clone())),
@@ -155,7 +159,8 @@ impl Resource for DaxCluster {
         d.spec.name == name
     }
 
-    /// A cluster no longer declared is deleted with the groups the stack made for it.
+    /// A cluster no longer declared is deleted with the groups the stack made for it; so are
+    /// those groups alone when an interrupted deletion left them (`read_stray` finds them).
     fn stray_op(name: &str) -> Option<ClusterOp> {
         Some(ClusterOp::Delete {
             name: name.to_string(),
@@ -236,7 +241,9 @@ impl Resource for DaxCluster {
     /// description, parameter group, security groups, maintenance window, the own groups'
     /// subnets and TTLs and the tags change in place. The plan warns below 3 nodes outside
     /// `local` (its cost line comes from `costs`). The
-    /// endpoint is exported when the cluster is available and kept.
+    /// endpoint is exported when the cluster is available and kept. Tags DAX would not
+    /// list (the cluster mid-change) are not compared, with a note saying so; the owner is
+    /// then the one the cluster's record names (refresh reads it so).
     ///
     /// Destroying, or disabled here: the cluster is deleted, and with it the groups the
     /// stack made for it; groups left by an interrupted deletion are deleted on their own.
@@ -256,12 +263,18 @@ impl Resource for DaxCluster {
         let cluster = live.cluster.as_ref();
         let stack = p.stack.name.as_str();
         let wanted = match p.mode {
-            Mode::Converge => Some(wanted(p, d)?),
+            Mode::Converge => Some(wanted(p, d, live)?),
             Mode::Destroy => None,
         };
         if let Some(w) = &wanted {
             if let Some(e) = group_not_owned(p, d, live, w) {
                 return Err(e);
+            }
+            if let Some(c) = cluster.filter(|c| !c.tags_known) {
+                p.notes.push(format!(
+                    "{}: DAX lists no tags while the cluster is `{}`: its tags are not compared in this plan",
+                    d.address, c.status
+                ));
             }
             if d.spec.replication_factor < 3 && p.ctx.environment != "local" {
                 p.notes.push(format!(
@@ -313,6 +326,7 @@ impl Resource for DaxCluster {
             (Action::Create, Some(config), _) => ClusterOp::Create { config, new_role },
             (Action::Update, Some(w), Some(c)) => ClusterOp::Update {
                 name: d.spec.name.clone(),
+                group: live.group_name(stack, &d.spec.name),
                 update: super::update(&w, live, c),
             },
             (Action::Replace { .. }, Some(config), Some(_)) => {

@@ -40,6 +40,7 @@ fn live(c: &ClusterConfig) -> (DaxLive, ClusterLive) {
         status: "available".into(),
         endpoint: Some("daxs://cache.x.dax-clusters.ca-central-1.amazonaws.com:9111".into()),
         owner: Some("s".into()),
+        tags_known: true,
     };
     let live = DaxLive {
         cluster: Some(cluster.clone()),
@@ -53,6 +54,7 @@ fn live(c: &ClusterConfig) -> (DaxLive, ClusterLive) {
             value,
             owner: Some("s".into()),
         }),
+        legacy_group: None,
     };
     (live, cluster)
 }
@@ -122,7 +124,80 @@ fn leaving_the_own_parameter_group_for_the_default_deletes_it_after_the_move() {
     assert_eq!(u.drop_parameter_group.as_deref(), Some("s-cache"));
 }
 
+#[test]
+fn tags_dax_would_not_list_are_unknown_not_missing() {
+    // What refresh reads of a cluster mid-change: DAX refused ListTags, so no tags.
+    let (mut l, mut c) = live(&config());
+    c.status = "modifying".into();
+    c.config.tags.clear();
+    c.tags_known = false;
+    l.cluster = Some(c.clone());
+    assert_eq!(diff(&config(), &l, &c), vec![], "no tag is missing");
+    assert_eq!(update(&config(), &l, &c), ClusterUpdate::default());
+    // Other fields are still compared.
+    let mut wanted = config();
+    wanted.replication_factor = 3;
+    let paths: Vec<String> = diff(&wanted, &l, &c).into_iter().map(|d| d.path).collect();
+    assert_eq!(paths, ["replication_factor"]);
+    // Once DAX lists them, an empty list is no tags at all.
+    c.tags_known = true;
+    let paths: Vec<String> = diff(&config(), &l, &c)
+        .into_iter()
+        .map(|d| d.path)
+        .collect();
+    assert_eq!(paths, ["tags[\"app\"]"]);
+}
+
+#[test]
+fn group_names_of_stacks_that_dax_would_read_alike_differ() {
+    // DAX lowercases group names and forbids `_`: these stacks all read `my-app`.
+    let names: BTreeSet<String> = ["my_app", "my-app", "My-App", "MY_APP", "my_App"]
+        .iter()
+        .map(|stack| own_group_name(stack, "cache"))
+        .collect();
+    assert_eq!(names.len(), 5, "{names:?}");
+    for name in &names {
+        assert!(name.starts_with("my-app-cache-"), "{name}");
+        assert!(valid_group_name(name), "{name}");
+    }
+    // The same stack and cluster always give the same name, and another cluster another.
+    let name = |stack, cluster| own_group_name(stack, cluster);
+    assert_eq!(name("my_app", "cache"), name("my_app", "cache"));
+    assert_ne!(name("my_app", "cache"), name("my_app", "cache-2"));
+    // Names that must be reshaped: a digit first, nothing readable, too long.
+    for stack in ["2024_app", "_", "-", &"a_".repeat(64)] {
+        let name = own_group_name(stack, "a-very-long-cluster1");
+        assert!(valid_group_name(&name), "{stack}: {name}");
+    }
+    // The old name, kept for groups made under it.
+    assert_eq!(legacy_group_name("My_App", "cache"), "my-app-cache");
+}
+
+/// Whether `name` is a group name DAX takes (its rules follow `ElastiCache`'s: a letter
+/// first, lowercase letters, digits and hyphens, no `--`, no final `-`), within the tool's
+/// bound.
+fn valid_group_name(name: &str) -> bool {
+    (1..=GROUP_NAME_MAX).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+        && !name.contains("--")
+}
+
 proptest! {
+    #[test]
+    fn group_names_are_valid_and_differ_for_different_stacks(
+        a in "[A-Za-z0-9_-]{1,128}",
+        b in "[A-Za-z0-9_-]{1,128}",
+        cluster in "[a-z]([a-z0-9]|-[a-z0-9]){0,9}",
+    ) {
+        let (na, nb) = (own_group_name(&a, &cluster), own_group_name(&b, &cluster));
+        prop_assert!(valid_group_name(&na), "{} -> {}", a, na);
+        prop_assert_eq!(a == b, na == nb, "{} and {} -> {} and {}", a, b, na, nb);
+    }
+
     #[test]
     fn the_diff_is_empty_exactly_when_the_update_is(
         k in 0..8u8,

@@ -5,23 +5,32 @@
 //! The client is this kind's own (`Aws::client`): no other code names the DAX SDK.
 //! `ClusterNotFoundFault`, `SubnetGroupNotFoundFault` and `ParameterGroupNotFoundFault`
 //! answer "absent" to a read and "done" to a delete, so a run repeated after a partial
-//! failure converges. A cluster mid-change (`InvalidClusterStateFault`) and a subnet group
-//! still in use by a cluster being deleted are retried for the settling budget.
+//! failure converges. A subnet group still in use by a cluster being deleted is retried
+//! for the settling budget; a cluster mid-change (`InvalidClusterStateFault`) for as long
+//! as a cluster may take to change (`CLUSTER_WAIT`).
+//!
+//! In transition (AWS-RULES.md): `ListTags` is refused while a cluster is not `available`,
+//! so its tags are then unknown (`ClusterLive::tags_known`), never empty; and right after
+//! `UpdateCluster` or a replication-factor change DAX may still report `available` before
+//! `modifying` shows, so the wait after a change (`wait_applied`) trusts `available` only
+//! once the cluster was seen changing, the change shows in what DAX reports, or the settle
+//! delay has passed.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_sdk_dax::Client;
 use aws_sdk_dax::types::{
-    ClusterEndpointEncryptionType, ParameterNameValue, SseSpecification, Tag,
+    Cluster, ClusterEndpointEncryptionType, ParameterNameValue, SseSpecification, Tag,
 };
 
 use super::{
-    ClusterConfig, ClusterLive, ClusterOp, ClusterUpdate, DaxCluster, DaxLive, GroupLive, Ttls,
-    own_group_name,
+    ClusterConfig, ClusterLive, ClusterOp, ClusterSettings, ClusterUpdate, DaxCluster, DaxLive,
+    GroupLive, Ttls, legacy_group_name, own_group_name,
 };
 use crate::apply::Run;
-use crate::aws::{Api, AwsError, Poll, Retry, retry, retry_within, wait_until};
+use crate::aws::{Api, AwsError, Poll, Retry, WaitPolicy, retry, retry_within, wait_until};
 use crate::plan::Change;
 use crate::refresh::ReadContext;
 use crate::resources::refs::{Attr, Ref};
@@ -29,7 +38,8 @@ use crate::resources::{Kind, OWNER_TAG, ResourceIo};
 use crate::stack::Declared;
 
 /// How long a cluster may take to become available: Terraform's provider allows 45
-/// minutes to create (and 90 to update); DAX usually takes 5 to 15.
+/// minutes to create (and 90 to update); DAX usually takes 5 to 15. A refusal for the
+/// cluster's state (`InvalidClusterStateFault`) is retried as long.
 const CLUSTER_WAIT: Duration = Duration::from_mins(45);
 
 /// How long `CreateCluster` is retried while IAM propagates a new role (Terraform: 2 min).
@@ -38,6 +48,12 @@ const ROLE_PROPAGATION: Duration = Duration::from_mins(2);
 /// The parameter names of a DAX parameter group's two TTLs.
 const RECORD_TTL: &str = "record-ttl-millis";
 const QUERY_TTL: &str = "query-ttl-millis";
+
+/// How long `available` alone is not trusted right after a change: the policy's settle
+/// delay (Terraform's provider polls only after 30 s; tests shrink it).
+fn settle_delay(policy: &WaitPolicy) -> Duration {
+    policy.settle_delay
+}
 
 /// The retry class of a refusal that goes away once the cluster or group settles (a
 /// cluster mid-change, a group still in use by a cluster being deleted), `Never` for
@@ -48,7 +64,7 @@ fn settling_if(settles: bool) -> Retry {
 
 /// This kind's DAX client, built once from the shared SDK configuration.
 fn dax(api: Api<'_>) -> Client {
-    api.aws.client(Client::new)
+    api.aws.client(|c| crate::client!(aws_sdk_dax, c))
 }
 
 /// The ownership record names of the groups the tool makes (records are keyed by kind and
@@ -62,56 +78,85 @@ fn parameter_record(group: &str) -> String {
     format!("parameter-group/{group}")
 }
 
+/// The names the groups of cluster `name` of `stack` may have: today's, and the one from
+/// before names were made injective (a stack keeps groups it made under that one).
+fn group_names(stack: &str, name: &str) -> [String; 2] {
+    [own_group_name(stack, name), legacy_group_name(stack, name)]
+}
+
 /// A DAX tag; the builder refuses only a missing key or value, a bug here.
 fn tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build()
 }
 
-/// The cluster named `name` as DAX reports it, with its tags; `None` when there is none or
-/// it is being deleted (a new one of that name can be made once it is gone).
-pub async fn read_cluster(api: Api<'_>, name: &str) -> Result<Option<ClusterLive>, AwsError> {
-    let client = dax(api);
-    let out = match client.describe_clusters().cluster_names(name).send().await {
-        Ok(out) => out,
+/// The cluster's status; one without any is being deleted (Terraform's provider notes
+/// that `DescribeClusters` omits it late in a deletion).
+fn status_of(c: &Cluster) -> &str {
+    c.status().unwrap_or("deleting")
+}
+
+/// Whether the cluster is on its way out (a new one of its name can be made once gone).
+fn going(c: &Cluster) -> bool {
+    matches!(status_of(c), "deleting" | "deleted")
+}
+
+/// The cluster `name` as `DescribeClusters` reports it, `deleting` included; `None` when
+/// there is none.
+async fn describe(api: Api<'_>, name: &str) -> Result<Option<Cluster>, AwsError> {
+    match dax(api).describe_clusters().cluster_names(name).send().await {
+        Ok(out) => Ok(out
+            .clusters()
+            .iter()
+            .find(|c| c.cluster_name() == Some(name))
+            .cloned()),
         Err(e)
             if e.as_service_error().is_some_and(
                 aws_sdk_dax::operation::describe_clusters::DescribeClustersError::is_cluster_not_found_fault,
             ) =>
         {
-            return Ok(None);
+            Ok(None)
         }
-        Err(e) => return Err(AwsError::call("DescribeClusters", name, &e, false)),
-    };
-    let Some(c) = out.clusters().iter().find(|c| c.cluster_name() == Some(name)) else {
-        return Ok(None);
-    };
-    let status = c.status().unwrap_or_default().to_string();
-    if status == "deleting" || status == "deleted" {
-        return Ok(None);
+        Err(e) => Err(AwsError::call("DescribeClusters", name, &e, false)),
     }
-    let arn = c.cluster_arn().unwrap_or_default().to_string();
-    // DAX answers ListTags only for an available cluster (InvalidClusterStateFault while it
-    // is creating or modifying): until then its tags and owner are unknown here, and the
-    // kind's `read` takes the owner from the stack's record.
-    let mut tags = if status == "available" {
-        list_tags(&client, &arn).await?
-    } else {
-        BTreeMap::new()
-    };
-    let owner = tags.remove(OWNER_TAG);
-    let endpoint_encryption = c
-        .cluster_endpoint_encryption_type()
-        .map_or("NONE", ClusterEndpointEncryptionType::as_str)
-        .to_string();
-    let endpoint = c.cluster_discovery_endpoint().and_then(|e| {
+}
+
+/// The discovery endpoint's URL (`dax://…` or `daxs://…`), once DAX reports it.
+fn endpoint_of(c: &Cluster) -> Option<String> {
+    let tls = c.cluster_endpoint_encryption_type() == Some(&ClusterEndpointEncryptionType::Tls);
+    c.cluster_discovery_endpoint().and_then(|e| {
         e.url().map(str::to_string).or_else(|| {
             e.address().map(|a| {
-                let scheme = if endpoint_encryption == "TLS" { "daxs" } else { "dax" };
+                let scheme = if tls { "daxs" } else { "dax" };
                 format!("{scheme}://{a}:{}", e.port())
             })
         })
-    });
-    Ok(Some(ClusterLive {
+    })
+}
+
+/// The cluster `name` as DAX reports it, with its tags; `None` when there is none or it is
+/// being deleted (a new one of that name can be made once it is gone). Its tags are
+/// unknown (`tags_known: false`, no owner) while DAX refuses to list them.
+pub async fn read_cluster(api: Api<'_>, name: &str) -> Result<Option<ClusterLive>, AwsError> {
+    let Some(c) = describe(api, name).await?.filter(|c| !going(c)) else {
+        return Ok(None);
+    };
+    // DAX answers ListTags only for an available cluster (InvalidClusterStateFault while it
+    // is creating or modifying): not even asked before, and a refusal (the cluster turned
+    // `modifying` since it was described) means unknown as well.
+    let tags = if status_of(&c) == "available" {
+        list_tags(&dax(api), c.cluster_arn().unwrap_or_default()).await?
+    } else {
+        None
+    };
+    Ok(Some(live_of(name, &c, tags)))
+}
+
+/// The cluster `c` named `name` in the kind's terms, with its tags when DAX listed them.
+fn live_of(name: &str, c: &Cluster, tags: Option<BTreeMap<String, String>>) -> ClusterLive {
+    let tags_known = tags.is_some();
+    let mut tags = tags.unwrap_or_default();
+    let owner = tags.remove(OWNER_TAG);
+    ClusterLive {
         config: ClusterConfig {
             name: name.to_string(),
             node_type: c.node_type().unwrap_or_default().to_string(),
@@ -124,10 +169,14 @@ pub async fn read_cluster(api: Api<'_>, name: &str) -> Result<Option<ClusterLive
                 .iter()
                 .filter_map(|g| g.security_group_identifier().map(str::to_string))
                 .collect(),
-            encryption: c.sse_description().and_then(|s| s.status()).is_some_and(|s| {
-                matches!(s.as_str(), "ENABLED" | "ENABLING")
-            }),
-            endpoint_encryption,
+            encryption: c
+                .sse_description()
+                .and_then(|s| s.status())
+                .is_some_and(|s| matches!(s.as_str(), "ENABLED" | "ENABLING")),
+            endpoint_encryption: c
+                .cluster_endpoint_encryption_type()
+                .map_or("NONE", ClusterEndpointEncryptionType::as_str)
+                .to_string(),
             parameter_group: c
                 .parameter_group()
                 .and_then(|g| g.parameter_group_name())
@@ -138,25 +187,40 @@ pub async fn read_cluster(api: Api<'_>, name: &str) -> Result<Option<ClusterLive
             maintenance_window: c.preferred_maintenance_window().map(str::to_string),
             tags,
         },
-        arn,
-        status,
-        endpoint,
+        arn: c.cluster_arn().unwrap_or_default().to_string(),
+        status: status_of(c).to_string(),
+        endpoint: endpoint_of(c),
         owner,
-    }))
+        tags_known,
+    }
 }
 
-/// Every tag of the cluster `arn`, following `NextToken`.
-async fn list_tags(client: &Client, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+/// Every tag of the cluster `arn`, following `NextToken`; `None` when DAX refuses to list
+/// them for the cluster's state (`InvalidClusterStateFault`).
+async fn list_tags(
+    client: &Client,
+    arn: &str,
+) -> Result<Option<BTreeMap<String, String>>, AwsError> {
     let mut tags = BTreeMap::new();
     let mut token: Option<String> = None;
     loop {
-        let out = client
+        let out = match client
             .list_tags()
             .resource_name(arn)
             .set_next_token(token.clone())
             .send()
             .await
-            .map_err(|e| AwsError::call("ListTags", arn, &e, false))?;
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error().is_some_and(
+                    aws_sdk_dax::operation::list_tags::ListTagsError::is_invalid_cluster_state_fault,
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(AwsError::call("ListTags", arn, &e, false)),
+        };
         for t in out.tags() {
             if let (Some(k), Some(v)) = (t.key(), t.value()) {
                 tags.insert(k.to_string(), v.to_string());
@@ -164,11 +228,10 @@ async fn list_tags(client: &Client, arn: &str) -> Result<BTreeMap<String, String
         }
         token = out.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
-            return Ok(tags);
+            return Ok(Some(tags));
         }
     }
 }
-
 /// The subnets of the subnet group `name`, or `None` when there is no such group.
 pub async fn read_subnet_group(
     api: Api<'_>,
@@ -236,53 +299,132 @@ pub async fn read_parameter_group(api: Api<'_>, name: &str) -> Result<Option<Ttl
     }
 }
 
-/// Polls the cluster `name` until it is `available`, reporting progress; answers its
-/// discovery endpoint.
-async fn wait_available(api: Api<'_>, name: &str) -> Result<Option<String>, AwsError> {
+/// The error of a wait whose cluster is gone, or going, before the awaited state.
+fn disappeared(name: &str) -> AwsError {
+    AwsError::Unexpected {
+        op: "DescribeClusters",
+        address: name.to_string(),
+        message: "the cluster disappeared while the tool waited for it".into(),
+    }
+}
+
+/// Polls the cluster `name` until it is `available`, reporting progress; answers it as
+/// DAX last reported it. Tags are not read here: DAX's `available` is all a wait needs.
+async fn wait_available(api: Api<'_>, name: &str) -> Result<Cluster, AwsError> {
     wait_until(
         api.wait(),
         api.reporter,
         "the cluster to become available",
         CLUSTER_WAIT,
         || async {
-            match read_cluster(api, name).await? {
-                Some(c) if c.status == "available" => Ok(Poll::Ready(c.endpoint)),
-                Some(c) => Ok(Poll::Pending(c.status)),
-                None => Err(AwsError::Unexpected {
-                    op: "DescribeClusters",
-                    address: name.to_string(),
-                    message: "the cluster disappeared while the tool waited for it".into(),
-                }),
+            match describe(api, name).await?.filter(|c| !going(c)) {
+                Some(c) if status_of(&c) == "available" => Ok(Poll::Ready(c)),
+                Some(c) => Ok(Poll::Pending(status_of(&c).to_string())),
+                None => Err(disappeared(name)),
             }
         },
     )
     .await
 }
 
+/// What a wait after a change reports while DAX still says `available` without showing it.
+const NOT_SHOWING: &str = "available, the change not showing yet";
+
+/// Polls the cluster `name` after `UpdateCluster` or a replication-factor change until the
+/// change is done, reporting progress; answers the cluster as DAX last reported it.
+///
+/// Right after the call DAX may still report `available` before it turns `modifying`
+/// (AWS-RULES.md): `available` is trusted once the cluster has been seen in another state,
+/// once `applied` sees the change in what DAX reports, or once the settle delay has passed
+/// (a change DAX makes without ever leaving `available`).
+async fn wait_applied(
+    api: Api<'_>,
+    name: &str,
+    applied: impl Fn(&Cluster) -> bool + Sync,
+) -> Result<Cluster, AwsError> {
+    let start = tokio::time::Instant::now();
+    let settle = settle_delay(api.wait());
+    let changing = &AtomicBool::new(false);
+    let applied = &applied;
+    wait_until(
+        api.wait(),
+        api.reporter,
+        "the change to the cluster to finish",
+        CLUSTER_WAIT,
+        move || async move {
+            let c = describe(api, name)
+                .await?
+                .filter(|c| !going(c))
+                .ok_or_else(|| disappeared(name))?;
+            if status_of(&c) != "available" {
+                changing.store(true, Ordering::Relaxed);
+                return Ok(Poll::Pending(status_of(&c).to_string()));
+            }
+            if changing.load(Ordering::Relaxed) || applied(&c) || start.elapsed() >= settle {
+                Ok(Poll::Ready(c))
+            } else {
+                Ok(Poll::Pending(NOT_SHOWING.into()))
+            }
+        },
+    )
+    .await
+}
+
+/// Whether what DAX reports shows every setting `UpdateCluster` sent, settled: the
+/// description, the parameter group (not still `applying`), the security groups (each
+/// `active`) and the maintenance window.
+fn settings_show(s: &ClusterSettings, c: &Cluster) -> bool {
+    let description = s
+        .description
+        .as_ref()
+        .is_none_or(|d| c.description().unwrap_or_default() == d);
+    let parameter_group = s.parameter_group.as_ref().is_none_or(|g| {
+        c.parameter_group().is_some_and(|p| {
+            p.parameter_group_name() == Some(g.as_str())
+                && p.parameter_apply_status() != Some("applying")
+        })
+    });
+    let security_groups = s.security_groups.as_ref().is_none_or(|want| {
+        let have: BTreeSet<String> = c
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.security_group_identifier().map(str::to_string))
+            .collect();
+        have == *want
+            && c.security_groups()
+                .iter()
+                .all(|g| g.status().is_none_or(|st| st == "active"))
+    });
+    let window = s
+        .maintenance_window
+        .as_ref()
+        .is_none_or(|w| c.preferred_maintenance_window() == Some(w.as_str()));
+    description && parameter_group && security_groups && window
+}
+
+/// Whether what DAX reports shows `factor` nodes, every one listed and `available`
+/// (Terraform's provider checks the node list the same way before it trusts `available`).
+fn nodes_show(factor: i32, c: &Cluster) -> bool {
+    c.total_nodes() == Some(factor)
+        && usize::try_from(factor).is_ok_and(|n| c.nodes().len() == n)
+        && c.nodes()
+            .iter()
+            .all(|n| n.node_status().is_none_or(|s| s == "available"))
+}
+
 /// Polls until no cluster named `name` exists (one `deleting` still counts), reporting
 /// progress.
 async fn wait_gone(api: Api<'_>, name: &str) -> Result<(), AwsError> {
-    let client = dax(api);
     wait_until(
         api.wait(),
         api.reporter,
         "the cluster to be deleted",
         CLUSTER_WAIT,
         || async {
-            match client.describe_clusters().cluster_names(name).send().await {
-                Ok(out) => match out.clusters().iter().find(|c| c.cluster_name() == Some(name)) {
-                    Some(c) => Ok(Poll::Pending(c.status().unwrap_or("deleting").to_string())),
-                    None => Ok(Poll::Ready(())),
-                },
-                Err(e)
-                    if e.as_service_error().is_some_and(
-                        aws_sdk_dax::operation::describe_clusters::DescribeClustersError::is_cluster_not_found_fault,
-                    ) =>
-                {
-                    Ok(Poll::Ready(()))
-                }
-                Err(e) => Err(AwsError::call("DescribeClusters", name, &e, false)),
-            }
+            Ok(match describe(api, name).await? {
+                Some(c) => Poll::Pending(status_of(&c).to_string()),
+                None => Poll::Ready(()),
+            })
         },
     )
     .await
@@ -521,28 +663,9 @@ async fn create_cluster(
             l.owner.as_deref()
         })?;
     }
+    // A new cluster is `creating` from the create's answer on: `available` is its end.
     api.reporter.step("waiting for the cluster to become available (minutes on AWS)");
-    wait_available(api, &c.name).await
-}
-
-/// The status DAX reports for the cluster `name`, `deleting` included; `None` when there
-/// is none.
-async fn status_of(api: Api<'_>, name: &str) -> Result<Option<String>, AwsError> {
-    match dax(api).describe_clusters().cluster_names(name).send().await {
-        Ok(out) => Ok(out
-            .clusters()
-            .iter()
-            .find(|c| c.cluster_name() == Some(name))
-            .map(|c| c.status().unwrap_or_default().to_string())),
-        Err(e)
-            if e.as_service_error().is_some_and(
-                aws_sdk_dax::operation::describe_clusters::DescribeClustersError::is_cluster_not_found_fault,
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(AwsError::call("DescribeClusters", name, &e, false)),
-    }
+    Ok(endpoint_of(&wait_available(api, &c.name).await?))
 }
 
 /// Deletes the cluster `name` and waits until it is gone: one already gone is done, one
@@ -550,7 +673,7 @@ async fn status_of(api: Api<'_>, name: &str) -> Result<Option<String>, AwsError>
 /// run's) is awaited until available first, since DAX refuses to delete it before (the
 /// create alone can take longer than the settling budget).
 async fn delete_cluster(api: Api<'_>, name: &str) -> Result<(), AwsError> {
-    match status_of(api, name).await?.as_deref() {
+    match describe(api, name).await?.as_ref().map(status_of) {
         None => return Ok(()),
         Some("deleting" | "deleted") => {
             api.reporter.step("waiting for the cluster to be deleted (minutes on AWS)");
@@ -590,38 +713,47 @@ async fn delete_cluster(api: Api<'_>, name: &str) -> Result<(), AwsError> {
 }
 
 /// Deletes the groups the stack made for cluster `name` (those its records name as this
-/// stack's), then the records, the cluster's last. A subnet group is still "in use" for a
-/// moment after its cluster is gone: retried for the settling budget.
+/// stack's, under today's name or the one from before names were made injective), then
+/// the records, the cluster's last. A subnet group is still "in use" for a moment after
+/// its cluster is gone: retried for the settling budget.
 async fn delete_own_groups(api: Api<'_>, stack: &str, name: &str) -> Result<(), AwsError> {
-    let group = own_group_name(stack, name);
-    let owned = |record: String| async move {
-        Ok::<_, AwsError>(
-            crate::ownership::owner(api.aws, Kind::DaxCluster, &record).await?.as_deref() == Some(stack),
-        )
+    // The stack's records, in one consistent scan: every name to check is among them.
+    let records = crate::ownership::list(api.aws, stack).await?;
+    let recorded = |record: &str| {
+        records
+            .iter()
+            .any(|r| r.kind == Kind::DaxCluster && r.name == record)
     };
-    if owned(subnet_record(&group)).await? {
-        retry(api.wait(), api.reporter, || async {
-            match dax(api).delete_subnet_group().subnet_group_name(&group).send().await {
-                Ok(_) => Ok(()),
-                Err(e) if e.as_service_error().is_some_and(aws_sdk_dax::operation::delete_subnet_group::DeleteSubnetGroupError::is_subnet_group_not_found_fault) => Ok(()),
-                Err(e) => {
-                    let in_use = e.as_service_error().is_some_and(aws_sdk_dax::operation::delete_subnet_group::DeleteSubnetGroupError::is_subnet_group_in_use_fault);
-                    Err(AwsError::classified(
-                        "DeleteSubnetGroup",
-                        &group,
-                        &e,
-                        settling_if(in_use),
-                    ))
-                }
-            }
-        })
-        .await?;
-        crate::ownership::release(api.aws, stack, Kind::DaxCluster, &subnet_record(&group)).await?;
-    }
-    if owned(parameter_record(&group)).await? {
-        delete_parameter_group(api, stack, &group).await?;
+    for group in group_names(stack, name) {
+        if recorded(&subnet_record(&group)) {
+            delete_subnet_group(api, stack, &group).await?;
+        }
+        if recorded(&parameter_record(&group)) {
+            delete_parameter_group(api, stack, &group).await?;
+        }
     }
     crate::ownership::release(api.aws, stack, Kind::DaxCluster, name).await
+}
+
+/// Deletes the subnet group `group` the stack made, then its record.
+async fn delete_subnet_group(api: Api<'_>, stack: &str, group: &str) -> Result<(), AwsError> {
+    retry(api.wait(), api.reporter, || async {
+        match dax(api).delete_subnet_group().subnet_group_name(group).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_dax::operation::delete_subnet_group::DeleteSubnetGroupError::is_subnet_group_not_found_fault) => Ok(()),
+            Err(e) => {
+                let in_use = e.as_service_error().is_some_and(aws_sdk_dax::operation::delete_subnet_group::DeleteSubnetGroupError::is_subnet_group_in_use_fault);
+                Err(AwsError::classified(
+                    "DeleteSubnetGroup",
+                    group,
+                    &e,
+                    settling_if(in_use),
+                ))
+            }
+        }
+    })
+    .await?;
+    crate::ownership::release(api.aws, stack, Kind::DaxCluster, &subnet_record(group)).await
 }
 
 /// Deletes the parameter group `group` the stack made, then its record.
@@ -645,34 +777,35 @@ async fn delete_parameter_group(api: Api<'_>, stack: &str, group: &str) -> Resul
     crate::ownership::release(api.aws, stack, Kind::DaxCluster, &parameter_record(group)).await
 }
 
-/// Runs an in-place update: tags, the own groups' subnets and TTLs, `UpdateCluster`, then
-/// the replication factor, each cluster change once the cluster is `available` again;
-/// last, the parameter group the cluster no longer uses. Answers the endpoint.
+/// Runs an in-place update: tags, the own groups' subnets and TTLs (in `group`),
+/// `UpdateCluster`, then the replication factor, each cluster change once the cluster is
+/// `available` and awaited until it is done (`wait_applied`); last, the parameter group the
+/// cluster no longer uses. Answers the endpoint.
 async fn update(
     api: Api<'_>,
     run: &Run<'_>,
     address: &str,
     name: &str,
+    group: &str,
     u: &ClusterUpdate,
 ) -> Result<Option<String>, AwsError> {
     let client = dax(api);
-    let group = own_group_name(run.stack, name);
     // DAX changes only an available cluster (tags included): an interrupted run may have
     // left it modifying.
-    wait_available(api, name).await?;
+    let mut cluster = wait_available(api, name).await?;
     if !u.tag.is_empty() || !u.untag.is_empty() {
-        let arn = read_cluster(api, name)
-            .await?
-            .map(|c| c.arn)
+        let arn = cluster
+            .cluster_arn()
+            .filter(|a| !a.is_empty())
             .ok_or_else(|| AwsError::Unexpected {
                 op: "DescribeClusters",
                 address: name.to_string(),
-                message: "the cluster is gone".into(),
+                message: "DAX reported the cluster without its ARN".into(),
             })?;
         if !u.tag.is_empty() {
             client
                 .tag_resource()
-                .resource_name(&arn)
+                .resource_name(arn)
                 .set_tags(Some(u.tag.iter().map(|(k, v)| tag(k, v)).collect()))
                 .send()
                 .await
@@ -681,7 +814,7 @@ async fn update(
         if !u.untag.is_empty() {
             client
                 .untag_resource()
-                .resource_name(&arn)
+                .resource_name(arn)
                 .set_tag_keys(Some(u.untag.clone()))
                 .send()
                 .await
@@ -689,41 +822,41 @@ async fn update(
         }
     }
     if let Some(subnets) = &u.subnets {
-        update_subnet_group(api, &group, subnets).await?;
+        update_subnet_group(api, group, subnets).await?;
     }
     if let Some(ttls) = u.parameters {
-        ensure_parameter_group(api, run, address, &group, ttls).await?;
+        ensure_parameter_group(api, run, address, group, ttls).await?;
     }
+    // A refusal for the cluster's state lasts as long as a change can (tens of minutes),
+    // far past the settling budget: retried for the cluster's wait.
     let s = &u.settings;
-    if s != &super::ClusterSettings::default() {
-        wait_available(api, name).await?;
-        let busy = |e: &aws_sdk_dax::operation::update_cluster::UpdateClusterError| {
-            e.is_invalid_cluster_state_fault()
-        };
-        retry(api.wait(), api.reporter, || async {
+    if s != &ClusterSettings::default() {
+        retry_within(api.wait(), api.reporter, CLUSTER_WAIT, || async {
             client
                 .update_cluster()
                 .cluster_name(name)
                 .set_description(s.description.clone())
                 .set_parameter_group_name(s.parameter_group.clone())
-                .set_security_group_ids(s.security_groups.as_ref().map(|g| g.iter().cloned().collect()))
+                .set_security_group_ids(
+                    s.security_groups.as_ref().map(|g| g.iter().cloned().collect()),
+                )
                 .set_preferred_maintenance_window(s.maintenance_window.clone())
                 .send()
                 .await
                 .map_err(|e| {
-                    let b = e.as_service_error().is_some_and(busy);
-                    AwsError::call("UpdateCluster", name, &e, b)
+                    let state = e.as_service_error().is_some_and(
+                        aws_sdk_dax::operation::update_cluster::UpdateClusterError::is_invalid_cluster_state_fault,
+                    );
+                    AwsError::classified("UpdateCluster", name, &e, settling_if(state))
                 })
         })
         .await?;
+        cluster = wait_applied(api, name, |c| settings_show(s, c)).await?;
     }
     if let Some(factor) = u.replication_factor {
-        let current = wait_available(api, name).await.and(read_cluster(api, name).await)?;
-        let have = current.map_or(factor, |c| c.config.replication_factor);
-        // Right after UpdateCluster, DAX may still report `available` before it turns
-        // `modifying`: a refusal for the cluster's state is retried until it settles.
+        let have = cluster.total_nodes().unwrap_or(factor);
         if factor > have {
-            retry(api.wait(), api.reporter, || async {
+            retry_within(api.wait(), api.reporter, CLUSTER_WAIT, || async {
                 client
                     .increase_replication_factor()
                     .cluster_name(name)
@@ -744,7 +877,7 @@ async fn update(
             })
             .await?;
         } else if factor < have {
-            retry(api.wait(), api.reporter, || async {
+            retry_within(api.wait(), api.reporter, CLUSTER_WAIT, || async {
                 client
                     .decrease_replication_factor()
                     .cluster_name(name)
@@ -765,8 +898,14 @@ async fn update(
             })
             .await?;
         }
+        if factor != have {
+            api.reporter.step(format!(
+                "waiting for the cluster to go from {have} to {factor} node{} (minutes on AWS)",
+                if factor == 1 { "" } else { "s" }
+            ));
+            cluster = wait_applied(api, name, |c| nodes_show(factor, c)).await?;
+        }
     }
-    let endpoint = wait_available(api, name).await?;
     if let Some(old) = &u.drop_parameter_group
         && crate::ownership::owner(api.aws, Kind::DaxCluster, &parameter_record(old))
             .await?
@@ -775,7 +914,7 @@ async fn update(
     {
         delete_parameter_group(api, run.stack, old).await?;
     }
-    Ok(endpoint)
+    Ok(endpoint_of(&cluster))
 }
 
 /// DAX through the SDK.
@@ -867,40 +1006,50 @@ impl ResourceIo for DaxCluster {
     const STRAYS_FROM_RECORDS: bool = true;
 
     /// The cluster and the groups the tool would make for it, with the groups' owners from
-    /// their records (the stack's records, scanned once per refresh). A disabled cluster is looked for only when a record says the stack
-    /// made it or its groups: otherwise it is absent without a single DAX call.
+    /// their records (the stack's records, scanned once per refresh). A disabled cluster is
+    /// looked for only when a record says the stack made it or its groups: otherwise it is
+    /// absent without a single DAX call. Groups the stack recorded under their name from
+    /// before names were made injective are read under that name (`DaxLive::legacy_group`).
+    /// While DAX will not list the cluster's tags, its owner is the one its record names.
     async fn read(
         api: Api<'_>,
         ctx: &ReadContext<'_>,
         d: &Declared<super::ClusterSpec>,
     ) -> Result<DaxLive, AwsError> {
         let stack = ctx.stack.name.as_str();
-        let group = own_group_name(stack, &d.spec.name);
         // The records come from the scan refresh makes once for the whole stack.
         let records = ctx.records().await?;
-        let owner = |record: String| {
+        let owner = |record: &str| {
             records
                 .iter()
                 .find(|r| r.kind == Kind::DaxCluster && r.name == record)
                 .map(|r| r.stack.clone())
         };
-        let cluster_owner = owner(d.spec.name.clone());
-        let subnet_owner = owner(subnet_record(&group));
-        let parameter_owner = owner(parameter_record(&group));
         let ours = |o: &Option<String>| o.as_deref() == Some(stack);
+        let legacy = legacy_group_name(stack, &d.spec.name);
+        let legacy_group = (ours(&owner(&subnet_record(&legacy)))
+            || ours(&owner(&parameter_record(&legacy))))
+        .then_some(legacy);
+        let live = DaxLive {
+            legacy_group,
+            ..DaxLive::default()
+        };
+        let group = live.group_name(stack, &d.spec.name);
+        let cluster_owner = owner(&d.spec.name);
+        let subnet_owner = owner(&subnet_record(&group));
+        let parameter_owner = owner(&parameter_record(&group));
         if !d.enabled && !ours(&cluster_owner) && !ours(&subnet_owner) && !ours(&parameter_owner) {
-            return Ok(DaxLive::default());
+            return Ok(live);
         }
         let (mut cluster, subnets, parameters) = tokio::try_join!(
             read_cluster(api, &d.spec.name),
             read_subnet_group(api, &group),
             read_parameter_group(api, &group)
         )?;
-        // A cluster not yet available shows no tags (see `read_cluster`): its record says
-        // who made it.
+        // Tags DAX would not list are unknown (see `read_cluster`): the record says who
+        // made the cluster.
         if let Some(c) = cluster.as_mut()
-            && c.status != "available"
-            && c.owner.is_none()
+            && !c.tags_known
         {
             c.owner.clone_from(&cluster_owner);
         }
@@ -916,6 +1065,7 @@ impl ResourceIo for DaxCluster {
                 value,
                 owner: parameter_owner,
             }),
+            ..live
         })
     }
 
@@ -935,7 +1085,11 @@ impl ResourceIo for DaxCluster {
                 delete_cluster(api, &config.name).await?;
                 create(api, run, &address, config, *new_role).await?
             }
-            ClusterOp::Update { name, update: u } => update(api, run, &address, name, u).await?,
+            ClusterOp::Update {
+                name,
+                group,
+                update: u,
+            } => update(api, run, &address, name, group, u).await?,
             ClusterOp::Delete { name } => {
                 delete_cluster(api, name).await?;
                 delete_own_groups(api, run.stack, name).await?;
@@ -949,21 +1103,49 @@ impl ResourceIo for DaxCluster {
         Ok(())
     }
 
-    /// A recorded cluster that still exists and carries this stack's tag.
+    /// A recorded cluster that still exists and is this stack's (by its tag, or by its
+    /// record while DAX will not list its tags); or, once the cluster is gone, groups the
+    /// stack made for it that an interrupted deletion left behind (found by their records,
+    /// read back from DAX): deleting the stray deletes them.
     async fn read_stray(
         api: Api<'_>,
         stack: &str,
         name: &str,
     ) -> Result<Option<crate::plan::Stray>, AwsError> {
-        Ok(read_cluster(api, name)
-            .await?
-            .filter(|c| c.owner.as_deref() == Some(stack))
-            .map(|_| crate::plan::Stray {
-                kind: Kind::DaxCluster,
-                name: name.to_string(),
-                items: 0,
-                protected: false,
-            }))
+        let stray = crate::plan::Stray {
+            kind: Kind::DaxCluster,
+            name: name.to_string(),
+            items: 0,
+            protected: false,
+        };
+        let cluster = read_cluster(api, name).await?;
+        if let Some(c) = &cluster
+            && c.tags_known
+        {
+            return Ok((c.owner.as_deref() == Some(stack)).then_some(stray));
+        }
+        // The stack's records, in one consistent scan (what `plan` may read).
+        let records = crate::ownership::list(api.aws, stack).await?;
+        let recorded = |record: &str| {
+            records
+                .iter()
+                .any(|r| r.kind == Kind::DaxCluster && r.name == record)
+        };
+        if cluster.is_some() {
+            return Ok(recorded(name).then_some(stray));
+        }
+        for group in group_names(stack, name) {
+            // A record without its group (a crash between the two) leaves nothing to delete.
+            let subnets_left =
+                recorded(&subnet_record(&group)) && read_subnet_group(api, &group).await?.is_some();
+            if subnets_left
+                || (recorded(&parameter_record(&group))
+                    && read_parameter_group(api, &group).await?.is_some())
+            {
+                return Ok(Some(stray));
+            }
+        }
+        Ok(None)
     }
 }
 
