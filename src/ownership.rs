@@ -310,8 +310,10 @@ pub async fn list(aws: &Aws, stack: &str) -> Result<Vec<Record>, AwsError> {
 }
 
 /// The lock table key of the create token for `address` in `stack`.
-fn token_key(stack: &str, address: &str) -> String {
-    format!("token#{stack}#{address}")
+/// Keyed by environment as well: two environments of one stack may share an account, and
+/// one's token must never hand back the other's endpoint.
+fn token_key(stack: &str, environment: &str, address: &str) -> String {
+    format!("token#{stack}#{environment}#{address}")
 }
 
 /// The idempotency token (EC2's `ClientToken`) for creating the resource at `address`:
@@ -328,9 +330,14 @@ fn token_key(stack: &str, address: &str) -> String {
 ///
 /// # Errors
 /// AWS refused a call on the lock table.
-pub async fn create_token(aws: &Aws, stack: &str, address: &str) -> Result<String, AwsError> {
+pub async fn create_token(
+    aws: &Aws,
+    stack: &str,
+    environment: &str,
+    address: &str,
+) -> Result<String, AwsError> {
     crate::lock::ensure_table(&aws.dynamodb).await?;
-    let key = token_key(stack, address);
+    let key = token_key(stack, environment, address);
     let read = || async {
         let got = aws
             .dynamodb
@@ -349,7 +356,7 @@ pub async fn create_token(aws: &Aws, stack: &str, address: &str) -> Result<Strin
     if let Some(token) = read().await? {
         return Ok(token);
     }
-    let token = new_token(stack, address);
+    let token = new_token(stack, environment, address);
     let put = aws
         .dynamodb
         .put_item()
@@ -382,12 +389,20 @@ pub async fn create_token(aws: &Aws, stack: &str, address: &str) -> Result<Strin
 ///
 /// # Errors
 /// AWS refused the `DeleteItem`.
-pub async fn forget_token(aws: &Aws, stack: &str, address: &str) -> Result<(), AwsError> {
+pub async fn forget_token(
+    aws: &Aws,
+    stack: &str,
+    environment: &str,
+    address: &str,
+) -> Result<(), AwsError> {
     let deleted = aws
         .dynamodb
         .delete_item()
         .table_name(TABLE)
-        .key("pk", AttributeValue::S(token_key(stack, address)))
+        .key(
+            "pk",
+            AttributeValue::S(token_key(stack, environment, address)),
+        )
         .send()
         .await;
     match deleted {
@@ -403,7 +418,7 @@ pub async fn forget_token(aws: &Aws, stack: &str, address: &str) -> Result<(), A
 }
 
 /// A fresh token: SHA-256 of the stack, the address and a nonce, as 64 hex characters.
-fn new_token(stack: &str, address: &str) -> String {
+fn new_token(stack: &str, environment: &str, address: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut nonce = [0u8; 16];
     // The clock and the pid still make the token unique if the OS has no random source.
@@ -412,7 +427,12 @@ fn new_token(stack: &str, address: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let mut h = Sha256::new();
-    for part in [stack.as_bytes(), address.as_bytes(), &nonce] {
+    for part in [
+        stack.as_bytes(),
+        environment.as_bytes(),
+        address.as_bytes(),
+        &nonce,
+    ] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part);
     }

@@ -27,6 +27,16 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
         ))
     })?;
     let mut session = open(global, env).await?;
+    // A disabled resource is one the stack owns and does not want in this environment: the
+    // next apply deletes it. Adopting a hand-made one would hand it to that deletion.
+    if crate::resources::declared_resources(&session.stack)
+        .iter()
+        .any(|(a, enabled, _)| *a == address && !enabled)
+    {
+        return Err(CommandError::Refused(format!(
+            "{address} is disabled in environment `{env}`, so adopting it would let the next `apply` delete it; nothing was changed\n  help: enable it for `{env}` first (`enabled: true`, or `enable: [{address}]` under the environment), then adopt it"
+        )));
+    }
     let mut live = refresh(&mut session, Mode::Converge).await?;
     let mut out = io::stdout().lock();
     human::header(&mut out, &session.header, session.out)?;

@@ -208,8 +208,8 @@ async fn release_leaves_another_stacks_record_alone() {
 #[test]
 fn tokens_are_64_hex_characters_and_new_each_time() {
     let long = "x".repeat(200);
-    let a = new_token(&long, "vpc_endpoint.dynamodb");
-    let b = new_token(&long, "vpc_endpoint.dynamodb");
+    let a = new_token(&long, "prod", "vpc_endpoint.dynamodb");
+    let b = new_token(&long, "prod", "vpc_endpoint.dynamodb");
     assert_eq!(a.len(), 64, "EC2 allows 64 characters");
     assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
     assert_ne!(a, b);
@@ -217,8 +217,16 @@ fn tokens_are_64_hex_characters_and_new_each_time() {
 
 #[tokio::test]
 async fn a_create_token_is_reused_while_recorded_and_a_lost_race_reads_the_winner() {
+    // Guards issue 21: tokens were keyed by stack and address only, so two environments
+    // of one stack in one account shared a token, and EC2 handed one the other's endpoint.
     let recorded = mock!(Client::get_item)
-        .match_requests(|r| r.consistent_read() == Some(true))
+        .match_requests(|r| {
+            r.consistent_read() == Some(true)
+                && r.key()
+                    .and_then(|k| k.get("pk"))
+                    .and_then(|v| v.as_s().ok())
+                    == Some(&"token#cruddur#prod#vpc_endpoint.dynamodb".to_string())
+        })
         .then_output(|| {
             GetItemOutput::builder()
                 .item("token", AttributeValue::S("t-1".into()))
@@ -232,10 +240,14 @@ async fn a_create_token_is_reused_while_recorded_and_a_lost_race_reads_the_winne
     let aws = aws_of(crate::aws::WaitPolicy::default(), |a| {
         a.dynamodb = client.clone();
     });
-    let token = create_token(&aws, "cruddur", "vpc_endpoint.dynamodb")
+    let token = create_token(&aws, "cruddur", "prod", "vpc_endpoint.dynamodb")
         .await
         .expect("token");
     assert_eq!(token, "t-1", "a crashed run's token is reused");
+    assert_ne!(
+        token_key("cruddur", "prod", "vpc_endpoint.dynamodb"),
+        token_key("cruddur", "staging", "vpc_endpoint.dynamodb")
+    );
 
     let none = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
     let lost = mock!(Client::put_item)
@@ -258,7 +270,7 @@ async fn a_create_token_is_reused_while_recorded_and_a_lost_race_reads_the_winne
     let aws = aws_of(crate::aws::WaitPolicy::default(), |a| {
         a.dynamodb = client.clone();
     });
-    let token = create_token(&aws, "cruddur", "vpc_endpoint.dynamodb")
+    let token = create_token(&aws, "cruddur", "prod", "vpc_endpoint.dynamodb")
         .await
         .expect("token");
     assert_eq!(token, "t-2", "the concurrent writer's token wins");

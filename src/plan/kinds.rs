@@ -116,6 +116,7 @@ pub(super) fn plan_all(
     }
     if p.errors.is_empty() {
         Ok(Plan {
+            environment: ctx.environment.clone(),
             stack: stack.name.clone(),
             mode,
             changes: p.changes,

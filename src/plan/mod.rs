@@ -85,6 +85,9 @@ pub enum Mode {
 /// A complete plan: every change, in declaration order, plus notes for the reader.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
+    /// The environment planned for (`local`, `prod`): create tokens are kept per
+    /// environment, since two environments may share an account.
+    pub environment: String,
     /// The stack.
     pub stack: String,
     /// Converge or destroy.

@@ -9,7 +9,7 @@ use crate::harness::proxy::ProxyConfig;
 use crate::harness::{StackFile, block_on, dynamodb, emulator, one_table_stack, start_proxy};
 use crate::tables::{describe, tags};
 
-const ON_DEMAND: &str =
+pub(crate) const ON_DEMAND: &str =
     "    attributes: {pk: S}\n    key: {hash: pk}\n    billing: {mode: PAY_PER_REQUEST}\n";
 
 #[test]
@@ -68,6 +68,47 @@ fn a_hand_made_table_stops_plan_survives_destroy_and_can_be_adopted() {
 }
 
 #[test]
+fn a_disabled_address_is_never_adopted_so_the_next_apply_cannot_delete_a_hand_made_table() {
+    // Guards issue 21: adopting a disabled entry tagged the table as the stack's, and the
+    // next apply deleted it as owned but unwanted in this environment.
+    let name = "it-adopt-disabled";
+    block_on(async { crate::harness::hand_made_table(&dynamodb(), name).await });
+    let file = StackFile::new(&one_table_stack(
+        "adoptoff",
+        name,
+        &format!("{ON_DEMAND}    enabled: false\n"),
+    ));
+    let adopt = file.run(&["adopt", "local", "table.messages", "--yes"]);
+    assert_eq!(adopt.code, 1, "{adopt:?}");
+    assert!(
+        adopt
+            .stderr
+            .contains("table.messages is disabled in environment `local`, so adopting it would let the next `apply` delete it"),
+        "{}",
+        adopt.stderr
+    );
+    let arn = block_on(describe(name))
+        .unwrap()
+        .table_arn()
+        .unwrap()
+        .to_string();
+    assert!(block_on(tags(&arn)).is_empty(), "not tagged");
+    assert_eq!(file.run(&["apply", "--yes"]).code, 0);
+    assert!(
+        block_on(describe(name)).is_some(),
+        "the hand-made table stays"
+    );
+    block_on(async {
+        dynamodb()
+            .delete_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
 fn a_table_with_items_is_destroyed_only_with_allow_data_loss_and_backup_keeps_a_copy() {
     let name = "it-dataloss-messages";
     let file = StackFile::new(&one_table_stack("dataloss", name, ON_DEMAND));
@@ -103,7 +144,9 @@ fn a_table_with_items_is_destroyed_only_with_allow_data_loss_and_backup_keeps_a_
     assert!(block_on(describe(name)).is_none());
 }
 
-fn spawn(file: &StackFile, proxy_url: &str, args: &[&str]) -> std::process::Child {
+/// Spawns the binary through the proxy; `app` names the run in its User-Agent, so the proxy
+/// tells the calls of concurrent runs apart.
+fn spawn(file: &StackFile, proxy_url: &str, app: &str, args: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_cruddur-infra"))
         .arg("--stack")
         .arg(&file.path)
@@ -118,6 +161,7 @@ fn spawn(file: &StackFile, proxy_url: &str, args: &[&str]) -> std::process::Chil
         .env("AWS_CONFIG_FILE", "/nonexistent/cruddur-infra-tests")
         .env("NO_COLOR", "1")
         .env("CRUDDUR_INFRA_LOCK_LEASE_SECONDS", "3")
+        .env("AWS_SDK_UA_APP_ID", app)
         .spawn()
         .unwrap()
 }
@@ -134,8 +178,8 @@ fn two_concurrent_applies_never_interleave_and_the_end_state_is_right() {
         lost_write_rate: 0.0,
         seed: 1,
     });
-    let a = spawn(&file, &proxy.url, &["apply", "--yes"]);
-    let b = spawn(&file, &proxy.url, &["apply", "--yes"]);
+    let a = spawn(&file, &proxy.url, "run-a", &["apply", "--yes"]);
+    let b = spawn(&file, &proxy.url, "run-b", &["apply", "--yes"]);
     let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
     let codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap_or(-1)).collect();
     assert!(codes.contains(&0), "one apply succeeds: {outs:?}");
@@ -146,69 +190,40 @@ fn two_concurrent_applies_never_interleave_and_the_end_state_is_right() {
             "the other one names the lock: {e}"
         );
     }
-    // The write calls of the two runs never overlap: the second waits or stops.
+    // The stack's write calls of the two runs never overlap: each run's writes (the lock
+    // table's aside) span one window, and the windows are disjoint.
+    let stats = proxy.stats.lock().unwrap();
+    let window = |app: &str| {
+        let writes: Vec<_> = stats
+            .calls
+            .iter()
+            .filter(|c| c.app == app && c.write && !c.excerpt.contains("cruddur-infra-locks"))
+            .collect();
+        let first = writes.iter().map(|c| c.start).min();
+        let last = writes.iter().map(|c| c.end).max();
+        first.zip(last)
+    };
+    assert!(
+        stats
+            .calls
+            .iter()
+            .all(|c| c.app == "run-a" || c.app == "run-b"),
+        "every call names its run"
+    );
+    let windows: Vec<_> = ["run-a", "run-b"].into_iter().filter_map(window).collect();
+    assert!(!windows.is_empty(), "the winner wrote");
+    if let [a, b] = windows.as_slice() {
+        assert!(
+            a.1 <= b.0 || b.1 <= a.0,
+            "the two runs wrote at the same time: {a:?} and {b:?}"
+        );
+    }
+    drop(stats);
     let tables = block_on(async { dynamodb().list_tables().send().await.unwrap() });
     assert_eq!(
         tables.table_names().iter().filter(|t| *t == name).count(),
         1
     );
-    assert_eq!(file.run(&["plan", "--detailed-exitcode"]).code, 0);
-    assert_eq!(file.run(&["destroy", "--yes"]).code, 0);
-}
-
-#[test]
-fn a_lock_held_on_another_host_is_refused_until_its_lease_lapses() {
-    // A holder on this host whose process is gone is taken over at once (the faults tests);
-    // one on another host may still be working, so its lease is the only rule.
-    let name = "it-lapse-messages";
-    let file = StackFile::new(&one_table_stack("lapse", name, ON_DEMAND));
-    assert_eq!(
-        file.run(&["apply", "--yes"]).code,
-        0,
-        "creates the lock table too"
-    );
-    let expires = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3;
-    block_on(async {
-        dynamodb()
-            .put_item()
-            .table_name("cruddur-infra-locks")
-            .item("pk", AttributeValue::S("lapse/local".into()))
-            .item(
-                "holder",
-                AttributeValue::S("someone@elsewhere (pid 1)".into()),
-            )
-            .item("expires_at", AttributeValue::N(expires.to_string()))
-            .item("host", AttributeValue::S("elsewhere".into()))
-            .item("boot", AttributeValue::S("another-boot".into()))
-            .item("pid", AttributeValue::N("1".into()))
-            .item("started", AttributeValue::N("1".into()))
-            .send()
-            .await
-            .unwrap()
-    });
-    // Give the next run something to change, so it needs the lock.
-    file.rewrite(&one_table_stack(
-        "lapse",
-        name,
-        &format!("{ON_DEMAND}    tags: {{after: crash}}\n"),
-    ));
-    // At once: refused, naming the holder.
-    let held = file.run(&["apply", "--yes"]);
-    assert_eq!(held.code, 1, "{held:?}");
-    assert!(
-        held.stderr
-            .contains("is locked by someone@elsewhere (pid 1)"),
-        "{}",
-        held.stderr
-    );
-    // Waiting past the lease: proceeds, no manual step.
-    let waited = file.run(&["apply", "--yes", "--lock-timeout", "15s"]);
-    assert_eq!(waited.code, 0, "{waited:?}");
-    assert!(!waited.stderr.contains("took over"), "{}", waited.stderr);
     assert_eq!(file.run(&["plan", "--detailed-exitcode"]).code, 0);
     assert_eq!(file.run(&["destroy", "--yes"]).code, 0);
 }
@@ -439,4 +454,63 @@ fn a_stray_the_tagging_api_still_lists_after_it_was_deleted_is_not_planned() {
         .count();
     assert!(listed >= 1, "the stale listing was served");
     assert_eq!(run(&["destroy", "--yes"]).code, 0);
+}
+
+#[test]
+fn a_renamed_role_is_deleted_as_a_stray_with_its_policies_and_a_role_made_by_hand_is_not() {
+    // Guards issue 21: roles were never found as strays, so a role renamed in the file
+    // stayed in the account forever, with its trust policy and permissions.
+    let copy = crate::seed::seed_copy("it-rolestray");
+    let url = emulator().url.clone();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint-url", url.as_str()]);
+        crate::harness::Run::new(&copy.stack, &all).run()
+    };
+    let iam = aws_sdk_iam::Client::new(&crate::harness::sdk_config());
+    let exists =
+        |name: &str| block_on(async { iam.get_role().role_name(name).send().await.is_ok() });
+    // A role made by hand with the name a stack could use: never a stray of it.
+    block_on(async {
+        iam.create_role()
+            .role_name("it-rolestray-by-hand")
+            .assume_role_policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap()
+    });
+    assert_eq!(run(&["apply", "--yes"]).code, 0);
+    assert!(exists("it-rolestray-role"));
+    let text = std::fs::read_to_string(&copy.stack).unwrap();
+    std::fs::write(
+        &copy.stack,
+        text.replace("name: it-rolestray-role\n", "name: it-rolestray-role-v2\n"),
+    )
+    .unwrap();
+    let plan = run(&["plan"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("# role.it-rolestray-role will be destroyed: no longer declared"),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("by-hand"), "{}", plan.stdout);
+    assert_eq!(run(&["apply", "--yes"]).code, 0);
+    assert!(!exists("it-rolestray-role"), "the renamed role is gone");
+    assert!(exists("it-rolestray-role-v2"));
+    assert!(exists("it-rolestray-by-hand"), "the hand-made role stays");
+    assert_eq!(run(&["plan", "--detailed-exitcode"]).code, 0);
+    assert_eq!(run(&["destroy", "--yes", "--allow-data-loss"]).code, 0);
+    assert!(!exists("it-rolestray-role-v2"));
+    assert!(exists("it-rolestray-by-hand"));
+    block_on(async {
+        iam.delete_role()
+            .role_name("it-rolestray-by-hand")
+            .send()
+            .await
+            .unwrap()
+    });
 }

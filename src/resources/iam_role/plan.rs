@@ -165,6 +165,17 @@ impl Resource for Role {
         Some(&spec.name)
     }
 
+    /// Roles are known to AWS by name (unique per account, whatever the path).
+    fn declares(d: &Declared<RoleSpec>, name: &str) -> bool {
+        d.spec.name == name
+    }
+
+    /// A role the stack's records name but its file no longer declares is deleted with
+    /// its policies, attachments and instance-profile memberships.
+    fn stray_op(_: &str) -> Option<RoleOp> {
+        Some(RoleOp::Delete)
+    }
+
     /// Adopted by name: the target is the role name `TagRole` takes.
     fn adopt(live: &mut Self::Live, stack: &str) -> Adoption {
         match &mut live.role {

@@ -20,7 +20,7 @@ use crate::apply::Run;
 use crate::plan::Change;
 use crate::refresh::ReadContext;
 use crate::stack::Declared;
-use crate::resources::ResourceIo;
+use crate::resources::{Kind, ResourceIo};
 use crate::aws::{Api, AwsError, Retry, retry};
 use crate::resources::{OWNER_TAG, policy};
 
@@ -617,9 +617,32 @@ fn resolved(
     Ok(c)
 }
 
-/// No `STRAY_TYPE`: IAM is global and the Tagging API query does not cover roles, so a
-/// role is never found as a stray.
+/// No `STRAY_TYPE`: IAM is global and the Tagging API query does not cover roles. Strays
+/// are found from ownership records instead, written before every `CreateRole` (and by
+/// `adopt`), so a role removed from the stack file or renamed is deleted, not left in the
+/// account with its trust policy.
 impl ResourceIo for super::Role {
+    const STRAYS_FROM_RECORDS: bool = true;
+
+    /// The recorded role read back by name: a stray when it exists and its ownership tag
+    /// names `stack` (a record outlives its role only after a crash between the delete and
+    /// the record's removal, which `apply` finishes).
+    async fn read_stray(
+        api: Api<'_>,
+        stack: &str,
+        name: &str,
+    ) -> Result<Option<crate::plan::Stray>, AwsError> {
+        let live = read(api, name, &[]).await?;
+        Ok(live
+            .filter(|l| l.owner.as_deref() == Some(stack))
+            .map(|_| crate::plan::Stray {
+                kind: Kind::Role,
+                name: name.to_string(),
+                items: 0,
+                protected: false,
+            }))
+    }
+
     /// Read by name with its policies and attachments, and the documents of attached
     /// managed policies that are not bundled; every write on the role's ARN. Removing the
     /// role from an instance profile needs the profile's ARN, which the stack does not
@@ -686,8 +709,11 @@ impl ResourceIo for super::Role {
         out
     }
 
-    /// `TagRole` with the ownership tag only; `target` is the role name.
+    /// The ownership record first (so the role is found as a stray once it is no longer
+    /// declared), then `TagRole` with the ownership tag only; `target` is the role name.
     async fn tag_owned(api: Api<'_>, target: &str, stack: &str) -> Result<(), AwsError> {
+        let address = api.reporter.address.to_string();
+        crate::ownership::claim(api.aws, stack, Kind::Role, &address, target, None).await?;
         tag_as_owned(api, target, stack).await
     }
 
@@ -733,20 +759,30 @@ impl ResourceIo for super::Role {
         let name = change.name.as_str();
         let address = &change.address;
         let out = run.outputs;
+        // The record is written before the create and removed after the delete, like the
+        // tag it stands beside: a stray role is found from it (see `read_stray`).
+        let at = address.to_string();
+        let claim = || crate::ownership::claim(api.aws, stack, Kind::Role, &at, name, None);
+        let release = || crate::ownership::release(api.aws, stack, Kind::Role, name);
         match op {
-            RoleOp::Create(c) => create(api, &resolved(out, address, c)?, stack)
-                .await
-                .map(drop),
+            RoleOp::Create(c) => {
+                let c = resolved(out, address, c)?;
+                claim().await?;
+                create(api, &c, stack).await.map(drop)
+            }
             RoleOp::Update(steps) => {
                 update(api, name, steps, &|t| out.json(address, t)).await
             }
             RoleOp::Replace(c) => {
+                let c = resolved(out, address, c)?;
                 delete(api, name).await?;
-                create(api, &resolved(out, address, c)?, stack)
-                    .await
-                    .map(drop)
+                claim().await?;
+                create(api, &c, stack).await.map(drop)
             }
-            RoleOp::Delete => delete(api, name).await,
+            RoleOp::Delete => {
+                delete(api, name).await?;
+                release().await
+            }
         }
     }
 }

@@ -220,16 +220,17 @@ fn is_stale_token(err: &AwsError) -> bool {
 async fn create_once(
     api: Api<'_>,
     c: &EndpointConfig,
-    stack: &str,
+    run: &Run<'_>,
     address: &str,
 ) -> Result<String, AwsError> {
-    let token = ownership::create_token(api.aws, stack, address).await?;
+    let (stack, env) = (run.stack, run.environment);
+    let token = ownership::create_token(api.aws, stack, env, address).await?;
     let id = match create(api, c, stack, &token).await {
         Err(e) if is_stale_token(&e) => {
             api.reporter
                 .step("the client token belonged to a deleted endpoint; creating with a new one");
-            ownership::forget_token(api.aws, stack, address).await?;
-            let token = ownership::create_token(api.aws, stack, address).await?;
+            ownership::forget_token(api.aws, stack, env, address).await?;
+            let token = ownership::create_token(api.aws, stack, env, address).await?;
             create(api, c, stack, &token).await?
         }
         other => other?,
@@ -497,7 +498,7 @@ impl ResourceIo for super::Endpoint {
         let address = change.address.to_string();
         {
             match op {
-                EndpointOp::Create(c) => create_once(api, c, stack, &address).await.map(drop),
+                EndpointOp::Create(c) => create_once(api, c, run, &address).await.map(drop),
                 EndpointOp::Update {
                     id,
                     update,
@@ -511,14 +512,14 @@ impl ResourceIo for super::Endpoint {
                 }
                 EndpointOp::Replace { id, config } => {
                     delete(api, id).await?;
-                    ownership::forget_token(api.aws, stack, &address).await?;
-                    create_once(api, config, stack, &address).await.map(drop)
+                    ownership::forget_token(api.aws, stack, run.environment, &address).await?;
+                    create_once(api, config, run, &address).await.map(drop)
                 }
                 EndpointOp::Delete(ids) => {
                     for id in ids {
                         delete(api, id).await?;
                     }
-                    ownership::forget_token(api.aws, stack, &address).await
+                    ownership::forget_token(api.aws, stack, run.environment, &address).await
                 }
             }
         }
