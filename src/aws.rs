@@ -451,7 +451,12 @@ where
             }
             _ => match raw {
                 Some(raw) => format!(
-                    "AWS answered with an error the SDK could not read ({})",
+                    "AWS answered with {} the SDK could not read ({})",
+                    if raw.status().is_success() {
+                        "something"
+                    } else {
+                        "an error"
+                    },
                     excerpt(raw.body().bytes().unwrap_or_default())
                 ),
                 None => innermost(err),

@@ -353,7 +353,11 @@ impl Seen {
         Self {
             holder: s("holder").unwrap_or_else(|| "another run".into()),
             run: s("run").unwrap_or_default(),
-            version: s("version").unwrap_or_default(),
+            // Items of earlier versions have no version: their holder renews by rewriting
+            // `expires_at`, so that is what changes while it lives.
+            version: s("version")
+                .or_else(|| item.get("expires_at").and_then(|v| v.as_n().ok()).cloned())
+                .unwrap_or_default(),
             lease: item
                 .get("lease_ms")
                 .and_then(|v| v.as_n().ok())
@@ -399,6 +403,9 @@ struct Shared {
     lost: AtomicBool,
     /// When the last write that proved the lock ours was sent (a renewal or a fence).
     proved: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The lease: a renewal or fence call without an answer within a third of it has
+    /// failed (a half-open connection after sleep must not hold the turn for minutes).
+    lease: Duration,
 }
 
 /// A held lock; renewed in the background until released.
@@ -447,10 +454,17 @@ async fn try_put(
     }
     put = match replacing {
         None => put.condition_expression("attribute_not_exists(pk)"),
-        // Items of earlier versions have no run or version: the holder name stands in.
+        // Items of earlier versions have no run or version: the holder name and the
+        // `expires_at` it renews stand in, so a live earlier-version holder keeps its lock.
+        Some(seen) if seen.run.is_empty() && !seen.version.is_empty() => put
+            .condition_expression(
+                "holder = :holder AND attribute_not_exists(run) AND expires_at = :expires",
+            )
+            .expression_attribute_values(":holder", AttributeValue::S(seen.holder.clone()))
+            .expression_attribute_values(":expires", AttributeValue::N(seen.version.clone())),
         Some(seen) if seen.run.is_empty() => put
             .condition_expression(
-                "holder = :holder AND attribute_not_exists(run) AND attribute_not_exists(version)",
+                "holder = :holder AND attribute_not_exists(run) AND attribute_not_exists(expires_at)",
             )
             .expression_attribute_values(":holder", AttributeValue::S(seen.holder.clone())),
         Some(seen) => put
@@ -524,7 +538,6 @@ pub async fn acquire_as(
     me: Holder,
     wait: Duration,
 ) -> Result<Guard, LockError> {
-    let start = Instant::now();
     let mut version = token();
     // Put first: the table exists on every run but the first, which creates it.
     let first = match try_put(client, id, &me, &version, None).await {
@@ -538,8 +551,11 @@ pub async fn acquire_as(
     };
     let mut attempt = Some(first);
     let mut took_over = None;
-    // The holder's run and version as first seen, and when (on our clock).
+    // The holder's run and version as last seen, and since when (on our clock).
     let mut watched: Option<(Seen, Instant)> = None;
+    // When a holder was first seen: the wait is counted from there, on the same clock as
+    // the watch, so a holder silent since then is taken over before the wait runs out.
+    let mut start: Option<Instant> = None;
     loop {
         let result = match attempt.take() {
             Some(r) => r,
@@ -547,17 +563,32 @@ pub async fn acquire_as(
         };
         let seen = match result {
             Ok(()) => break,
-            Err(seen) if seen.holder.is_empty() => continue,
+            // Released between our put and our read: put again, after a breath, and never
+            // past the wait (other runs may keep taking and releasing it).
+            Err(seen) if seen.holder.is_empty() => {
+                if start.is_some_and(|s| s.elapsed() >= wait + me.lease) {
+                    return Err(LockError::Held {
+                        id: id.to_string(),
+                        holder: "other runs, one after another".into(),
+                        waited: start.map_or(Duration::ZERO, |s| s.elapsed()),
+                        lease: me.lease,
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
             Err(seen) => seen,
         };
+        let now = Instant::now();
+        let start = *start.get_or_insert(now);
         let unchanged = match &watched {
             Some((w, since))
                 if w.run == seen.run && w.version == seen.version && w.holder == seen.holder =>
             {
-                since.elapsed()
+                now.duration_since(*since)
             }
             _ => {
-                watched = Some((seen.clone(), Instant::now()));
+                watched = Some((seen.clone(), now));
                 Duration::ZERO
             }
         };
@@ -583,7 +614,9 @@ pub async fn acquire_as(
                 }
             }
         }
-        if start.elapsed() >= wait + seen.lease {
+        // Measured at the same instant as `unchanged`: a holder silent since it was first
+        // seen was taken over above, so only one that renewed is reported.
+        if now.duration_since(start) >= wait + seen.lease {
             return Err(LockError::Held {
                 id: id.to_string(),
                 holder: seen.holder,
@@ -597,6 +630,7 @@ pub async fn acquire_as(
         version: tokio::sync::Mutex::new(version),
         lost: AtomicBool::new(false),
         proved: std::sync::Mutex::new(None),
+        lease: me.lease,
     });
     let (c, i, r, sh, lease) = (
         client.clone(),
@@ -606,15 +640,18 @@ pub async fn acquire_as(
         me.lease,
     );
     let renewal = tokio::spawn(async move {
+        let mut pause = lease / 3;
         loop {
-            tokio::time::sleep(lease / 3).await;
-            match renew(&c, &i, &r, &sh, None).await {
+            tokio::time::sleep(pause).await;
+            pause = match renew(&c, &i, &r, &sh, None).await {
                 // Taken over: the fence before the next change will say so.
                 Err(Renewal::Lost(_)) => return,
-                // A failed call is tried again at the next renewal; waiters see the lease
-                // lapse if that keeps failing, and the fence stops this run.
-                Ok(()) | Err(Renewal::Failed(_)) => {}
-            }
+                Ok(()) => lease / 3,
+                // A failed call is tried again soon, not a third of a lease later: two
+                // failures in a row must not let a waiter take over a working run. If it
+                // keeps failing, waiters see the lease lapse and the fence stops this run.
+                Err(Renewal::Failed(_)) => lease / 12,
+            };
         }
     });
     Ok(Guard {
@@ -667,7 +704,7 @@ async fn renew(
     let next = token();
     // The run id decides: only this run writes it, and a takeover replaces it. The version
     // is what waiters watch change.
-    let sent = client
+    let call = client
         .update_item()
         .table_name(TABLE)
         .key("pk", AttributeValue::S(id.into()))
@@ -676,8 +713,17 @@ async fn renew(
         .expression_attribute_values(":next", AttributeValue::S(next.clone()))
         .expression_attribute_values(":run", AttributeValue::S(run.into()))
         .expression_attribute_values(":current", AttributeValue::S(current.clone()))
-        .send()
-        .await;
+        .send();
+    let Ok(sent) = tokio::time::timeout(shared.lease / 3, call).await else {
+        return Err(Renewal::Failed(AwsError::Unexpected {
+            op: "UpdateItem",
+            address: TABLE.into(),
+            message: format!(
+                "no answer within {}s to the lock's renewal",
+                (shared.lease / 3).as_secs()
+            ),
+        }));
+    };
     match sent {
         Ok(_) => {
             *current = next;
@@ -922,6 +968,7 @@ mod tests {
                 version: tokio::sync::Mutex::new("v-before".into()),
                 lost: AtomicBool::new(false),
                 proved: std::sync::Mutex::new(None),
+                lease: Duration::from_mins(1),
             }),
             renewal: tokio::spawn(async {}),
             took_over: None,

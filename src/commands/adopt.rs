@@ -62,6 +62,20 @@ pub async fn run(global: &GlobalArgs, args: &AdoptArgs) -> Result<(), CommandErr
         }
     };
     match owner.as_deref() {
+        // A kind whose strays are found from ownership records (roles) may be owned by
+        // its tag alone, from before records were kept: write the record, so that it is
+        // found once it is no longer declared. Both writes are idempotent.
+        Some(o) if o == stack && crate::resources::record_stray_kinds().contains(&address.kind) => {
+            let sink = StderrEvents(session.err);
+            let api = Api::new(&session.aws, &address, &sink);
+            crate::resources::tag_owned(api, address.kind, &target, &stack).await?;
+            writeln!(
+                out,
+                "\n{address} is already owned by stack `{stack}`; its ownership record in `{}` is written.",
+                crate::lock::TABLE
+            )?;
+            return Ok(());
+        }
         Some(o) if o == stack => {
             writeln!(
                 out,

@@ -151,9 +151,16 @@ async fn locked(
     let undone = outcome.failed.len() + outcome.skipped.len() + outcome.interrupted.len() + lost;
     human::summary(out, &plan, undone, session.out)?;
     if !outcome.interrupted.is_empty() {
-        stopped_early(out, &plan, &outcome, &outcome.interrupted, "the interrupt")?;
+        // The lock may have been lost too: what its fence stopped was not started either.
         let mut not_started = outcome.interrupted.clone();
+        if let Some((why, lost)) = &outcome.lock_lost {
+            writeln!(out, "Lock lost: {why}.")?;
+            not_started.extend(lost.iter().cloned());
+        }
+        stopped_early(out, &plan, &outcome, &not_started, "the interrupt")?;
         not_started.extend(outcome.skipped.iter().cloned());
+        not_started.sort();
+        not_started.dedup();
         return Err(CommandError::Interrupted(not_started.len()));
     }
     if let Some((why, not_started)) = &outcome.lock_lost {

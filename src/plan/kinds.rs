@@ -90,6 +90,21 @@ pub(super) fn plan_all(
             change.stray = true;
         }
     }
+    // A stray role goes last: the functions and clusters that ran as it may be moving to
+    // another role in this very plan, and must never run a minute under a deleted one.
+    let moving: Vec<Address> = p
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Delete)
+        .map(|c| c.address.clone())
+        .collect();
+    for c in p
+        .changes
+        .iter_mut()
+        .filter(|c| c.stray && c.address.kind == crate::resources::Kind::Role)
+    {
+        c.depends_on.extend(moving.iter().cloned());
+    }
     // What it costs: converging, everything planned to exist; what the plan deletes of the
     // declared resources (all of it for destroy, the disabled ones otherwise) stops costing.
     let deleted: BTreeSet<Address> = p

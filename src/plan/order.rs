@@ -15,11 +15,12 @@ pub type Node = (Address, Vec<Address>, bool);
 /// except that a deletion runs before: a dependent (a mapping, a function) must be gone
 /// before what it uses (a function, a role, a table) can be deleted. In `destroy` every
 /// change is a deletion, so every edge is reversed; in `apply` only the deletions of
-/// disabled resources are.
+/// disabled resources are. A deletion that depends on a change that is no deletion waits
+/// for it (a stray role goes only once the functions moved off it).
 #[must_use]
 pub fn runs_before(a: &Node, b: &Node) -> bool {
     if b.2 {
-        a.1.contains(&b.0) && a.2
+        (a.1.contains(&b.0) && a.2) || (b.1.contains(&a.0) && !a.2)
     } else {
         b.1.contains(&a.0)
     }
@@ -95,6 +96,21 @@ mod tests {
             (function, vec![fn_role], false),
         ];
         assert_eq!(waves(&nodes), vec![vec![1, 2], vec![0, 3]]);
+    }
+
+    #[test]
+    fn a_stray_role_is_deleted_after_the_function_moved_off_it() {
+        // The role was renamed: the function moves to the new role (an update), and the
+        // old one, a stray, waits for that before it goes.
+        let old = Address::new(crate::resources::Kind::Role, "old");
+        let new = Address::new(crate::resources::Kind::Role, "new");
+        let function = Address::new(crate::resources::Kind::Function, "f");
+        let nodes = vec![
+            (old, vec![new.clone(), function.clone()], true),
+            (new.clone(), vec![], false),
+            (function, vec![new], false),
+        ];
+        assert_eq!(waves(&nodes), vec![vec![1], vec![2], vec![0]]);
     }
 
     #[test]

@@ -483,6 +483,47 @@ fn a_renamed_role_is_deleted_as_a_stray_with_its_policies_and_a_role_made_by_han
     });
     assert_eq!(run(&["apply", "--yes"]).code, 0);
     assert!(exists("it-rolestray-role"));
+    // A role created before records were kept has its tag only: `adopt` writes its record.
+    let record = || {
+        block_on(async {
+            dynamodb()
+                .get_item()
+                .table_name("cruddur-infra-locks")
+                .key(
+                    "pk",
+                    AttributeValue::S("owner#role#it-rolestray-role".into()),
+                )
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item
+                .is_some()
+        })
+    };
+    assert!(record(), "written before CreateRole");
+    block_on(async {
+        dynamodb()
+            .delete_item()
+            .table_name("cruddur-infra-locks")
+            .key(
+                "pk",
+                AttributeValue::S("owner#role#it-rolestray-role".into()),
+            )
+            .send()
+            .await
+            .unwrap()
+    });
+    let adopted = run(&["adopt", "role.messaging_stream", "--yes"]);
+    assert_eq!(adopted.code, 0, "{adopted:?}");
+    assert!(
+        adopted
+            .stdout
+            .contains("already owned by stack `it-rolestray`; its ownership record"),
+        "{}",
+        adopted.stdout
+    );
+    assert!(record(), "written by adopt");
     let text = std::fs::read_to_string(&copy.stack).unwrap();
     std::fs::write(
         &copy.stack,

@@ -186,7 +186,7 @@ struct Open {
     opened: SystemTime,
     /// The sequence number of the last record read from it.
     last: Option<String>,
-    /// Records made before this minute (Unix time) are dropped: a `latest` iterator renewed
+    /// Records made before this time (Unix seconds, a minute boundary) are dropped: a `latest` iterator renewed
     /// at the trim horizon would otherwise bring back what was written before the tail.
     floor: Option<i64>,
 }
@@ -261,6 +261,16 @@ impl<F: FnMut(Read) -> bool> Reader<'_, F> {
         self.rescan = true;
     }
 
+    /// Whether shard `id` had a position that trimming can lose: a record read, or a start
+    /// other than `latest`. A shard opened at `latest` that has seen nothing had none: the
+    /// records before its opening were never to be shown (DynamoDB Local answers
+    /// `TrimmedDataAccessException` this way while a new stream is set up).
+    fn positioned(&self, id: &str) -> bool {
+        self.open
+            .get(id)
+            .is_some_and(|s| s.last.is_some() || s.started != ShardIteratorType::Latest)
+    }
+
     /// Sets the record floor of `id` when it is about to be read from the trim horizon
     /// although it was opened at `latest` and has seen nothing: it has no position to go
     /// back to, and all it should show is what came after it was opened.
@@ -270,11 +280,12 @@ impl<F: FnMut(Read) -> bool> Reader<'_, F> {
             && shard.started == ShardIteratorType::Latest
         {
             // AWS rounds a record's creation time down to the second, DynamoDB Local to
-            // the minute, and this machine's clock may run ahead of AWS's: the floor is
-            // the minute the shard was opened in, so nothing newer than the opening is
-            // ever dropped (at worst, records of up to a minute before it show).
+            // the minute, and this machine's clock may run up to a minute ahead of
+            // AWS's: the floor is the minute before the one the shard was opened in, so
+            // nothing newer than the opening is ever dropped (at worst, records of up to
+            // two minutes before it show).
             let opened = unix_secs(shard.opened);
-            shard.floor = Some(opened - opened.rem_euclid(60));
+            shard.floor = Some(opened - opened.rem_euclid(60) - 60);
         }
     }
 
@@ -362,7 +373,9 @@ impl<F: FnMut(Read) -> bool> Reader<'_, F> {
                 Some(GetShardIteratorError::TrimmedDataAccessException(_))
                     if kind != ShardIteratorType::TrimHorizon =>
                 {
-                    self.note(trimmed_note(id));
+                    if self.positioned(id) {
+                        self.note(trimmed_note(id));
+                    }
                     self.floor_if_latest(id);
                     kind = ShardIteratorType::TrimHorizon;
                     after = None;
@@ -418,14 +431,7 @@ impl<F: FnMut(Read) -> bool> Reader<'_, F> {
         } else {
             self.open.get(id).and_then(|s| s.last.clone())
         };
-        // A shard opened at `latest` that has seen nothing had no position to lose: the
-        // records before its opening were never to be shown (DynamoDB Local answers
-        // this way while a new stream is set up).
-        let positioned = self
-            .open
-            .get(id)
-            .is_some_and(|s| s.last.is_some() || s.started != ShardIteratorType::Latest);
-        if trimmed && positioned {
+        if trimmed && self.positioned(id) {
             self.note(trimmed_note(id));
         }
         let kind = if after.is_some() {

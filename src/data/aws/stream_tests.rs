@@ -313,10 +313,15 @@ async fn an_expired_latest_iterator_renews_from_the_opening_then_after_the_last_
             .then_output(|| {
                 page(
                     vec![
-                        // Times are rounded down to the minute: the minute before the
-                        // opening's is older, the opening's own may not be.
-                        rec("before", "10", Some(OPENED_SECS - OPENED_SECS % 60 - 1)),
-                        rec("same-second", "11", Some(OPENED_SECS - OPENED_SECS % 60)),
+                        // Times may be rounded down to the minute, and the local clock
+                        // may run a minute ahead: two minutes before the opening's is
+                        // older; the minute before it may not be.
+                        rec("before", "10", Some(OPENED_SECS - OPENED_SECS % 60 - 61)),
+                        rec(
+                            "same-second",
+                            "11",
+                            Some(OPENED_SECS - OPENED_SECS % 60 - 60),
+                        ),
                         rec("after", "12", Some(OPENED_SECS + 1)),
                     ],
                     Some("it-horizon-2"),

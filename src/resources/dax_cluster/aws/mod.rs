@@ -404,6 +404,28 @@ fn settings_show(s: &ClusterSettings, c: &Cluster) -> bool {
 
 /// Whether what DAX reports shows `factor` nodes, every one listed and `available`
 /// (Terraform's provider checks the node list the same way before it trusts `available`).
+/// A replication-factor change that failed is done all the same when the cluster already
+/// counts `factor` nodes: an earlier attempt went through but its answer was lost, and
+/// DAX refuses the one sent again (mid-change, then as the factor it already has).
+async fn already(
+    api: Api<'_>,
+    name: &str,
+    factor: i32,
+    sent: Result<impl Sized, AwsError>,
+) -> Result<(), AwsError> {
+    match sent {
+        Ok(_) => Ok(()),
+        Err(e) => match describe(api, name).await? {
+            Some(c) if c.total_nodes() == Some(factor) => {
+                api.reporter
+                    .step("the change was already made by an earlier attempt; carrying on");
+                Ok(())
+            }
+            _ => Err(e),
+        },
+    }
+}
+
 fn nodes_show(factor: i32, c: &Cluster) -> bool {
     c.total_nodes() == Some(factor)
         && usize::try_from(factor).is_ok_and(|n| c.nodes().len() == n)
@@ -856,7 +878,7 @@ async fn update(
     if let Some(factor) = u.replication_factor {
         let have = cluster.total_nodes().unwrap_or(factor);
         if factor > have {
-            retry_within(api.wait(), api.reporter, CLUSTER_WAIT, || async {
+            let sent = retry_within(api.wait(), api.reporter, CLUSTER_WAIT, || async {
                 client
                     .increase_replication_factor()
                     .cluster_name(name)
@@ -875,9 +897,10 @@ async fn update(
                         )
                     })
             })
-            .await?;
+            .await;
+            already(api, name, factor, sent).await?;
         } else if factor < have {
-            retry_within(api.wait(), api.reporter, CLUSTER_WAIT, || async {
+            let sent = retry_within(api.wait(), api.reporter, CLUSTER_WAIT, || async {
                 client
                     .decrease_replication_factor()
                     .cluster_name(name)
@@ -896,7 +919,8 @@ async fn update(
                         )
                     })
             })
-            .await?;
+            .await;
+            already(api, name, factor, sent).await?;
         }
         if factor != have {
             api.reporter.step(format!(
