@@ -2,6 +2,7 @@
 //!
 //! This module only describes arguments; it never reads files or talks to AWS.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -21,17 +22,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where the stack file is found when neither `--stack` nor `CRUDDUR_STACK` names one.
+pub const DEFAULT_STACK: &str = "stacks/cruddur.yaml";
+
 /// Options accepted before or after the subcommand.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// The stack file to read.
-    #[arg(
-        long,
-        global = true,
-        value_name = "PATH",
-        default_value = "stacks/cruddur.yaml"
-    )]
-    pub stack: PathBuf,
+    /// The stack file to read [default: `stacks/cruddur.yaml` here or in the nearest folder
+    /// above that has one, as cargo finds `Cargo.toml`].
+    #[arg(long, global = true, value_name = "PATH", env = "CRUDDUR_STACK")]
+    pub stack: Option<PathBuf>,
     /// Send every AWS call to this endpoint (beats the environment's `endpoint_url`,
     /// which beats `AWS_ENDPOINT_URL`).
     #[arg(long, global = true, value_name = "URL")]
@@ -329,4 +329,41 @@ impl TailArgs {
             _ => ("local", ""),
         }
     }
+}
+
+impl GlobalArgs {
+    /// The stack file: `--stack` or `CRUDDUR_STACK` as given; otherwise
+    /// `stacks/cruddur.yaml` in the current folder or the nearest one above it that has
+    /// it (from a subfolder of the project, as cargo finds `Cargo.toml`), said on stderr
+    /// when it is not the current folder's. With none found, the current folder's path,
+    /// whose absence the loader reports.
+    #[must_use]
+    pub fn stack_path(&self) -> PathBuf {
+        if let Some(path) = &self.stack {
+            return path.clone();
+        }
+        let here = std::env::current_dir().unwrap_or_default();
+        match find_upwards(&here, std::path::Path::new(DEFAULT_STACK)) {
+            Some(found)
+                if found.parent().and_then(std::path::Path::parent) != Some(here.as_path()) =>
+            {
+                // Best effort, like all progress output.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: using the stack file {}",
+                    found.display()
+                );
+                found
+            }
+            _ => PathBuf::from(DEFAULT_STACK),
+        }
+    }
+}
+
+/// `relative` under `start` or the nearest folder above it where it exists.
+fn find_upwards(start: &std::path::Path, relative: &std::path::Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(relative))
+        .find(|candidate| candidate.is_file())
 }

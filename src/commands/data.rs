@@ -30,7 +30,7 @@ struct Target {
 /// the table's keys; a table that is not declared, is disabled in `env` or does not exist
 /// there is an error that says what to do.
 async fn open(global: &GlobalArgs, env: &str, table: &str) -> Result<Target, CommandError> {
-    let mut stack = stack::load(&global.stack).map_err(CommandError::Stack)?;
+    let mut stack = stack::load(&global.stack_path()).map_err(CommandError::Stack)?;
     let (environment, _) = stack.select(env).map_err(CommandError::Stack)?;
     let declared = find(&stack.tables, table, env, stack.environments.keys())?;
     let address = declared.address.to_string();

@@ -114,7 +114,7 @@ pub fn load(
     global: &GlobalArgs,
     env_name: &str,
 ) -> Result<(Stack, stack::Environment, Vec<String>), CommandError> {
-    let mut stack = stack::load(&global.stack).map_err(CommandError::Stack)?;
+    let mut stack = stack::load(&global.stack_path()).map_err(CommandError::Stack)?;
     let engine = stack
         .environment(env_name)
         .map_err(CommandError::Stack)?

@@ -99,3 +99,64 @@ fn an_unreachable_endpoint_says_how_to_fix_it() {
         out.stderr
     );
 }
+
+/// The binary run from `dir` with no `--stack`, no AWS credentials and no endpoint:
+/// `validate` makes no AWS call.
+fn validate_from(
+    dir: &std::path::Path,
+    stack_env: Option<&std::path::Path>,
+) -> crate::harness::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cruddur-infra"));
+    cmd.arg("validate")
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .env_remove("CRUDDUR_STACK")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("NO_COLOR", "1");
+    if let Some(path) = stack_env {
+        cmd.env("CRUDDUR_STACK", path);
+    }
+    let out = cmd.output().expect("run cruddur-infra");
+    crate::harness::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn the_stack_file_is_found_from_a_subfolder_or_named_by_cruddur_stack() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // From a subfolder of the project, as cargo finds Cargo.toml: said on stderr.
+    let sub = root.join("lambda-artifacts/cruddur-messaging-stream");
+    let out = validate_from(&sub, None);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "note: using the stack file {}",
+            root.join("stacks/cruddur.yaml").display()
+        )),
+        "{}",
+        out.stderr
+    );
+    // From the project folder itself: nothing to say.
+    let here = validate_from(root, None);
+    assert_eq!(here.code, 0, "{here:?}");
+    assert!(
+        !here.stderr.contains("using the stack file"),
+        "{}",
+        here.stderr
+    );
+    // Anywhere, with CRUDDUR_STACK naming it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let named = validate_from(elsewhere.path(), Some(&root.join("stacks/cruddur.yaml")));
+    assert_eq!(named.code, 0, "{named:?}");
+    // Anywhere else, with nothing to find: the usual error for a missing file.
+    let lost = validate_from(elsewhere.path(), None);
+    assert_eq!(lost.code, 1, "{lost:?}");
+    assert!(
+        lost.stderr.contains("stacks/cruddur.yaml"),
+        "{}",
+        lost.stderr
+    );
+}
