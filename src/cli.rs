@@ -78,6 +78,16 @@ pub enum Command {
     /// Print the least-privilege IAM policy a person or CI role needs to plan, apply and
     /// destroy this stack (JSON for IAM; stderr says why each `*` and which call fits).
     Permissions(PermissionsArgs),
+    /// Print the shell completion script for `bash`, `zsh`, `fish`, `elvish` or
+    /// `powershell` (for bash: `source <(cruddur-infra completions bash)`).
+    Completions(CompletionsArgs),
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `validate`.

@@ -30,6 +30,16 @@ use cli::{Cli, Command, DataCommand, StreamCommand};
 use commands::CommandError;
 use commands::plan::Pending;
 
+/// Writes the completion script of `shell` for the whole command line, generated from the
+/// same clap definitions that parse it, so it never lists a flag the tool lacks.
+fn completions(shell: clap_complete::Shell) -> Result<(), CommandError> {
+    use clap::CommandFactory as _;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "cruddur-infra", &mut out);
+    io::stdout().write_all(&out)?;
+    Ok(())
+}
+
 /// Exit code for `plan --detailed-exitcode` when changes are pending.
 const EXIT_CHANGES: u8 = 2;
 
@@ -80,6 +90,7 @@ pub fn run(cli: &Cli) -> ExitCode {
             Command::Permissions(args) => commands::permissions::run(&cli.global, args)
                 .await
                 .map(|()| false),
+            Command::Completions(args) => completions(args.shell).map(|()| false),
         }
     });
     match result {

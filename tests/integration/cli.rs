@@ -160,3 +160,38 @@ fn the_stack_file_is_found_from_a_subfolder_or_named_by_cruddur_stack() {
         lost.stderr
     );
 }
+
+#[test]
+fn completions_are_generated_from_the_command_line_itself() {
+    let run = |shell: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cruddur-infra"))
+            .args(["completions", shell])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run cruddur-infra");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, bash) = run("bash");
+    assert_eq!(code, Some(0));
+    assert!(bash.contains("_cruddur__infra()"), "{bash}");
+    for word in [
+        "validate",
+        "permissions",
+        "--lock-timeout",
+        "--allow-data-loss",
+        "--strict",
+    ] {
+        assert!(bash.contains(word), "bash completion lacks {word}");
+    }
+    let (code, fish) = run("fish");
+    assert_eq!(code, Some(0));
+    assert!(fish.contains("complete -c cruddur-infra"), "{fish}");
+    let (code, zsh) = run("zsh");
+    assert_eq!(code, Some(0));
+    assert!(zsh.starts_with("#compdef cruddur-infra"), "{zsh}");
+    let (code, _) = run("tcsh");
+    assert_eq!(code, Some(2), "an unknown shell is a usage error");
+}
