@@ -88,7 +88,14 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 /// lowercase, so an uppercase name would never match what it reports).
 #[must_use]
 pub fn valid_name(name: &str) -> bool {
-    (1..=20).contains(&name.len())
+    valid_dax_name(name, 20)
+}
+
+/// DAX's naming rule for clusters and groups alike (it follows `ElastiCache`'s), for names
+/// of at most `max` characters.
+#[must_use]
+pub fn valid_dax_name(name: &str, max: usize) -> bool {
+    (1..=max).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()

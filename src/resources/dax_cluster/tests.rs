@@ -173,17 +173,9 @@ fn group_names_of_stacks_that_dax_would_read_alike_differ() {
     assert_eq!(legacy_group_name("My_App", "cache"), "my-app-cache");
 }
 
-/// Whether `name` is a group name DAX takes (its rules follow `ElastiCache`'s: a letter
-/// first, lowercase letters, digits and hyphens, no `--`, no final `-`), within the tool's
-/// bound.
+/// Whether `name` is a group name DAX takes, within the tool's bound.
 fn valid_group_name(name: &str) -> bool {
-    (1..=GROUP_NAME_MAX).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !name.ends_with('-')
-        && !name.contains("--")
+    super::stack::valid_dax_name(name, GROUP_NAME_MAX)
 }
 
 proptest! {
