@@ -302,7 +302,7 @@ pub fn build(dir: &Path) -> Result<Artifact, ArtifactError> {
     Ok(Artifact { zip, sha256, files })
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes
         .iter()

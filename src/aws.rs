@@ -16,7 +16,10 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextMut,
+    FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -78,12 +81,14 @@ pub struct WaitPolicy {
 
 impl Default for WaitPolicy {
     /// Polls start at 0.5 s and back off to 5 s, so a table that turns ACTIVE after 3 s is
-    /// noticed within a second; a wait is reported every 10 s.
+    /// noticed within a second. A wait is reported at each poll a second or more after the
+    /// last report: a terminal's live line shows the state AWS last reported, and the
+    /// renderer thins the reports to one line per 30 s elsewhere (`render::progress`).
     fn default() -> Self {
         Self {
             first_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(5),
-            report_every: Duration::from_secs(10),
+            report_every: Duration::from_secs(1),
             max_attempts: 8,
             // The Terraform provider retries IAM propagation errors for 2–5 minutes.
             settling: Duration::from_mins(5),
@@ -387,7 +392,8 @@ const ATTEMPTS_HEADER: &str = "x-cruddur-infra-attempts";
 /// Records on each answer how many times the SDK sent its request (its own retries of
 /// throttling and 5xx answers), so an error can say whether it was retried and how often.
 /// The SDK keeps the count in the request's configuration only; the raw answer is the one
-/// part of it an `SdkError` carries back.
+/// part of it an `SdkError` carries back. Under `-v` it also logs each call
+/// (`crate::call_log`).
 #[derive(Debug)]
 pub struct Attempts;
 
@@ -408,6 +414,25 @@ impl Intercept for Attempts {
                 .headers_mut()
                 .insert(ATTEMPTS_HEADER, attempts.to_string());
         }
+        Ok(())
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        crate::call_log::started(cfg);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        crate::call_log::ended(context, cfg);
         Ok(())
     }
 }

@@ -49,6 +49,10 @@ pub struct GlobalArgs {
     /// limit on tables changing at once is about 10).
     #[arg(long, global = true, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+    /// Log each AWS call to stderr: operation, HTTP status, duration and attempts
+    /// (`RUST_LOG` set to anything does the same).
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// The verbs.
@@ -56,6 +60,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Show what `apply` would change, without changing anything.
     Plan(PlanArgs),
+    /// Print a plan saved by `plan --out FILE`.
+    Show(ShowArgs),
     /// Converge AWS to the stack file, after showing the plan and asking for `yes`.
     Apply(ConfirmArgs),
     /// Delete everything the stack owns, after showing the plan and asking for `yes`.
@@ -72,6 +78,14 @@ pub enum Command {
     /// List every declared resource with its AWS name, live state and whether it matches
     /// the file; a table's item count and stream status, a DAX cluster's endpoint.
     Status(StatusArgs),
+    /// Print what an application's settings need: table and stream ARNs, index names,
+    /// function and role ARNs, the endpoint id, the DAX endpoint; with `ADDRESS.ATTR`, one
+    /// value bare, for scripts (`outputs prod table.messages.stream_arn`).
+    #[command(override_usage = "cruddur-infra outputs [OPTIONS] [ENV] [ADDRESS.ATTR]")]
+    Outputs(OutputsArgs),
+    /// Print the stack's resources and the order `apply` makes them in, as Mermaid (which
+    /// GitHub renders) or Graphviz DOT, with disabled resources dashed. No AWS call.
+    Graph(GraphArgs),
     /// Check the stack without any AWS call: the file, references, each function's handler
     /// and package, and every role against what the stack makes it do.
     Validate(ValidateArgs),
@@ -81,6 +95,9 @@ pub enum Command {
     /// Print the shell completion script for `bash`, `zsh`, `fish`, `elvish` or
     /// `powershell` (for bash: `source <(cruddur-infra completions bash)`).
     Completions(CompletionsArgs),
+    /// Print the JSON Schema of the stack file, for editors (`stacks/cruddur.schema.json` is
+    /// this output).
+    Schema,
 }
 
 /// Arguments of `completions`.
@@ -129,7 +146,42 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
+/// Arguments of `outputs`.
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// `[ENV] [ADDRESS.ATTR]`: the environment (default `local`) and, to print one value
+    /// bare, a resource's address and attribute, like `table.messages.stream_arn`. A lone
+    /// argument with a `.` is the value (environment names have none).
+    #[arg(num_args = 0..=2, value_names = ["ENV", "ADDRESS.ATTR"])]
+    pub target: Vec<String>,
+    /// Print every output as one JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Environment declared in the stack file (what it turns off is drawn dashed).
+    #[arg(default_value = "local")]
+    pub env: String,
+    /// The notation to print.
+    #[arg(long, value_enum, default_value = "mermaid")]
+    pub format: GraphFormat,
+}
+
+/// The notations `graph` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// A Mermaid flowchart, which GitHub renders in a `mermaid` code block.
+    Mermaid,
+    /// Graphviz DOT, for `dot -Tsvg`.
+    Dot,
+}
+
 /// Arguments of `plan`.
+// Command-line switches are bools by nature; clap fills each from its own flag.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Environment declared in the stack file.
@@ -141,6 +193,31 @@ pub struct PlanArgs {
     /// Treat the checks' warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    /// Plan what `destroy` would delete instead.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Save the plan to FILE, for `apply --plan FILE` to apply exactly it (secrets are
+    /// never written).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the plan as JSON (`schemas/plan.schema.json`) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Limit the plan to this resource and what it depends on (repeatable; for
+    /// exceptional cases, like Terraform's `-target`).
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+}
+
+/// Arguments of `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved by `plan --out FILE`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Print it as JSON (`schemas/plan.schema.json`) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `apply` (and the shared part of `destroy`).
@@ -148,9 +225,18 @@ pub struct PlanArgs {
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct ConfirmArgs {
-    /// Environment declared in the stack file.
-    #[arg(default_value = "local")]
-    pub env: String,
+    /// Environment declared in the stack file [default: `local`; with `--plan`, the
+    /// plan's].
+    pub env: Option<String>,
+    /// Apply this plan, saved by `plan --out FILE`, without asking again: refused, with
+    /// nothing changed, if the stack file, a package or the live state it was made from
+    /// has moved since.
+    #[arg(long, value_name = "FILE", conflicts_with = "targets")]
+    pub plan: Option<PathBuf>,
+    /// Limit the run to this resource and what it depends on (`destroy`: and what depends
+    /// on it); repeatable, for exceptional cases.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
     /// Do not ask for confirmation (required when standard input is not a terminal).
     #[arg(long, visible_alias = "auto-approve", short = 'y')]
     pub yes: bool,
@@ -167,6 +253,14 @@ pub struct ConfirmArgs {
     /// Treat the checks' warnings as errors.
     #[arg(long)]
     pub strict: bool,
+}
+
+impl ConfirmArgs {
+    /// The environment named on the command line, else `local`.
+    #[must_use]
+    pub fn env(&self) -> &str {
+        self.env.as_deref().unwrap_or("local")
+    }
 }
 
 /// Arguments of `adopt`.

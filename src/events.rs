@@ -66,6 +66,21 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The resource the event is about.
+    #[must_use]
+    pub fn address(&self) -> &Address {
+        match self {
+            Event::Started { address, .. }
+            | Event::Step { address, .. }
+            | Event::Waiting { address, .. }
+            | Event::Retrying { address, .. }
+            | Event::Finished { address, .. }
+            | Event::Failed { address, .. } => address,
+        }
+    }
+}
+
 /// Receives events; shared across concurrent work.
 pub trait EventSink: Send + Sync {
     /// Handles one event.

@@ -7,7 +7,6 @@
 //! A second signal means "stop now": the process exits at once with 130 (128 + SIGINT), as
 //! Terraform does; its lock is then taken over by the next run on this host.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Signals received since `install`.
@@ -22,16 +21,14 @@ pub fn install() {
     // Only fails if a handler is installed already, which `install` is the only one to do.
     let _ = ctrlc::set_handler(|| {
         let n = SIGNALS.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut err = std::io::stderr().lock();
+        // Through the progress display, so that live lines on a terminal are not garbled.
         if n == 1 {
-            let _ = writeln!(
-                err,
-                "\ninterrupted: no new change starts; waiting for the ones in progress to finish (interrupt again to stop at once)"
+            crate::render::progress::println(
+                "\ninterrupted: no new change starts; waiting for the ones in progress to finish (interrupt again to stop at once)",
             );
         } else {
-            let _ = writeln!(
-                err,
-                "\nstopped at once: changes in progress may be half done; run the command again"
+            crate::render::progress::println(
+                "\nstopped at once: changes in progress may be half done; run the command again",
             );
             std::process::exit(EXIT_SECOND_SIGNAL);
         }

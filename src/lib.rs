@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod artifact;
 pub mod aws;
+pub mod call_log;
 pub mod cli;
 pub mod commands;
 pub mod data;
@@ -47,6 +48,10 @@ const EXIT_CHANGES: u8 = 2;
 /// 2 pending changes under `plan --detailed-exitcode`.
 #[must_use]
 pub fn run(cli: &Cli) -> ExitCode {
+    call_log::enable(call_log::wanted(
+        cli.global.verbose,
+        std::env::var_os("RUST_LOG").as_deref(),
+    ));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -62,6 +67,7 @@ pub fn run(cli: &Cli) -> ExitCode {
             Command::Plan(args) => commands::plan::run(&cli.global, args)
                 .await
                 .map(|pending| pending == Pending::Some && args.detailed_exitcode),
+            Command::Show(args) => commands::plan::show(args).map(|()| false),
             Command::Apply(args) => commands::apply::run(&cli.global, args, plan::Mode::Converge)
                 .await
                 .map(|()| false),
@@ -86,11 +92,16 @@ pub fn run(cli: &Cli) -> ExitCode {
             Command::Status(args) => commands::status::run(&cli.global, args)
                 .await
                 .map(|()| false),
+            Command::Outputs(args) => commands::outputs::run(&cli.global, args)
+                .await
+                .map(|()| false),
+            Command::Graph(args) => commands::graph::run(&cli.global, args).map(|()| false),
             Command::Validate(args) => commands::validate::run(&cli.global, args).map(|()| false),
             Command::Permissions(args) => commands::permissions::run(&cli.global, args)
                 .await
                 .map(|()| false),
             Command::Completions(args) => completions(args.shell).map(|()| false),
+            Command::Schema => commands::schema::run().map(|()| false),
         }
     });
     match result {
@@ -105,6 +116,8 @@ pub fn run(cli: &Cli) -> ExitCode {
                 CommandError::ApplyFailed(_) => String::new(),
                 other => format!("error: {other}\n"),
             };
+            // An error that ends a run must not be drawn over by a line still live.
+            render::progress::finish();
             let _ = io::stderr().write_all(text.as_bytes());
             ExitCode::FAILURE
         }

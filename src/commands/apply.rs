@@ -2,13 +2,15 @@
 //! summarize.
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use futures::future::try_join_all;
 
 use super::{CommandError, Session, StderrEvents, confirm, confirm_name, open, refresh};
 use crate::aws::Api;
 use crate::cli::{ConfirmArgs, GlobalArgs};
-use crate::plan::{self, Mode, Plan};
+use crate::plan::document::{PlanDocument, sha256_hex};
+use crate::plan::{Mode, Plan};
 use crate::render::human;
 
 /// Tables the plan deletes that hold items, by address and name: replaced, destroyed, or
@@ -41,25 +43,23 @@ async fn tables_with_items(
         .collect())
 }
 
-/// Runs `apply` (`Mode::Converge`) or `destroy` (`Mode::Destroy`).
-pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<(), CommandError> {
-    let mut session = open(global, &args.env).await?;
-    let live = refresh(&mut session, mode).await?;
-    let mut out = io::stdout().lock();
-    // The checks run before anything is shown to approve: an error stops here, no write.
-    let plan = super::show_plan(&session, &live, mode, args.strict, &mut out)?;
-    if plan.is_empty() {
-        return Ok(());
-    }
-    let full = tables_with_items(&session, &plan).await?;
-    if !full.is_empty() && !args.allow_data_loss {
+/// Refuses a plan that deletes tables holding items, unless `allow_data_loss`; and
+/// `--backup` where the engine keeps none. Nothing has been changed when it refuses.
+async fn guard_data(
+    session: &Session,
+    plan: &Plan,
+    allow_data_loss: bool,
+    backup: bool,
+) -> Result<(), CommandError> {
+    let full = tables_with_items(session, plan).await?;
+    if !full.is_empty() && !allow_data_loss {
         let list: Vec<String> = full.iter().map(|(a, n)| format!("{a} (`{n}`)")).collect();
         return Err(CommandError::Refused(format!(
             "this plan deletes tables that hold items: {}; nothing was changed\n  help: re-run with --allow-data-loss to accept losing them (add --backup to keep a copy first)",
             list.join(", "),
         )));
     }
-    if args.backup
+    if backup
         && !session.aws.engine.has_backups()
         && plan.changes.iter().any(|c| c.deleted_table().is_some())
     {
@@ -68,18 +68,64 @@ pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<
             session.aws.engine.display_name(),
         )));
     }
+    Ok(())
+}
+
+/// What the run was approved to do: the plan shown and confirmed, or a saved plan.
+enum Approved<'a> {
+    /// The plan printed above and confirmed (or `--yes`).
+    Shown(&'a Plan),
+    /// A plan saved by `plan --out`, from this file.
+    Saved(&'a PlanDocument, &'a Path),
+}
+
+/// Runs `apply` (`Mode::Converge`) or `destroy` (`Mode::Destroy`).
+pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<(), CommandError> {
+    if let Some(path) = &args.plan {
+        return saved(global, args, mode, path).await;
+    }
+    let mut session = open(global, args.env()).await?;
+    let targets = super::targets(&session, &args.targets)?;
+    let live = refresh(&mut session, mode).await?;
+    let mut out = io::stdout().lock();
+    // The checks run before anything is shown to approve: an error stops here, no write.
+    let plan = super::show_plan(&session, &live, mode, args.strict, &targets, &mut out)?;
+    if plan.is_empty() {
+        return Ok(());
+    }
+    guard_data(&session, &plan, args.allow_data_loss, args.backup).await?;
     match mode {
-        Mode::Destroy if args.env != "local" => confirm_name(args.yes, &session.stack.name)?,
+        Mode::Destroy if args.env() != "local" => confirm_name(args.yes, &session.stack.name)?,
         Mode::Destroy => confirm(
             args.yes,
             "Do you really want to destroy all resources listed above?",
         )?,
         Mode::Converge => confirm(args.yes, "Do you want to perform these actions?")?,
     }
+    let lock = take_lock(&session, args).await?;
+    let result = locked(
+        &mut session,
+        Approved::Shown(&plan),
+        mode,
+        &targets,
+        args,
+        &lock,
+        &mut out,
+    )
+    .await;
+    lock.release().await;
+    result
+}
+
+/// Takes the stack's lock for this environment, saying whose it took over.
+async fn take_lock(
+    session: &Session,
+    args: &ConfirmArgs,
+) -> Result<crate::lock::Guard, CommandError> {
     let lock = crate::lock::acquire(
         &session.aws.dynamodb,
         &session.stack.name,
-        &args.env,
+        &session.ctx.environment,
         args.lock_timeout,
     )
     .await
@@ -88,35 +134,175 @@ pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<
         // Best effort, like all progress output.
         let _ = writeln!(io::stderr(), "note: took over the lock of {holder}: {why}");
     }
-    let result = locked(&mut session, &plan, mode, args.backup, &lock, &mut out).await;
+    Ok(lock)
+}
+
+/// `apply --plan FILE` (and `destroy --plan FILE`): the environment, targets and mode come
+/// from the file; no question is asked. The stack file and packages are checked before
+/// anything is read from AWS, the live state under the lock (`locked`).
+async fn saved(
+    global: &GlobalArgs,
+    args: &ConfirmArgs,
+    mode: Mode,
+    path: &Path,
+) -> Result<(), CommandError> {
+    let doc = super::read_saved(path)?;
+    let refuse = |why: String| refused(path, &doc, &why);
+    if mode == Mode::Destroy && doc.mode() != Mode::Destroy {
+        return Err(refuse(
+            "it converges the stack, and `destroy --plan` applies only plans made by `plan --destroy` (`apply --plan` applies it)".into(),
+        ));
+    }
+    if let Some(env) = &args.env
+        && *env != doc.environment
+    {
+        return Err(refuse(format!(
+            "it was made for environment `{}`, not `{env}` (leave the environment out: it comes from the plan)",
+            doc.environment
+        )));
+    }
+    let mut session = open(global, &doc.environment).await?;
+    let files = files_moved(&session, &doc);
+    if !files.is_empty() {
+        return Err(refuse(format!(
+            "what it was made from has changed:\n  - {}",
+            files.join("\n  - ")
+        )));
+    }
+    let targets = super::targets(&session, &doc.targets)?;
+    let mut out = io::stdout().lock();
+    super::plan::print_saved(&mut out, &doc, session.out)?;
+    out.flush()?;
+    if doc.changes.is_empty() {
+        return Ok(());
+    }
+    let lock = take_lock(&session, args).await?;
+    let result = locked(
+        &mut session,
+        Approved::Saved(&doc, path),
+        doc.mode(),
+        &targets,
+        args,
+        &lock,
+        &mut out,
+    )
+    .await;
     lock.release().await;
     result
 }
 
-/// The part that runs under the lock: re-read, check the plan still holds, back up, apply.
+/// The refusal of the saved plan at `path`, saying why and how to make a new one.
+fn refused(path: &Path, doc: &PlanDocument, why: &str) -> CommandError {
+    CommandError::Refused(format!(
+        "the saved plan `{}` was not applied, and nothing was changed: {why}\n  help: make and review a new plan with `cruddur-infra plan {} {}--out {}`",
+        path.display(),
+        doc.environment,
+        if doc.mode() == Mode::Destroy {
+            "--destroy "
+        } else {
+            ""
+        },
+        path.display()
+    ))
+}
+
+/// The local inputs of a saved plan that no longer match: the stack file, a package.
+fn files_moved(session: &Session, doc: &PlanDocument) -> Vec<String> {
+    let mut moved = Vec::new();
+    let path = &session.stack.path;
+    match std::fs::read(path) {
+        Ok(bytes) if sha256_hex(&bytes) == doc.stack_file.sha256 => {}
+        Ok(_) => moved.push(format!(
+            "the stack file `{}` was edited since the plan was made",
+            path.display()
+        )),
+        Err(e) => moved.push(format!(
+            "the stack file `{}` cannot be read: {e}",
+            path.display()
+        )),
+    }
+    let now: std::collections::BTreeMap<String, &str> = session
+        .artifacts
+        .iter()
+        .map(|(a, art)| (a.to_string(), art.sha256.as_str()))
+        .collect();
+    for p in &doc.packages {
+        match now.get(&p.address) {
+            Some(sha) if *sha == p.sha256 => {}
+            Some(_) => {
+                let source = session
+                    .stack
+                    .functions
+                    .iter()
+                    .find(|f| f.address.to_string() == p.address)
+                    .map(|f| format!(" (`{}`)", f.spec.source.display()))
+                    .unwrap_or_default();
+                moved.push(format!(
+                    "the package of {}{source} changed since the plan was made (its source files were edited)",
+                    p.address
+                ));
+            }
+            None => moved.push(format!("{} is no longer in the stack file", p.address)),
+        }
+    }
+    for address in now.keys() {
+        if !doc.packages.iter().any(|p| &p.address == address) {
+            moved.push(format!("{address} was added to the stack file"));
+        }
+    }
+    moved
+}
+
+/// The part that runs under the lock: re-read, check the approved plan still holds, back
+/// up, apply.
 async fn locked(
     session: &mut Session,
-    approved: &Plan,
+    approved: Approved<'_>,
     mode: Mode,
-    backup: bool,
+    targets: &[crate::resources::Address],
+    args: &ConfirmArgs,
     lock: &crate::lock::Guard,
     out: &mut impl Write,
 ) -> Result<(), CommandError> {
     // Another run may have changed things between our plan and the lock.
     let live = refresh(session, mode).await?;
-    let plan = plan::plan(&session.stack, &live, &session.ctx, mode).map_err(CommandError::Plan)?;
+    let plan = super::make_plan(session, &live, mode, targets)?;
     let session = &*session;
-    let same = plan.changes.len() == approved.changes.len()
-        && plan
-            .changes
-            .iter()
-            .zip(&approved.changes)
-            .all(|(a, b)| a.address == b.address && a.action == b.action && a.diffs == b.diffs);
-    if !same {
-        return Err(CommandError::Refused(
-            "AWS changed while this run waited for the lock, so the plan shown is out of date; nothing was changed\n  help: run the command again to see the new plan".into(),
-        ));
+    match approved {
+        Approved::Shown(shown) => {
+            let same = plan.changes.len() == shown.changes.len()
+                && plan.changes.iter().zip(&shown.changes).all(|(a, b)| {
+                    a.address == b.address && a.action == b.action && a.diffs == b.diffs
+                });
+            if !same {
+                return Err(CommandError::Refused(
+                    "AWS changed while this run waited for the lock, so the plan shown is out of date; nothing was changed\n  help: run the command again to see the new plan".into(),
+                ));
+            }
+        }
+        Approved::Saved(doc, path) => {
+            let refuse = |why: String| refused(path, doc, &why);
+            if (doc.account.as_str(), doc.region.as_str())
+                != (session.ctx.account.as_str(), session.ctx.region.as_str())
+            {
+                return Err(refuse(format!(
+                    "it was made in account {} region {}, and this run reads account {} region {}",
+                    doc.account, doc.region, session.ctx.account, session.ctx.region
+                )));
+            }
+            let fresh = super::document(session, &plan, targets)?;
+            let moved = crate::plan::document::moved(doc, &fresh);
+            if !moved.is_empty() {
+                return Err(refuse(format!(
+                    "AWS no longer matches what it was made from:\n  - {}",
+                    moved.join("\n  - ")
+                )));
+            }
+            // Nothing was asked before the lock: the data guard runs here, before any write.
+            guard_data(session, &plan, args.allow_data_loss, args.backup).await?;
+        }
     }
+    let backup = args.backup;
     let sink = StderrEvents(session.err);
     if backup {
         for (c, name) in plan
@@ -142,14 +328,18 @@ async fn locked(
     // From here a Ctrl-C stops new changes only, so the lock is released and the summary
     // says what was done (`crate::interrupt`).
     crate::interrupt::install();
+    let started = std::time::Instant::now();
     let outcome = crate::apply::apply(&session.aws, &plan, &sink, Some(lock)).await;
+    let elapsed = started.elapsed();
+    // Live lines share the terminal with stdout: gone before the summary is written.
+    crate::render::progress::finish();
     writeln!(out)?;
     let lost = outcome
         .lock_lost
         .as_ref()
         .map_or(0, |(_, not_started)| not_started.len());
     let undone = outcome.failed.len() + outcome.skipped.len() + outcome.interrupted.len() + lost;
-    human::summary(out, &plan, undone, session.out)?;
+    human::summary(out, &plan, undone, elapsed, session.out)?;
     if !outcome.interrupted.is_empty() {
         // The lock may have been lost too: what its fence stopped was not started either.
         let mut not_started = outcome.interrupted.clone();

@@ -4,8 +4,11 @@
 pub mod adopt;
 pub mod apply;
 pub mod data;
+pub mod graph;
+pub mod outputs;
 pub mod permissions;
 pub mod plan;
+pub mod schema;
 pub mod status;
 pub mod validate;
 
@@ -81,12 +84,14 @@ pub struct Session {
 }
 
 /// Writes progress events to stderr.
+///
+/// On a terminal each change in flight gets a live line; elsewhere the lines are plain
+/// (`render::progress`, one display for the whole process whichever sink is used).
 pub struct StderrEvents(pub Palette);
 
 impl EventSink for StderrEvents {
     fn emit(&self, event: Event) {
-        // Progress is best effort: a closed stderr must not stop an apply halfway.
-        let _ = human::event(&mut io::stderr().lock(), &event, self.0);
+        render::progress::emit(&event, self.0);
     }
 }
 
@@ -247,19 +252,107 @@ pub fn report(
     }
 }
 
-/// Prints the header, plans `mode` against `live`, reports the checks' findings (an error,
-/// or a warning under `strict`, stops here: nothing is shown to approve) and prints the
-/// plan. Shared by `plan`, `apply` and `destroy`.
+/// Parses the `--target` values against the stack (an unknown one is an error listing the
+/// declared addresses) and, when there are any, warns that the run is partial.
+pub fn targets(session: &Session, targets: &[String]) -> Result<Vec<Address>, CommandError> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parsed =
+        crate::plan::target::parse(&session.stack, targets).map_err(CommandError::Refused)?;
+    let names: Vec<String> = parsed.iter().map(ToString::to_string).collect();
+    // Best effort, like all diagnostics.
+    let _ = writeln!(
+        io::stderr(),
+        "warning: --target limits this run to {} and what comes with it; the rest of the stack is neither planned nor changed\n  help: targeting is for exceptional cases (recovering from a mistake, working around a limit): run a full `plan` afterwards",
+        names.join(", ")
+    );
+    Ok(parsed)
+}
+
+/// Plans `mode` against `live`, limited to `targets` and what comes with them (none: the
+/// whole stack).
+pub fn make_plan(
+    session: &Session,
+    live: &LiveState,
+    mode: Mode,
+    targets: &[Address],
+) -> Result<crate::plan::Plan, CommandError> {
+    let plan =
+        crate::plan::plan(&session.stack, live, &session.ctx, mode).map_err(CommandError::Plan)?;
+    if targets.is_empty() {
+        return Ok(plan);
+    }
+    let keep = crate::plan::target::closure(&session.stack, targets, mode);
+    Ok(crate::plan::target::restrict(plan, &keep))
+}
+
+/// The document form of `plan` (`plan --json`, `plan --out`), with the digests of the
+/// stack file and of every package this session built.
+pub fn document(
+    session: &Session,
+    plan: &crate::plan::Plan,
+    targets: &[Address],
+) -> Result<crate::plan::document::PlanDocument, CommandError> {
+    use crate::plan::document::{FileDigest, Inputs, PlanDocument, sha256_hex};
+    let bytes = std::fs::read(&session.stack.path).map_err(|e| {
+        CommandError::Refused(format!(
+            "cannot read the stack file `{}` again to record its digest: {e}",
+            session.stack.path.display()
+        ))
+    })?;
+    let inputs = Inputs {
+        account: session.ctx.account.clone(),
+        region: session.ctx.region.clone(),
+        created_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        targets: targets.iter().map(ToString::to_string).collect(),
+        stack_file: FileDigest {
+            path: session.stack.path.display().to_string(),
+            sha256: sha256_hex(&bytes),
+        },
+        packages: session
+            .artifacts
+            .iter()
+            .map(|(a, art)| (a.to_string(), art.sha256.clone()))
+            .collect(),
+    };
+    Ok(PlanDocument::of(plan, &inputs))
+}
+
+/// Reads a plan saved by `plan --out`.
+pub fn read_saved(
+    path: &std::path::Path,
+) -> Result<crate::plan::document::PlanDocument, CommandError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CommandError::Refused(format!(
+            "cannot read the saved plan `{}`: {e}",
+            path.display()
+        ))
+    })?;
+    crate::plan::document::PlanDocument::parse(&text).map_err(|why| {
+        CommandError::Refused(format!(
+            "`{}` cannot be used as a saved plan: {why}\n  help: make one with `cruddur-infra plan --out {}`",
+            path.display(),
+            path.display()
+        ))
+    })
+}
+
+/// Prints the header, plans `mode` against `live` (limited to `targets`), reports the
+/// checks' findings (an error, or a warning under `strict`, stops here: nothing is shown
+/// to approve) and prints the plan. Shared by `plan`, `apply` and `destroy`.
 pub fn show_plan(
     session: &Session,
     live: &LiveState,
     mode: Mode,
     strict: bool,
+    targets: &[Address],
     out: &mut impl Write,
 ) -> Result<crate::plan::Plan, CommandError> {
     human::header(out, &session.header, session.out)?;
-    let plan =
-        crate::plan::plan(&session.stack, live, &session.ctx, mode).map_err(CommandError::Plan)?;
+    let plan = make_plan(session, live, mode, targets)?;
     out.flush()?;
     report(
         &session.stack,

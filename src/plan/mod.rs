@@ -10,10 +10,12 @@
 pub mod action;
 pub mod checks;
 pub mod date;
+pub mod document;
 mod kinds;
 pub mod ops;
 pub mod order;
 pub mod planner;
+pub mod target;
 
 use std::fmt;
 
@@ -117,16 +119,20 @@ impl Plan {
     /// Terraform.
     #[must_use]
     pub fn counts(&self) -> (usize, usize, usize) {
-        self.changes
-            .iter()
-            .fold((0, 0, 0), |(a, c, d), ch| match ch.action {
-                Action::Create => (a + 1, c, d),
-                Action::Update => (a, c + 1, d),
-                Action::Replace { .. } => (a + 1, c, d + 1),
-                Action::Delete => (a, c, d + 1),
-                Action::NoOp => (a, c, d),
-            })
+        counts(self.changes.iter().map(|c| &c.action))
     }
+}
+
+/// Counts to add, change and destroy of these actions (see `Plan::counts`).
+#[must_use]
+pub fn counts<'a>(actions: impl Iterator<Item = &'a Action>) -> (usize, usize, usize) {
+    actions.fold((0, 0, 0), |(a, c, d), action| match action {
+        Action::Create => (a + 1, c, d),
+        Action::Update => (a, c + 1, d),
+        Action::Replace { .. } => (a + 1, c, d + 1),
+        Action::Delete => (a, c, d + 1),
+        Action::NoOp => (a, c, d),
+    })
 }
 
 /// A reason the plan cannot be made safely.

@@ -47,7 +47,37 @@ fn action_style(action: &Action, p: Palette) -> anstyle::Style {
     }
 }
 
-fn comment(change: &Change) -> String {
+/// One change as the text form shows it: from a plan, or from a saved plan's document
+/// (`show FILE`), so that both read the same.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    /// Its address.
+    pub address: String,
+    /// Its AWS name.
+    pub name: String,
+    /// What is done.
+    pub action: Action,
+    /// The fields that differ.
+    pub diffs: Vec<FieldDiff>,
+    /// Whether it deletes what the stack no longer declares.
+    pub stray: bool,
+}
+
+impl Shown {
+    /// The shown form of a planned change.
+    #[must_use]
+    pub fn of(c: &Change) -> Self {
+        Self {
+            address: c.address.to_string(),
+            name: c.name.clone(),
+            action: c.action.clone(),
+            diffs: c.diffs.clone(),
+            stray: c.stray,
+        }
+    }
+}
+
+fn comment(change: &Shown) -> String {
     match &change.action {
         Action::Create => format!("{} will be created", change.address),
         Action::Update => format!("{} will be updated in place", change.address),
@@ -143,22 +173,36 @@ fn diff_line(w: &mut impl Write, d: &FieldDiff, width: usize, p: Palette) -> io:
 
 /// Writes the plan: each change with its fields, then the totals, or `No changes.`.
 pub fn plan(w: &mut impl Write, plan: &Plan, p: Palette) -> io::Result<()> {
-    for note in &plan.notes {
+    let shown: Vec<Shown> = plan.changes.iter().map(Shown::of).collect();
+    changes(w, plan.mode, &plan.notes, &shown, &plan.costs, p)
+}
+
+/// Writes a plan from its parts (see `plan`): its notes, each change with its fields, the
+/// totals or `No changes.`, and the cost lines.
+pub fn changes(
+    w: &mut impl Write,
+    mode: Mode,
+    notes: &[String],
+    changes: &[Shown],
+    cost_lines: &[String],
+    p: Palette,
+) -> io::Result<()> {
+    for note in notes {
         paint(w, p.dim, &format!("note: {note}"))?;
         writeln!(w)?;
     }
-    if plan.is_empty() {
+    if changes.is_empty() {
         writeln!(w)?;
         paint(w, p.bold, "No changes.")?;
-        match plan.mode {
+        match mode {
             Mode::Converge => writeln!(w, " AWS matches the stack file.")?,
             Mode::Destroy => writeln!(w, " Nothing owned by this stack exists.")?,
         }
-        return costs(w, plan, p);
+        return costs(w, cost_lines, p);
     }
     writeln!(w)?;
     writeln!(w, "cruddur-infra will perform the following actions:")?;
-    for change in &plan.changes {
+    for change in changes {
         writeln!(w)?;
         paint(w, p.bold, &format!("  # {}", comment(change)))?;
         writeln!(w)?;
@@ -180,23 +224,23 @@ pub fn plan(w: &mut impl Write, plan: &Plan, p: Palette) -> io::Result<()> {
         }
         writeln!(w, "    }}")?;
     }
-    let (add, change, destroy) = plan.counts();
+    let (add, change, destroy) = crate::plan::counts(changes.iter().map(|c| &c.action));
     writeln!(w)?;
     paint(w, p.bold, "Plan:")?;
     writeln!(
         w,
         " {add} to add, {change} to change, {destroy} to destroy."
     )?;
-    costs(w, plan, p)
+    costs(w, cost_lines, p)
 }
 
 /// The plan's closing cost lines: what the stack costs while it exists, what stops costing.
-fn costs(w: &mut impl Write, plan: &Plan, p: Palette) -> io::Result<()> {
-    if plan.costs.is_empty() {
+fn costs(w: &mut impl Write, lines: &[String], p: Palette) -> io::Result<()> {
+    if lines.is_empty() {
         return Ok(());
     }
     writeln!(w)?;
-    for line in &plan.costs {
+    for line in lines {
         paint(w, p.dim, line)?;
         writeln!(w)?;
     }
@@ -272,7 +316,8 @@ pub fn event(w: &mut impl Write, e: &Event, p: Palette) -> io::Result<()> {
     }
 }
 
-fn capitalize(s: &str) -> String {
+/// `s` with its first letter in capitals (`creating` → `Creating`).
+pub(crate) fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     chars
         .next()
@@ -280,8 +325,21 @@ fn capitalize(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Writes the closing line of an apply or destroy.
-pub fn summary(w: &mut impl Write, plan: &Plan, failed: usize, p: Palette) -> io::Result<()> {
+/// Writes the closing lines of an apply or destroy: what was done, then `elapsed`, how long
+/// the changes took (the wait for approval and the lock not counted).
+pub fn summary(
+    w: &mut impl Write,
+    plan: &Plan,
+    failed: usize,
+    elapsed: Duration,
+    p: Palette,
+) -> io::Result<()> {
+    outcome(w, plan, failed, p)?;
+    writeln!(w, "Elapsed: {}", seconds(elapsed))
+}
+
+/// The summary's first line: `Apply complete! Resources: …`, or how many changes failed.
+fn outcome(w: &mut impl Write, plan: &Plan, failed: usize, p: Palette) -> io::Result<()> {
     let (add, change, destroy) = plan.counts();
     let verb = if plan.mode == Mode::Destroy {
         "Destroy"

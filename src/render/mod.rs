@@ -1,7 +1,10 @@
 //! Turning plans and events into text. Renderers write to any `impl Write` (stdout for
 //! data, stderr for progress) and never decide anything.
 
+pub mod graph;
 pub mod human;
+pub mod outputs;
+pub mod progress;
 pub mod status;
 
 use std::io::{self, IsTerminal, Write};

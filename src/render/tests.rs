@@ -17,6 +17,18 @@ fn rendered(
     have: Option<crate::resources::dynamodb_table::TableLive>,
     mode: Mode,
 ) -> String {
+    let plan = planned(wanted, have, mode);
+    let mut out = Vec::new();
+    human::plan(&mut out, &plan, Palette::new(false)).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The plan for one table, `messages`, from `wanted` and `have`.
+fn planned(
+    wanted: crate::resources::dynamodb_table::TableSpec,
+    have: Option<crate::resources::dynamodb_table::TableLive>,
+    mode: Mode,
+) -> crate::plan::Plan {
     let stack = Stack {
         name: "cruddur".into(),
         path: Path::new("stack.yaml").into(),
@@ -46,10 +58,7 @@ fn rendered(
         today: crate::plan::Date::new(2026, 12, 3),
         offline: false,
     };
-    let plan = plan(&stack, &live, &ctx, mode).expect("plan");
-    let mut out = Vec::new();
-    human::plan(&mut out, &plan, Palette::new(false)).unwrap();
-    String::from_utf8(out).unwrap()
+    plan(&stack, &live, &ctx, mode).expect("plan")
 }
 
 #[test]
@@ -185,4 +194,29 @@ fn progress_lines() {
     table.messages: Creation complete after 23s
     table.messages: Destruction failed: failed to DeleteTable for cruddur-messages: boom
     "#);
+}
+
+#[test]
+fn the_summary_ends_with_how_long_the_changes_took() {
+    let summary = |mode, failed| {
+        let mut out = Vec::new();
+        let plan = planned(seed(), None, mode);
+        human::summary(
+            &mut out,
+            &plan,
+            failed,
+            Duration::from_millis(12_700),
+            Palette::new(false),
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    insta::assert_snapshot!(summary(Mode::Converge, 0), @r"
+    Apply complete! Resources: 1 added, 0 changed, 0 destroyed.
+    Elapsed: 12s
+    ");
+    insta::assert_snapshot!(summary(Mode::Converge, 1), @r"
+    Apply failed: 1 of 1 changes did not complete (see the errors above).
+    Elapsed: 12s
+    ");
 }

@@ -130,6 +130,20 @@ pub trait Resource {
         Vec::new()
     }
 
+    /// What `outputs` prints of a resource as refresh read it: the values people copy into
+    /// an application's settings (ARNs, names, ids, endpoints), as `(attribute, value)` in
+    /// the order to show them. An attribute that `${…}` references also export is named as
+    /// they name it (`refs::Attr::as_str`: `arn`, `name`, `stream_arn`, `endpoint`), so a
+    /// script and a reference ask for one value by one name. A value AWS has not reported
+    /// yet (a cluster's endpoint while it is created) is left out, never a placeholder.
+    ///
+    /// Pure. Empty exactly when the resource does not exist: `outputs` says so, and tells
+    /// the user to `apply`.
+    fn outputs(live: &Self::Live) -> Vec<(&'static str, String)> {
+        let _ = live;
+        Vec::new()
+    }
+
     /// Whether `op` deletes data the resource holds (a table replaced or deleted), so that
     /// the data-loss guard and `--backup` see it. Most kinds hold none.
     ///
@@ -535,12 +549,16 @@ macro_rules! kinds {
         }
 
         /// The whole stack file, exactly as written: one section per kind.
-        #[derive(Debug, serde::Deserialize)]
+        #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct RawStack {
             /// The stack's name, used in the ownership tag `cruddur-infra:stack=<name>`.
+            #[schemars(with = "String")]
             pub name: serde_saphyr::Spanned<String>,
             /// Named environments (`local`, `prod`, …).
+            #[schemars(
+                with = "crate::stack::raw::SpannedMap<serde_saphyr::Spanned<crate::stack::raw::RawEnvironment>>"
+            )]
             pub environments: serde_saphyr::Spanned<
                 crate::stack::raw::SpannedMap<serde_saphyr::Spanned<crate::stack::raw::RawEnvironment>>,
             >,
@@ -913,6 +931,22 @@ macro_rules! kinds {
                         .$field
                         .get(address)
                         .map(<$module::$unit as Resource>::facts)
+                        .unwrap_or_default();
+                }
+            )*
+            Vec::new()
+        }
+
+        /// What `outputs` prints of the resource at `address` (`Resource::outputs`);
+        /// empty when refresh found none.
+        #[must_use]
+        pub fn live_outputs(live: &LiveState, address: &Address) -> Vec<(&'static str, String)> {
+            $(
+                if address.kind == <$module::$unit as Resource>::KIND {
+                    return live
+                        .$field
+                        .get(address)
+                        .map(<$module::$unit as Resource>::outputs)
                         .unwrap_or_default();
                 }
             )*

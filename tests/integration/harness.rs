@@ -156,6 +156,8 @@ impl Run {
             .env_remove("AWS_ENDPOINT_URL")
             .env_remove("AWS_REGION")
             .env_remove("AWS_DEFAULT_REGION")
+            // `RUST_LOG` would add a line per AWS call to every run's stderr.
+            .env_remove("RUST_LOG")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_CONFIG_FILE", "/nonexistent/cruddur-infra-tests")

@@ -2,15 +2,15 @@
 //! the tool makes for it, the diff, the safety checks, the action and the cost line. Pure.
 
 use super::{
-    ClusterConfig, ClusterOp, ClusterSpec, DEFAULT_PARAMETER_GROUP, DaxCluster, DaxLive,
-    Selection, Subnets,
+    ClusterConfig, ClusterOp, ClusterSpec, DEFAULT_PARAMETER_GROUP, DaxCluster, DaxLive, Selection,
+    Subnets,
 };
-use crate::plan::{Action, Mode, Operation, Ownership, PlanError, Planner, Subject};
 use crate::plan::checks::{Grant, Need, Want};
+use crate::plan::{Action, Mode, Operation, Ownership, PlanError, Planner, Subject};
 use crate::resources::refs::{Attr, Ref};
-use crate::stack::Severity;
 use crate::resources::{Address, Kind, Resource};
 use crate::stack::Declared;
+use crate::stack::Severity;
 
 /// The ARN DAX gives the cluster `name` (`arn:aws:dax:<region>:<account>:cache/<name>`).
 fn arn(region: &str, account: &str, name: &str) -> String {
@@ -31,9 +31,11 @@ fn wanted(
 ) -> Result<ClusterConfig, PlanError> {
     let s = &d.spec;
     let facts = p.live.vpcs.get("default");
-    let missing = || PlanError::Missing {
+    let missing = || {
+        PlanError::Missing {
         address: d.address.clone(),
         message: "`default` subnets or security groups, but this region has no default VPC\n  help: list subnet and security group ids instead".into(),
+    }
     };
     let own = live.group_name(&p.stack.name, &s.name);
     let (subnet_group, own_subnets) = match &s.subnets {
@@ -120,12 +122,30 @@ impl Resource for DaxCluster {
     type Live = DaxLive;
 
     fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
-        let Some(c) = &live.cluster else { return Vec::new() };
+        let Some(c) = &live.cluster else {
+            return Vec::new();
+        };
         let mut facts = vec![("state", c.status.clone())];
         if let Some(endpoint) = &c.endpoint {
             facts.push(("endpoint", endpoint.clone()));
         }
         facts
+    }
+
+    /// `name`, `arn`, and `endpoint` (the discovery URL a DAX client is given) once DAX
+    /// reports it.
+    fn outputs(live: &Self::Live) -> Vec<(&'static str, String)> {
+        let Some(c) = &live.cluster else {
+            return Vec::new();
+        };
+        let mut outputs = vec![
+            (Attr::Name.as_str(), c.config.name.clone()),
+            (Attr::Arn.as_str(), c.arn.clone()),
+        ];
+        if let Some(endpoint) = &c.endpoint {
+            outputs.push((Attr::Endpoint.as_str(), endpoint.clone()));
+        }
+        outputs
     }
     type Op = ClusterOp;
 
@@ -152,7 +172,10 @@ impl Resource for DaxCluster {
         vd: &mut crate::stack::validate::Validator,
         entries: &[crate::resources::Entry<'_, Self::Raw, ClusterSpec>],
     ) {
-        vd.unique_names("DAX cluster", entries.iter().map(|(_, raw, _)| &raw.value.name));
+        vd.unique_names(
+            "DAX cluster",
+            entries.iter().map(|(_, raw, _)| &raw.value.name),
+        );
     }
 
     fn declares(d: &Declared<ClusterSpec>, name: &str) -> bool {
@@ -297,11 +320,7 @@ impl Resource for DaxCluster {
             .any(|o| o.as_deref() == Some(stack));
         let exists = cluster.is_some() || (p.mode == Mode::Destroy && leftovers);
         let diffs = match &wanted {
-            Some(w) => p.field_diffs(
-                cluster,
-                |c| super::diff(w, live, c),
-                || super::flatten(w),
-            ),
+            Some(w) => p.field_diffs(cluster, |c| super::diff(w, live, c), || super::flatten(w)),
             None => Vec::new(),
         };
         let subject = Subject {

@@ -2,43 +2,66 @@
 //! rules (name, node type, replication factor, role, subnets, security groups, encryption,
 //! TTLs, maintenance window, tags). Pure.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{ClusterSpec, DEFAULT_TTL_MS, Selection, Subnets, Ttls};
 use crate::resources::{Address, Kind};
-use crate::stack::raw::{OneOrMany, SpannedMap};
+use crate::stack::raw::{
+    Case, Choices, OneOrMany, OneOrManyOf, SecurityGroupIds, SpannedMap, SubnetIds, words_pattern,
+};
 use crate::stack::validate::{Names, Validator, loc};
 
+/// The endpoint encryption settings, as DAX spells them; the file may write them in any
+/// case.
+pub const ENDPOINT_ENCRYPTIONS: [&str; 2] = ["NONE", "TLS"];
+
 /// A DAX cluster.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCluster {
     /// `false`: absent from every environment that does not `enable` it.
+    #[schemars(with = "Option<bool>")]
     pub enabled: Option<Spanned<bool>>,
     /// Cluster name: 1–20 lowercase letters, digits and hyphens, a letter first.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// Node type, like `dax.t3.small` (the cheapest).
+    #[schemars(with = "String")]
     pub node_type: Spanned<String>,
     /// Nodes, 1 to 10 (default 1; 3 or more for production).
+    #[schemars(with = "Option<i64>")]
     pub replication_factor: Option<Spanned<i64>>,
     /// Logical name of the role DAX assumes (trusted by `dax.amazonaws.com`).
+    #[schemars(with = "String")]
     pub role: Spanned<String>,
     /// `default` (the default VPC's subnets) or subnet ids: the tool makes the subnet group.
+    #[schemars(with = "Option<OneOrManyOf<SubnetIds>>")]
     pub subnets: Option<Spanned<OneOrMany>>,
     /// An existing subnet group's name, instead of `subnets`.
+    #[schemars(with = "Option<String>")]
     pub subnet_group: Option<Spanned<String>>,
     /// `default` (the default VPC's `default` group) or security group ids.
+    #[schemars(with = "Option<OneOrManyOf<SecurityGroupIds>>")]
     pub security_groups: Option<Spanned<OneOrMany>>,
     /// Server-side encryption at rest (default `true`).
+    #[schemars(with = "Option<bool>")]
     pub encryption: Option<Spanned<bool>>,
-    /// `NONE` or `TLS` (default `TLS`).
+    /// `NONE` or `TLS` (default `TLS`), in any case.
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = words_pattern(&ENDPOINT_ENCRYPTIONS, Case::Any))
+    )]
     pub endpoint_encryption: Option<Spanned<String>>,
     /// `record_ttl` and `query_ttl`: the tool makes a parameter group with them.
+    #[schemars(with = "Option<RawParameters>")]
     pub parameters: Option<Spanned<RawParameters>>,
     /// Description.
+    #[schemars(with = "Option<String>")]
     pub description: Option<Spanned<String>>,
     /// `ddd:hh24:mi-ddd:hh24:mi` in UTC, like `sun:05:00-sun:06:00`.
+    #[schemars(with = "Option<String>")]
     pub maintenance_window: Option<Spanned<String>>,
     /// Tags.
     #[serde(default)]
@@ -47,17 +70,19 @@ pub struct RawCluster {
 
 /// A parameter group's two settings, each a duration (`5m`, `300s`, `300000ms`, or a
 /// number of milliseconds).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawParameters {
     /// How long an item read by key stays cached (default 5 minutes).
+    #[schemars(with = "Option<RawDuration>")]
     pub record_ttl: Option<Spanned<RawDuration>>,
     /// How long a query or scan result stays cached (default 5 minutes).
+    #[schemars(with = "Option<RawDuration>")]
     pub query_ttl: Option<Spanned<RawDuration>>,
 }
 
 /// A duration as written: a number of milliseconds or a number with a unit.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawDuration {
     /// Milliseconds.
@@ -128,7 +153,9 @@ fn selection(
         None => Selection::Default,
         Some(r) => match &r.value {
             OneOrMany::One(s) if s == "default" => Selection::Default,
-            OneOrMany::Many(ids) if !ids.is_empty() && ids.iter().all(|i| i.starts_with(prefix)) => {
+            OneOrMany::Many(ids)
+                if !ids.is_empty() && ids.iter().all(|i| i.starts_with(prefix)) =>
+            {
                 Selection::Ids(ids.iter().cloned().collect())
             }
             _ => {
@@ -213,9 +240,14 @@ pub(crate) fn cluster(
             Subnets::Own(Selection::Default)
         }
         (_, Some(g)) => Subnets::Existing(g.value.to_ascii_lowercase()),
-        (s, None) => Subnets::Own(selection(vd, "subnets", "subnet-", s.as_ref())),
+        (s, None) => Subnets::Own(selection(vd, "subnets", SubnetIds::PREFIX, s.as_ref())),
     };
-    let security_groups = selection(vd, "security_groups", "sg-", c.security_groups.as_ref());
+    let security_groups = selection(
+        vd,
+        "security_groups",
+        SecurityGroupIds::PREFIX,
+        c.security_groups.as_ref(),
+    );
     let endpoint_encryption = c.endpoint_encryption.as_ref().map_or_else(
         || "TLS".to_string(),
         |e| {
@@ -224,7 +256,7 @@ pub(crate) fn cluster(
                 referenced: e.referenced,
                 defined: e.defined,
             };
-            vd.one_of("endpoint encryption", &upper, &["NONE", "TLS"])
+            vd.one_of("endpoint encryption", &upper, &ENDPOINT_ENCRYPTIONS)
         },
     );
     let parameters = c.parameters.as_ref().map(|p| Ttls {
@@ -235,7 +267,10 @@ pub(crate) fn cluster(
         && !valid_window(&w.value.to_ascii_lowercase())
     {
         vd.error(
-            format!("maintenance window `{}` is not `ddd:hh:mm-ddd:hh:mm`", w.value),
+            format!(
+                "maintenance window `{}` is not `ddd:hh:mm-ddd:hh:mm`",
+                w.value
+            ),
             loc(w),
             "write it in UTC, like `sun:05:00-sun:06:00`",
         );

@@ -5,15 +5,13 @@
 //! else, index rebuilds included, is updated in place through `update_steps`.
 
 use super::{Table, TableOp, TableSpec, TableState, TableStep};
-use crate::plan::checks::Part;
-use crate::plan::{
-    Action, Operation, Ownership, PlanError, Planner, Subject,
-};
-use crate::resources::refs::{Attr, Ref};
-use crate::resources::Resource;
-use crate::resources::Kind;
-use crate::resources::Adoption;
 use crate::engine::Engine;
+use crate::plan::checks::Part;
+use crate::plan::{Action, Operation, Ownership, PlanError, Planner, Subject};
+use crate::resources::Adoption;
+use crate::resources::Kind;
+use crate::resources::Resource;
+use crate::resources::refs::{Attr, Ref};
 use crate::stack::Declared;
 
 /// The pure half of the `table` kind: validation of `tables:` entries, reference exports,
@@ -87,6 +85,26 @@ impl Resource for Table {
             facts.push(("stream", view.as_str().to_string()));
         }
         facts
+    }
+
+    /// `name`, `arn`, `stream_arn` while the stream is on (the latest one, as
+    /// `DescribeTable` gives it: re-enabling a stream changes it), and `indexes`: the
+    /// global secondary indexes' names, comma-separated in `DescribeTable`'s order, since
+    /// an output has one value and a table any number of indexes.
+    fn outputs(live: &Self::Live) -> Vec<(&'static str, String)> {
+        let Some(t) = live else { return Vec::new() };
+        let mut outputs = vec![
+            (Attr::Name.as_str(), t.config.name.clone()),
+            (Attr::Arn.as_str(), t.arn.clone()),
+        ];
+        if let Some(stream) = &t.stream_arn {
+            outputs.push((Attr::StreamArn.as_str(), stream.clone()));
+        }
+        if !t.config.indexes.is_empty() {
+            let names: Vec<&str> = t.config.indexes.iter().map(|i| i.name.as_str()).collect();
+            outputs.push(("indexes", names.join(",")));
+        }
+        outputs
     }
     /// `Create`, `CreateAfterDeletion`, `Update` with its steps, `Replace` or `Delete`.
     type Op = TableOp;
@@ -212,86 +230,86 @@ impl Resource for Table {
     /// `DeletionProtected` from the safety checks; `Impossible` for an update with no live
     /// table, or a no-op, which `action` never returns.
     fn plan(p: &mut Planner<'_>, t: &Declared<Self::Spec>) -> Result<(), PlanError> {
-    let state = p
-        .live
-        .tables
-        .get(&t.address)
-        .ok_or_else(|| PlanError::NotRefreshed(t.address.clone()))?;
-    // A table being deleted is gone as far as the plan is concerned, except that it
-    // still holds its name: a create must wait for it to go.
-    let deleting = state
-        .as_ref()
-        .is_some_and(|l| l.state == TableState::Deleting);
-    let live = state.as_ref().filter(|_| !deleting);
-    let diffs = p.field_diffs(
-        live,
-        |l| super::diff(&t.spec, l),
-        || super::creation_fields(&t.spec),
-    );
-    let subject = Subject {
-        address: &t.address,
-        name: &t.spec.name,
-        exists: live.is_some(),
-        owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
-        protected: live.is_some_and(|l| l.config.deletion_protection),
-    };
-    let action = p.action(&subject, &diffs)?;
-    let steps = match (&action, live) {
-        (Some(Action::Update), Some(l)) => super::update_steps(&t.spec, l),
-        _ => Vec::new(),
-    };
-    // The stream ARN is known now only if the stream stays as it is.
-    let stream_stable = matches!(action, None | Some(Action::Update))
-        && !steps
-            .iter()
-            .any(|s| matches!(s, TableStep::DisableStream | TableStep::EnableStream(_)));
-    if stream_stable && let Some(arn) = live.and_then(|l| l.stream_arn.clone()) {
-        p.known
-            .insert(Ref::Attribute(t.address.clone(), Attr::StreamArn), arn);
-    }
-    let Some(action) = action else { return Ok(()) };
-    if action == Action::Update
-        && let Some(l) = live
-        && let Some(note) = super::ttl_note(&t.spec, l)
-    {
-        p.notes.push(format!("{}: {note}", t.address));
-    }
-    if action == Action::Create && deleting {
-        p.notes.push(format!(
-            "{}: `{}` is still being deleted; apply waits until it is gone, then creates it",
-            t.address, t.spec.name
-        ));
-    }
-    if matches!(action, Action::Delete | Action::Replace { .. })
-        && let Some(l) = live
-        && l.item_count > 0
-    {
-        p.notes.push(format!(
+        let state = p
+            .live
+            .tables
+            .get(&t.address)
+            .ok_or_else(|| PlanError::NotRefreshed(t.address.clone()))?;
+        // A table being deleted is gone as far as the plan is concerned, except that it
+        // still holds its name: a create must wait for it to go.
+        let deleting = state
+            .as_ref()
+            .is_some_and(|l| l.state == TableState::Deleting);
+        let live = state.as_ref().filter(|_| !deleting);
+        let diffs = p.field_diffs(
+            live,
+            |l| super::diff(&t.spec, l),
+            || super::creation_fields(&t.spec),
+        );
+        let subject = Subject {
+            address: &t.address,
+            name: &t.spec.name,
+            exists: live.is_some(),
+            owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
+            protected: live.is_some_and(|l| l.config.deletion_protection),
+        };
+        let action = p.action(&subject, &diffs)?;
+        let steps = match (&action, live) {
+            (Some(Action::Update), Some(l)) => super::update_steps(&t.spec, l),
+            _ => Vec::new(),
+        };
+        // The stream ARN is known now only if the stream stays as it is.
+        let stream_stable = matches!(action, None | Some(Action::Update))
+            && !steps
+                .iter()
+                .any(|s| matches!(s, TableStep::DisableStream | TableStep::EnableStream(_)));
+        if stream_stable && let Some(arn) = live.and_then(|l| l.stream_arn.clone()) {
+            p.known
+                .insert(Ref::Attribute(t.address.clone(), Attr::StreamArn), arn);
+        }
+        let Some(action) = action else { return Ok(()) };
+        if action == Action::Update
+            && let Some(l) = live
+            && let Some(note) = super::ttl_note(&t.spec, l)
+        {
+            p.notes.push(format!("{}: {note}", t.address));
+        }
+        if action == Action::Create && deleting {
+            p.notes.push(format!(
+                "{}: `{}` is still being deleted; apply waits until it is gone, then creates it",
+                t.address, t.spec.name
+            ));
+        }
+        if matches!(action, Action::Delete | Action::Replace { .. })
+            && let Some(l) = live
+            && l.item_count > 0
+        {
+            p.notes.push(format!(
             "{}: deleting `{}` loses its items (about {} by AWS's count, refreshed every ~6 hours)",
             t.address, t.spec.name, l.item_count
         ));
-    }
-    let op = match (&action, live) {
-        (Action::Create, _) if deleting => TableOp::CreateAfterDeletion(t.spec.clone()),
-        (Action::Create, _) => TableOp::Create(t.spec.clone()),
-        (Action::Update, Some(l)) => TableOp::Update {
-            arn: l.arn.clone(),
-            steps,
-        },
-        (Action::Replace { .. }, _) => TableOp::Replace(t.spec.clone()),
-        (Action::Delete, _) => TableOp::Delete,
-        (Action::Update, None) | (Action::NoOp, _) => {
-            return Err(PlanError::impossible(&t.address, &action));
         }
-    };
-    p.push(
-        &t.address,
-        &t.spec.name,
-        action,
-        diffs,
-        Operation::Table(op),
-        Vec::new(),
-    );
-    Ok(())
+        let op = match (&action, live) {
+            (Action::Create, _) if deleting => TableOp::CreateAfterDeletion(t.spec.clone()),
+            (Action::Create, _) => TableOp::Create(t.spec.clone()),
+            (Action::Update, Some(l)) => TableOp::Update {
+                arn: l.arn.clone(),
+                steps,
+            },
+            (Action::Replace { .. }, _) => TableOp::Replace(t.spec.clone()),
+            (Action::Delete, _) => TableOp::Delete,
+            (Action::Update, None) | (Action::NoOp, _) => {
+                return Err(PlanError::impossible(&t.address, &action));
+            }
+        };
+        p.push(
+            &t.address,
+            &t.spec.name,
+            action,
+            diffs,
+            Operation::Table(op),
+            Vec::new(),
+        );
+        Ok(())
     }
 }

@@ -4,41 +4,96 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::stack::raw::SpannedMap;
+use crate::stack::raw::{Case, SpannedMap, words_pattern};
 use crate::stack::validate::{Validator, loc};
 
-
+use super::{
+    Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, TableSpec, Throughput,
+};
 use crate::stack::Loc;
-use super::{Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, TableSpec, Throughput};
+
+/// The billing modes, as AWS spells them; the file may write them in any case.
+pub const BILLING_MODES: [&str; 2] = [PROVISIONED, PAY_PER_REQUEST];
+const PROVISIONED: &str = "PROVISIONED";
+const PAY_PER_REQUEST: &str = "PAY_PER_REQUEST";
+
+/// The projection types, as AWS spells them; the file may write them in any case.
+pub const PROJECTIONS: [&str; 3] = [PROJECT_ALL, PROJECT_KEYS_ONLY, PROJECT_INCLUDE];
+const PROJECT_ALL: &str = "ALL";
+const PROJECT_KEYS_ONLY: &str = "KEYS_ONLY";
+const PROJECT_INCLUDE: &str = "INCLUDE";
+
+/// `stream:`'s word for no stream, besides the view types (any case).
+pub const STREAM_OFF: &str = "OFF";
+
+/// The key attribute types, exactly as `ScalarType::parse` reads them.
+pub const KEY_TYPES: [ScalarType; 3] = [ScalarType::S, ScalarType::N, ScalarType::B];
+
+/// What `stream:` accepts: a view type or `off`, in any case.
+#[must_use]
+pub fn stream_words() -> Vec<&'static str> {
+    StreamView::ALL
+        .into_iter()
+        .map(StreamView::as_str)
+        .chain([STREAM_OFF])
+        .collect()
+}
+
+/// Schema only: `attributes:` maps attribute names to `S`, `N` or `B`, exactly.
+fn attribute_types(generator: &mut SchemaGenerator) -> Schema {
+    let mut schema = SpannedMap::<Spanned<String>>::json_schema(generator);
+    schema.insert(
+        "additionalProperties".into(),
+        serde_json::json!({
+            "type": "string",
+            "pattern": words_pattern(&KEY_TYPES.map(ScalarType::as_str), Case::Exact),
+        }),
+    );
+    schema
+}
 
 /// A `DynamoDB` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTable {
     /// `false`: absent from every environment that does not `enable` it.
+    #[schemars(with = "Option<bool>")]
     pub enabled: Option<Spanned<bool>>,
     /// Table name in AWS.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// Attribute name → `S`, `N` or `B`; only attributes used by a key.
+    #[schemars(schema_with = "attribute_types")]
     pub attributes: Spanned<SpannedMap<Spanned<String>>>,
     /// The table's primary key.
+    #[schemars(with = "RawKey")]
     pub key: Spanned<RawKey>,
     /// Billing mode and capacity.
+    #[schemars(with = "RawBilling")]
     pub billing: Spanned<RawBilling>,
     /// Global secondary indexes.
     #[serde(default)]
+    #[schemars(with = "Vec<RawIndex>")]
     pub global_secondary_indexes: Vec<Spanned<RawIndex>>,
     /// Stream view type, or `off` (any case); absent means off.
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = words_pattern(&stream_words(), Case::Any))
+    )]
     pub stream: Option<Spanned<String>>,
     /// AWS deletion protection; absent means off. While on, plans refuse to delete or
     /// replace the table.
+    #[schemars(with = "Option<bool>")]
     pub deletion_protection: Option<Spanned<bool>>,
     /// Attribute holding the expiry time for TTL.
+    #[schemars(with = "Option<String>")]
     pub ttl_attribute: Option<Spanned<String>>,
     /// Continuous backups (point-in-time recovery); absent means off.
+    #[schemars(with = "Option<bool>")]
     pub point_in_time_recovery: Option<Spanned<bool>>,
     /// User tags (the ownership tag is added by the tool).
     #[serde(default)]
@@ -46,42 +101,53 @@ pub struct RawTable {
 }
 
 /// A key schema: partition (hash) key and optional sort (range) key.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawKey {
     /// Partition key attribute.
+    #[schemars(with = "String")]
     pub hash: Spanned<String>,
     /// Sort key attribute.
+    #[schemars(with = "Option<String>")]
     pub range: Option<Spanned<String>>,
 }
 
 /// Billing mode with capacity when provisioned.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBilling {
     /// `PROVISIONED` or `PAY_PER_REQUEST`, in any case.
+    #[schemars(with = "String", regex(pattern = words_pattern(&BILLING_MODES, Case::Any)))]
     pub mode: Spanned<String>,
     /// Read capacity units.
+    #[schemars(with = "Option<i64>")]
     pub read: Option<Spanned<i64>>,
     /// Write capacity units.
+    #[schemars(with = "Option<i64>")]
     pub write: Option<Spanned<i64>>,
 }
 
 /// A global secondary index.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawIndex {
     /// Index name.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// The index's key.
+    #[schemars(with = "RawKey")]
     pub key: Spanned<RawKey>,
-    /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
+    /// `ALL`, `KEYS_ONLY` or `INCLUDE`, in any case.
+    #[schemars(with = "String", regex(pattern = words_pattern(&PROJECTIONS, Case::Any)))]
     pub projection: Spanned<String>,
     /// With `INCLUDE`: the non-key attributes to project.
+    #[schemars(with = "Option<Vec<String>>")]
     pub non_key_attributes: Option<Spanned<Vec<Spanned<String>>>>,
     /// Read capacity units (provisioned tables).
+    #[schemars(with = "Option<i64>")]
     pub read: Option<Spanned<i64>>,
     /// Write capacity units (provisioned tables).
+    #[schemars(with = "Option<i64>")]
     pub write: Option<Spanned<i64>>,
 }
 
@@ -90,8 +156,7 @@ const MAX_INDEXES: usize = 20;
 
 /// One provisioned capacity figure: AWS refuses fewer than 1 unit (reported, and 1 used so
 /// that validation can go on).
-fn capacity(
-    vd: &mut Validator, what: &str, value: &Spanned<i64>) -> i64 {
+fn capacity(vd: &mut Validator, what: &str, value: &Spanned<i64>) -> i64 {
     if value.value < 1 {
         vd.error(
             format!("{what} capacity is `{}`", value.value),
@@ -130,9 +195,7 @@ fn throughput(
         for (label, v) in [("read", read), ("write", write)] {
             if let Some(v) = v {
                 vd.error(
-                    format!(
-                        "{what} has `{label}` capacity but the table is billed per request"
-                    ),
+                    format!("{what} has `{label}` capacity but the table is billed per request"),
                     loc(v),
                     format!("remove `{label}`, or use `mode: PROVISIONED`"),
                 );
@@ -183,13 +246,13 @@ fn key(
 /// The billing mode and its capacity: `PROVISIONED` needs both `read` and `write` (at least
 /// 1 each), `PAY_PER_REQUEST` takes neither (AWS rejects capacity on an on-demand table).
 /// Answers whether the table is provisioned, so its indexes can be checked the same way.
-fn billing(
-    vd: &mut Validator, billing: &Spanned<RawBilling>) -> (bool, Option<Billing>) {
+fn billing(vd: &mut Validator, billing: &Spanned<RawBilling>) -> (bool, Option<Billing>) {
     let b = &billing.value;
     let mode = b.mode.value.to_ascii_uppercase();
     match mode.as_str() {
-        "PROVISIONED" => {
-            let t = throughput(vd, 
+        PROVISIONED => {
+            let t = throughput(
+                vd,
                 "table",
                 loc(billing),
                 true,
@@ -198,8 +261,9 @@ fn billing(
             );
             (true, t.map(Billing::Provisioned))
         }
-        "PAY_PER_REQUEST" => {
-            throughput(vd, 
+        PAY_PER_REQUEST => {
+            throughput(
+                vd,
                 "table",
                 loc(billing),
                 false,
@@ -233,12 +297,12 @@ fn index(
     let key = key(vd, &format!("index `{}`", i.name.value), &i.key, declared);
     let kind = i.projection.value.to_ascii_uppercase();
     let projection = match (kind.as_str(), &i.non_key_attributes) {
-        ("ALL", None) => Projection::All,
-        ("KEYS_ONLY", None) => Projection::KeysOnly,
-        ("INCLUDE", Some(names)) if !names.value.is_empty() => {
+        (PROJECT_ALL, None) => Projection::All,
+        (PROJECT_KEYS_ONLY, None) => Projection::KeysOnly,
+        (PROJECT_INCLUDE, Some(names)) if !names.value.is_empty() => {
             Projection::Include(names.value.iter().map(|n| n.value.clone()).collect())
         }
-        ("INCLUDE", other) => {
+        (PROJECT_INCLUDE, other) => {
             vd.error(
                 format!(
                     "index `{}` projects `INCLUDE` but names no attributes",
@@ -249,7 +313,7 @@ fn index(
             );
             Projection::All
         }
-        ("ALL" | "KEYS_ONLY", Some(names)) => {
+        (PROJECT_ALL | PROJECT_KEYS_ONLY, Some(names)) => {
             vd.error(
                 format!(
                     "index `{}` lists `non_key_attributes` but projects `{kind}`",
@@ -270,7 +334,8 @@ fn index(
         }
     };
     let what = format!("index `{}`", i.name.value);
-    let throughput = throughput(vd, 
+    let throughput = throughput(
+        vd,
         &what,
         loc(raw),
         provisioned,
@@ -294,8 +359,7 @@ fn index(
 /// Every problem goes to `vd` and validation goes on: a placeholder stands in for what was
 /// wrong (on-demand billing, an `ALL` projection, the attributes that did parse), and the
 /// spec returned is only used when `vd` reports no error.
-pub(crate) fn table(
-    vd: &mut Validator, raw: &Spanned<RawTable>) -> TableSpec {
+pub(crate) fn table(vd: &mut Validator, raw: &Spanned<RawTable>) -> TableSpec {
     let t = &raw.value;
     vd.aws_name("table name", &t.name, 3, 255);
     let mut attributes = BTreeMap::new();
@@ -367,7 +431,7 @@ pub(crate) fn table(
     }
     let stream = t.stream.as_ref().and_then(|s| {
         let upper = s.value.to_ascii_uppercase();
-        if upper == "OFF" {
+        if upper == STREAM_OFF {
             return None;
         }
         let parsed = StreamView::parse(&upper);

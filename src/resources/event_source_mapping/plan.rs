@@ -2,14 +2,12 @@
 //! to delete, the action and the operation. Pure.
 
 use super::{Mapping, MappingConfig, MappingOp, MappingSpec};
-use crate::plan::{
-    Action, Mode, Operation, Ownership, PlanError, Planner, Subject,
-};
 use crate::plan::checks::{Grant, Need, Want};
+use crate::plan::{Action, Mode, Operation, Ownership, PlanError, Planner, Subject};
 use crate::resources::refs::{Attr, Ref};
-use crate::stack::Severity;
-use crate::resources::{Kind, Address, Effect, FieldDiff, Resource, Val};
+use crate::resources::{Address, Effect, FieldDiff, Kind, Resource, Val};
 use crate::stack::Declared;
+use crate::stack::Severity;
 
 /// The pure half of the mapping kind: validation of `event_source_mappings:` entries and
 /// planning. A mapping exports nothing and has no AWS name; it is never adopted.
@@ -66,6 +64,14 @@ impl Resource for Mapping {
             .map(|m| vec![("state", m.state.clone()), ("uuid", m.uuid.clone())])
             .unwrap_or_default()
     }
+
+    /// `uuid`: what `aws lambda get-event-source-mapping` and `update-…` take, of the first
+    /// mapping found (normally the only one: `apply` deletes duplicates).
+    fn outputs(live: &Self::Live) -> Vec<(&'static str, String)> {
+        live.first()
+            .map(|m| vec![("uuid", m.uuid.clone())])
+            .unwrap_or_default()
+    }
     type Op = MappingOp;
 
     /// Lambda reads the stream with the function's role: `DescribeStream`, `GetRecords` and
@@ -87,7 +93,11 @@ impl Resource for Mapping {
             severity: Severity::Error,
             want: Want::All(vec![
                 Grant::new(
-                    &["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                    &[
+                        "dynamodb:DescribeStream",
+                        "dynamodb:GetRecords",
+                        "dynamodb:GetShardIterator",
+                    ],
                     format!("${{table.{}.stream_arn}}", m.spec.table.name),
                 ),
                 Grant::new(&["dynamodb:ListStreams"], "*"),
@@ -115,97 +125,97 @@ impl Resource for Mapping {
     /// `NotRefreshed` when refresh read nothing for the mapping; `Impossible` for an
     /// action that cannot apply to what was read (an update with no mapping to keep).
     fn plan(p: &mut Planner<'_>, m: &Declared<Self::Spec>) -> Result<(), PlanError> {
-    let live = p
-        .live
-        .mappings
-        .get(&m.address)
-        .ok_or_else(|| PlanError::NotRefreshed(m.address.clone()))?;
-    let source = p
-        .known
-        .get(&Ref::Attribute(m.spec.table.clone(), Attr::StreamArn))
-        .cloned();
-    let function_arn = p
-        .known
-        .get(&Ref::Attribute(m.spec.function.clone(), Attr::Arn))
-        .cloned()
-        .unwrap_or_default();
-    let wanted = MappingConfig {
-        event_source_arn: source,
-        function_arn,
-        batch_size: m.spec.batch_size,
-        starting_position: m.spec.starting_position.clone(),
-        enabled: m.spec.enabled,
-        filter_patterns: m.spec.filter_patterns.clone(),
-        maximum_retry_attempts: m.spec.maximum_retry_attempts,
-        bisect_batch_on_function_error: m.spec.bisect_batch_on_function_error,
-        maximum_batching_window_seconds: m.spec.maximum_batching_window_seconds,
-    };
-    let aws_name = |a: &Address| {
-        let known = p.known.get(&Ref::Attribute(a.clone(), Attr::Name));
-        known.cloned().unwrap_or_else(|| a.name.clone())
-    };
-    let name = format!(
-        "{} → {}",
-        aws_name(&m.spec.table),
-        aws_name(&m.spec.function)
-    );
-    let (keep, duplicates) = super::choose(&wanted, live);
-    let duplicates: Vec<String> = duplicates.iter().map(|d| d.uuid.clone()).collect();
-    let mut diffs = p.field_diffs(
-        keep,
-        |k| super::diff(&wanted, k),
-        || super::flatten(&wanted),
-    );
-    if p.mode == Mode::Converge && !duplicates.is_empty() {
-        diffs.push(FieldDiff {
-            path: "duplicate_mappings".into(),
-            old: Some(Val::Set(duplicates.clone())),
-            new: None,
-            effect: Effect::Note(
-                "AWS allows one mapping per stream and function: the extra ones are deleted"
-                    .into(),
-            ),
-        });
-    }
-    let subject = Subject {
-        address: &m.address,
-        name: &name,
-        exists: keep.is_some(),
-        owner: Ownership::Derived,
-        protected: false,
-    };
-    let Some(action) = p.action(&subject, &diffs)? else {
-        return Ok(());
-    };
-    let all: Vec<String> = live.iter().map(|l| l.uuid.clone()).collect();
-    let op = match (&action, keep) {
-        (Action::Update, Some(k)) => MappingOp::Update {
-            uuid: k.uuid.clone(),
-            config: wanted,
-            duplicates,
-        },
-        (Action::Create | Action::Replace { .. }, _) => {
-            // Delete before create: one mapping per stream and function.
-            MappingOp::Create {
+        let live = p
+            .live
+            .mappings
+            .get(&m.address)
+            .ok_or_else(|| PlanError::NotRefreshed(m.address.clone()))?;
+        let source = p
+            .known
+            .get(&Ref::Attribute(m.spec.table.clone(), Attr::StreamArn))
+            .cloned();
+        let function_arn = p
+            .known
+            .get(&Ref::Attribute(m.spec.function.clone(), Attr::Arn))
+            .cloned()
+            .unwrap_or_default();
+        let wanted = MappingConfig {
+            event_source_arn: source,
+            function_arn,
+            batch_size: m.spec.batch_size,
+            starting_position: m.spec.starting_position.clone(),
+            enabled: m.spec.enabled,
+            filter_patterns: m.spec.filter_patterns.clone(),
+            maximum_retry_attempts: m.spec.maximum_retry_attempts,
+            bisect_batch_on_function_error: m.spec.bisect_batch_on_function_error,
+            maximum_batching_window_seconds: m.spec.maximum_batching_window_seconds,
+        };
+        let aws_name = |a: &Address| {
+            let known = p.known.get(&Ref::Attribute(a.clone(), Attr::Name));
+            known.cloned().unwrap_or_else(|| a.name.clone())
+        };
+        let name = format!(
+            "{} → {}",
+            aws_name(&m.spec.table),
+            aws_name(&m.spec.function)
+        );
+        let (keep, duplicates) = super::choose(&wanted, live);
+        let duplicates: Vec<String> = duplicates.iter().map(|d| d.uuid.clone()).collect();
+        let mut diffs = p.field_diffs(
+            keep,
+            |k| super::diff(&wanted, k),
+            || super::flatten(&wanted),
+        );
+        if p.mode == Mode::Converge && !duplicates.is_empty() {
+            diffs.push(FieldDiff {
+                path: "duplicate_mappings".into(),
+                old: Some(Val::Set(duplicates.clone())),
+                new: None,
+                effect: Effect::Note(
+                    "AWS allows one mapping per stream and function: the extra ones are deleted"
+                        .into(),
+                ),
+            });
+        }
+        let subject = Subject {
+            address: &m.address,
+            name: &name,
+            exists: keep.is_some(),
+            owner: Ownership::Derived,
+            protected: false,
+        };
+        let Some(action) = p.action(&subject, &diffs)? else {
+            return Ok(());
+        };
+        let all: Vec<String> = live.iter().map(|l| l.uuid.clone()).collect();
+        let op = match (&action, keep) {
+            (Action::Update, Some(k)) => MappingOp::Update {
+                uuid: k.uuid.clone(),
                 config: wanted,
-                table: m.spec.table.clone(),
-                delete_first: all,
+                duplicates,
+            },
+            (Action::Create | Action::Replace { .. }, _) => {
+                // Delete before create: one mapping per stream and function.
+                MappingOp::Create {
+                    config: wanted,
+                    table: m.spec.table.clone(),
+                    delete_first: all,
+                }
             }
-        }
-        (Action::Delete, _) => MappingOp::Delete(all),
-        (Action::Update, None) | (Action::NoOp, _) => {
-            return Err(PlanError::impossible(&m.address, &action));
-        }
-    };
-    let deps = vec![m.spec.function.clone(), m.spec.table.clone()];
-    p.push(
-        &m.address,
-        &name,
-        action,
-        diffs,
-        Operation::Mapping(op),
-        deps,
-    );
-    Ok(())
+            (Action::Delete, _) => MappingOp::Delete(all),
+            (Action::Update, None) | (Action::NoOp, _) => {
+                return Err(PlanError::impossible(&m.address, &action));
+            }
+        };
+        let deps = vec![m.spec.function.clone(), m.spec.table.clone()];
+        p.push(
+            &m.address,
+            &name,
+            action,
+            diffs,
+            Operation::Mapping(op),
+            deps,
+        );
+        Ok(())
     }
 }

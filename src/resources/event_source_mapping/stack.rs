@@ -3,42 +3,60 @@
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use crate::stack::raw::{Case, words_pattern};
 use crate::stack::validate::{Names, Validator, loc};
 
 use serde_json::Value;
 
+use super::{MappingSpec, normalize_pattern};
 use crate::resources::refs::Attr;
 use crate::resources::{Address, Kind};
-use super::{MappingSpec, normalize_pattern};
+
+/// The starting positions `DynamoDB` streams accept, exactly as the file spells them.
+pub const STARTING_POSITIONS: [&str; 2] = ["LATEST", "TRIM_HORIZON"];
 
 /// A stream-to-function mapping.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMapping {
     /// `false`: absent from every environment that does not `enable` it.
+    #[schemars(with = "Option<bool>")]
     pub enabled: Option<Spanned<bool>>,
     /// Logical name of the table whose stream is read.
+    #[schemars(with = "String")]
     pub table: Spanned<String>,
     /// Logical name of the function invoked.
+    #[schemars(with = "String")]
     pub function: Spanned<String>,
     /// Records per invocation: 1 to 10,000, default 100.
+    #[schemars(with = "Option<i64>")]
     pub batch_size: Option<Spanned<i64>>,
     /// `LATEST` (the default) or `TRIM_HORIZON`; `AT_TIMESTAMP` is refused for `DynamoDB`.
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = words_pattern(&STARTING_POSITIONS, Case::Exact))
+    )]
     pub starting_position: Option<Spanned<String>>,
     /// Whether it reads the stream (AWS's `Enabled`; default true). `enabled:` is the
     /// mapping's existence, as for every resource.
+    #[schemars(with = "Option<bool>")]
     pub polling: Option<Spanned<bool>>,
     /// Event filter patterns (JSON).
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub filter_patterns: Vec<Spanned<String>>,
     /// Retries: -1 (the default: until the record expires) to 10,000.
+    #[schemars(with = "Option<i64>")]
     pub maximum_retry_attempts: Option<Spanned<i64>>,
     /// Split a failing batch (default false).
+    #[schemars(with = "Option<bool>")]
     pub bisect_batch_on_function_error: Option<Spanned<bool>>,
     /// Seconds to gather records: 0 (the default) to 300.
+    #[schemars(with = "Option<i64>")]
     pub maximum_batching_window_seconds: Option<Spanned<i64>>,
 }
 
@@ -54,7 +72,10 @@ pub(crate) fn mapping(
     let m = &raw.value;
     let table = Address::new(Kind::Table, &m.table.value);
     vd.uses(&table, loc(&m.table));
-    vd.uses(&Address::new(Kind::Function, &m.function.value), loc(&m.function));
+    vd.uses(
+        &Address::new(Kind::Function, &m.function.value),
+        loc(&m.function),
+    );
     match (
         declared.declares(&table),
         declared.exports(&table, Attr::StreamArn),
@@ -92,7 +113,7 @@ pub(crate) fn mapping(
                 );
                 return s.value.clone();
             }
-            vd.one_of("starting_position", s, &["LATEST", "TRIM_HORIZON"])
+            vd.one_of("starting_position", s, &STARTING_POSITIONS)
         },
     );
     let mut filter_patterns = BTreeSet::new();

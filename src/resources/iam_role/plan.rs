@@ -7,11 +7,9 @@
 //! as strays (IAM is global and the Tagging API query does not cover it).
 
 use super::{Role, RoleConfig, RoleOp, RoleSpec};
-use crate::plan::{
-    Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
-};
-use crate::resources::refs::{self, Attr};
 use crate::plan::checks::{Identity, IdentityPolicy};
+use crate::plan::{Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for};
+use crate::resources::refs::{self, Attr};
 use crate::resources::{Adoption, Kind, Resource, policy};
 use crate::stack::Declared;
 
@@ -57,6 +55,19 @@ impl Resource for Role {
         live.role
             .as_ref()
             .map(|r| vec![("state", "exists".to_string()), ("arn", r.arn.clone())])
+            .unwrap_or_default()
+    }
+
+    /// `name` and `arn`, as IAM reports them.
+    fn outputs(live: &Self::Live) -> Vec<(&'static str, String)> {
+        live.role
+            .as_ref()
+            .map(|r| {
+                vec![
+                    (Attr::Name.as_str(), r.config.name.clone()),
+                    (Attr::Arn.as_str(), r.arn.clone()),
+                ]
+            })
             .unwrap_or_default()
     }
 
@@ -108,7 +119,12 @@ impl Resource for Role {
         let mut out = Vec::new();
         for (name, doc) in &d.spec.policies {
             let locs = d.spec.locs.statements.get(name);
-            for (i, statement) in doc["Statement"].as_array().into_iter().flatten().enumerate() {
+            for (i, statement) in doc["Statement"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 if let Some(what) = super::over_broad(statement) {
                     out.push(Diagnostic::warning(
                         format!(
@@ -134,7 +150,11 @@ impl Resource for Role {
                 ));
             }
             let bundled = policy::managed::bundled(arn).is_some();
-            let read = p.live.roles.get(&d.address).and_then(|s| s.attached.get(arn));
+            let read = p
+                .live
+                .roles
+                .get(&d.address)
+                .and_then(|s| s.attached.get(arn));
             if let Some(None) = read {
                 out.push(Diagnostic::new(
                     format!("role `{}` attaches `{arn}`, which IAM does not have", d.spec.name),
@@ -218,82 +238,82 @@ impl Resource for Role {
     /// policies exceed IAM's 10,240 characters; `NotOwned` when a role of that name exists
     /// without this stack's tag; `Impossible` for an update of a role that was not found.
     fn plan(p: &mut Planner<'_>, r: &Declared<Self::Spec>) -> Result<(), PlanError> {
-    let live = p
-        .live
-        .roles
-        .get(&r.address)
-        .ok_or_else(|| PlanError::NotRefreshed(r.address.clone()))?
-        .role
-        .as_ref();
-    let mut missing = Vec::new();
-    let resolved: std::collections::BTreeMap<String, serde_json::Value> = r
-        .spec
-        .policies
-        .iter()
-        .map(|(name, doc)| {
-            let (v, m) = refs::substitute_json(doc, &p.known);
-            missing.extend(m);
-            (name.clone(), v)
-        })
-        .collect();
-    let config = |policies| RoleConfig {
-        name: r.spec.name.clone(),
-        path: r.spec.path.clone(),
-        trust: policy::trust_document(&r.spec.trust),
-        description: r.spec.description.clone(),
-        max_session_seconds: r.spec.max_session_seconds,
-        policies,
-        managed_policies: r.spec.managed_policies.clone(),
-        tags: r.spec.tags.clone(),
-    };
-    let wanted = config(resolved);
-    if p.mode == Mode::Converge
-        && let Some(message) = super::inline_quota_problem(&wanted.policies)
-    {
-        return Err(PlanError::Quota {
-            address: r.address.clone(),
-            message,
-        });
-    }
-    let diffs = p.field_diffs(
-        live,
-        |l| super::diff(&wanted, l),
-        || super::flatten(&wanted),
-    );
-    let subject = Subject {
-        address: &r.address,
-        name: &r.spec.name,
-        exists: live.is_some(),
-        owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
-        protected: false,
-    };
-    let Some(action) = p.action(&subject, &diffs)? else {
-        return Ok(());
-    };
-    let op = match (&action, live) {
-        (Action::Create, _) => RoleOp::Create(config(r.spec.policies.clone())),
-        (Action::Update, Some(l)) => {
-            RoleOp::Update(super::update_steps(&wanted, &r.spec.policies, l))
+        let live = p
+            .live
+            .roles
+            .get(&r.address)
+            .ok_or_else(|| PlanError::NotRefreshed(r.address.clone()))?
+            .role
+            .as_ref();
+        let mut missing = Vec::new();
+        let resolved: std::collections::BTreeMap<String, serde_json::Value> = r
+            .spec
+            .policies
+            .iter()
+            .map(|(name, doc)| {
+                let (v, m) = refs::substitute_json(doc, &p.known);
+                missing.extend(m);
+                (name.clone(), v)
+            })
+            .collect();
+        let config = |policies| RoleConfig {
+            name: r.spec.name.clone(),
+            path: r.spec.path.clone(),
+            trust: policy::trust_document(&r.spec.trust),
+            description: r.spec.description.clone(),
+            max_session_seconds: r.spec.max_session_seconds,
+            policies,
+            managed_policies: r.spec.managed_policies.clone(),
+            tags: r.spec.tags.clone(),
+        };
+        let wanted = config(resolved);
+        if p.mode == Mode::Converge
+            && let Some(message) = super::inline_quota_problem(&wanted.policies)
+        {
+            return Err(PlanError::Quota {
+                address: r.address.clone(),
+                message,
+            });
         }
-        (Action::Replace { .. }, _) => RoleOp::Replace(config(r.spec.policies.clone())),
-        (Action::Delete, _) => RoleOp::Delete,
-        (Action::Update, None) | (Action::NoOp, _) => {
-            return Err(PlanError::impossible(&r.address, &action));
-        }
-    };
-    let deps = if p.mode == Mode::Converge {
-        waits_for(&missing)
-    } else {
-        Vec::new()
-    };
-    p.push(
-        &r.address,
-        &r.spec.name,
-        action,
-        diffs,
-        Operation::Role(op),
-        deps,
-    );
-    Ok(())
+        let diffs = p.field_diffs(
+            live,
+            |l| super::diff(&wanted, l),
+            || super::flatten(&wanted),
+        );
+        let subject = Subject {
+            address: &r.address,
+            name: &r.spec.name,
+            exists: live.is_some(),
+            owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
+            protected: false,
+        };
+        let Some(action) = p.action(&subject, &diffs)? else {
+            return Ok(());
+        };
+        let op = match (&action, live) {
+            (Action::Create, _) => RoleOp::Create(config(r.spec.policies.clone())),
+            (Action::Update, Some(l)) => {
+                RoleOp::Update(super::update_steps(&wanted, &r.spec.policies, l))
+            }
+            (Action::Replace { .. }, _) => RoleOp::Replace(config(r.spec.policies.clone())),
+            (Action::Delete, _) => RoleOp::Delete,
+            (Action::Update, None) | (Action::NoOp, _) => {
+                return Err(PlanError::impossible(&r.address, &action));
+            }
+        };
+        let deps = if p.mode == Mode::Converge {
+            waits_for(&missing)
+        } else {
+            Vec::new()
+        };
+        p.push(
+            &r.address,
+            &r.spec.name,
+            action,
+            diffs,
+            Operation::Role(op),
+            deps,
+        );
+        Ok(())
     }
 }

@@ -3,36 +3,44 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::stack::raw::{RawStatement, SpannedMap};
 use crate::stack::validate::{Names, Validator, loc};
 
-
 use super::RoleSpec;
 
 /// An IAM role.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRole {
     /// `false`: absent from every environment that does not `enable` it.
+    #[schemars(with = "Option<bool>")]
     pub enabled: Option<Spanned<bool>>,
     /// Role name.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// Role path (default `/`).
+    #[schemars(with = "Option<String>")]
     pub path: Option<Spanned<String>>,
     /// Services that may assume the role, like `lambda.amazonaws.com`.
+    #[schemars(with = "Vec<String>")]
     pub trust: Spanned<Vec<Spanned<String>>>,
     /// Description.
+    #[schemars(with = "Option<String>")]
     pub description: Option<Spanned<String>>,
     /// Longest session in seconds.
+    #[schemars(with = "Option<i64>")]
     pub max_session_seconds: Option<Spanned<i64>>,
     /// Inline policies: name → statements.
     #[serde(default)]
+    #[schemars(with = "SpannedMap<Spanned<Vec<RawStatement>>>")]
     pub policies: SpannedMap<Spanned<Vec<Spanned<RawStatement>>>>,
     /// Managed policy ARNs to attach.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub managed_policies: Vec<Spanned<String>>,
     /// User tags.
     #[serde(default)]
@@ -46,8 +54,7 @@ const MAX_MANAGED_POLICIES: usize = 10;
 /// and ends with `/`; at least one trusted service principal; a session of 1 to 12 hours;
 /// inline policies with statements whose references name declared resources; managed policy
 /// ARNs, at most 10 (IAM's default quota).
-pub(crate) fn role(
-    vd: &mut Validator, raw: &Spanned<RawRole>, declared: &Names) -> RoleSpec {
+pub(crate) fn role(vd: &mut Validator, raw: &Spanned<RawRole>, declared: &Names) -> RoleSpec {
     let r = &raw.value;
     vd.iam_name("role name", &r.name, 64);
     let path = r

@@ -2,14 +2,12 @@
 //! deterministic zip's hash, VPC placement, and its log group (made with its retention first). Pure.
 
 use super::{Function, FunctionConfig, FunctionOp, FunctionSpec, Selection, VpcPlacement};
-use crate::plan::{
-    Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
-};
 use crate::plan::checks::{Grant, Need, Want};
+use crate::plan::{Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for};
 use crate::resources::refs::{self, Attr, Ref};
-use crate::stack::{Diagnostic, Severity};
-use crate::resources::{Adoption, Address, Effect, FieldDiff, Kind, Resource, Val};
+use crate::resources::{Address, Adoption, Effect, FieldDiff, Kind, Resource, Val};
 use crate::stack::Declared;
+use crate::stack::{Diagnostic, Severity};
 
 /// Resolves a function's VPC placement: `default` means the default VPC's subnets and its
 /// `default` security group, read during refresh; an explicit list is taken as it is.
@@ -47,7 +45,11 @@ fn placement(
 /// Plans the log group of a function that is to exist: created with the stack's retention
 /// when missing, its retention set when it differs (lowering it deletes the older events,
 /// which the plan says on that line). Owned by derivation from the function.
-fn plan_log_group(p: &mut Planner<'_>, f: &Declared<FunctionSpec>, live: Option<&crate::resources::logs::LogGroupFacts>) {
+fn plan_log_group(
+    p: &mut Planner<'_>,
+    f: &Declared<FunctionSpec>,
+    live: Option<&crate::resources::logs::LogGroupFacts>,
+) {
     let address = Address::new(Kind::LogGroup, &f.address.name);
     let name = super::log_group_name(&f.spec.name);
     let wanted = f.spec.log_retention_days;
@@ -147,12 +149,31 @@ impl Resource for Function {
     type Live = super::FunctionState;
 
     fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
-        let Some(f) = &live.function else { return Vec::new() };
+        let Some(f) = &live.function else {
+            return Vec::new();
+        };
         let mut facts = vec![("state", f.state.clone())];
         if let Some(reason) = &f.state_reason {
             facts.push(("reason", reason.clone()));
         }
         facts
+    }
+
+    /// `name`, `arn`, and `log_group` (the group its logs go to, for `aws logs tail`) once
+    /// that exists. Nothing while the function does not exist, even when a group kept
+    /// from an earlier one (`keep_logs`) does.
+    fn outputs(live: &Self::Live) -> Vec<(&'static str, String)> {
+        let Some(f) = &live.function else {
+            return Vec::new();
+        };
+        let mut outputs = vec![
+            (Attr::Name.as_str(), f.config.name.clone()),
+            (Attr::Arn.as_str(), f.arn.clone()),
+        ];
+        if live.log_group.is_some() {
+            outputs.push(("log_group", super::log_group_name(&f.config.name)));
+        }
+        outputs
     }
     type Op = FunctionOp;
 
@@ -284,7 +305,10 @@ impl Resource for Function {
         for part in crate::resources::parts(p.stack) {
             for (variable, _) in given.iter().filter(|(_, v)| *v == part.name) {
                 out.push(need(
-                    format!("to use {}, whose name it is given in `{variable}`", part.what),
+                    format!(
+                        "to use {}, whose name it is given in `{variable}`",
+                        part.what
+                    ),
                     "calls on the index fail with AccessDenied",
                     Severity::Warning,
                     Want::AlsoOn {
@@ -314,7 +338,8 @@ impl Resource for Function {
                     && !candidates.iter().any(|c| artifact.files.contains_key(c))
                 {
                     let looked: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
-                    let has: Vec<&str> = artifact.files.keys().map(String::as_str).take(8).collect();
+                    let has: Vec<&str> =
+                        artifact.files.keys().map(String::as_str).take(8).collect();
                     out.push(Diagnostic::new(
                         format!(
                             "handler `{}` names a module that is not in `{}`: Lambda looked for {} and fails the first invocation with `Runtime.ImportModuleError`",
@@ -333,7 +358,12 @@ impl Resource for Function {
             let exists = if p.ctx.offline {
                 None
             } else {
-                Some(p.live.functions.get(&d.address).is_some_and(|s| s.function.is_some()))
+                Some(
+                    p.live
+                        .functions
+                        .get(&d.address)
+                        .is_some_and(|s| s.function.is_some()),
+                )
             };
             let help = format!(
                 "move to `{}` (AWS's runtime lifecycle, as of {})",
@@ -385,152 +415,149 @@ impl Resource for Function {
     /// function exists but is not this stack's; `Impossible` for an action that cannot
     /// apply to what was read.
     fn plan(p: &mut Planner<'_>, f: &Declared<Self::Spec>) -> Result<(), PlanError> {
-    let state = p
-        .live
-        .functions
-        .get(&f.address)
-        .ok_or_else(|| PlanError::NotRefreshed(f.address.clone()))?;
-    let live = state.function.as_ref();
-    let artifact = p
-        .live
-        .artifacts
-        .get(&f.address)
-        .ok_or_else(|| PlanError::NotRefreshed(f.address.clone()))?;
-    let mut missing = Vec::new();
-    let mut environment = std::collections::BTreeMap::new();
-    let mut templates = std::collections::BTreeMap::new();
-    for (k, v) in &f.spec.environment {
-        let (resolved, m) = refs::substitute(v, &p.known);
-        templates.insert(
-            k.clone(),
-            if m.is_empty() {
-                resolved.clone()
-            } else {
-                v.clone()
-            },
-        );
-        missing.extend(m);
-        environment.insert(k.clone(), resolved);
-    }
-    let vpc = f
-        .spec
-        .vpc
-        .as_ref()
-        .map(|sel| placement(p, &f.address, sel))
-        .transpose()?;
-    let role = p
-        .known
-        .get(&Ref::Attribute(f.spec.role.clone(), Attr::Arn))
-        .cloned()
-        .unwrap_or_default();
-    let config = |environment| FunctionConfig {
-        name: f.spec.name.clone(),
-        runtime: f.spec.runtime.clone(),
-        handler: f.spec.handler.clone(),
-        role: role.clone(),
-        memory: f.spec.memory,
-        timeout: f.spec.timeout,
-        description: f.spec.description.clone(),
-        architecture: f.spec.architecture.clone(),
-        environment,
-        secrets: f.spec.secrets.clone(),
-        vpc: vpc.clone(),
-        code_sha256: artifact.sha256.clone(),
-        tags: f.spec.tags.clone(),
-    };
-    let wanted = config(environment);
-    let mut diffs = p.field_diffs(
-        live,
-        |l| super::diff(&wanted, l),
-        || super::flatten(&wanted),
-    );
-    for d in &mut diffs {
-        if d.path == "code_sha256" && d.old.is_some() {
-            let files: Vec<&str> = artifact.files.keys().map(String::as_str).collect();
-            d.effect = Effect::Note(format!(
-                "new package of {}: {} (the deployed files cannot be listed without downloading them)",
-                f.spec.source.display(),
-                files.join(", ")
-            ));
-        }
-    }
-    let subject = Subject {
-        address: &f.address,
-        name: &f.spec.name,
-        exists: live.is_some(),
-        owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
-        protected: false,
-    };
-    if let Some(action) = p.action(&subject, &diffs)? {
-        let zip = artifact.zip.clone();
-        let op = match (&action, live) {
-            (Action::Create, _) => FunctionOp::Create {
-                config: config(templates),
-                zip,
-            },
-            (Action::Update, Some(l)) => FunctionOp::Update {
-                steps: super::update_steps(&wanted, l),
-                config: config(templates),
-                arn: l.arn.clone(),
-                zip,
-            },
-            (Action::Replace { .. }, _) => FunctionOp::Replace {
-                config: config(templates),
-                zip,
-            },
-            (Action::Update, None) | (Action::NoOp, _) => {
-                return Err(PlanError::impossible(&f.address, &action));
-            }
-            (Action::Delete, _) => FunctionOp::Delete {
-                in_vpc: live.is_some_and(|l| l.config.vpc.is_some()),
-            },
-        };
-        // The log group first, with its retention: Lambda would make one that never
-        // expires at the first invocation. (Dropped at the end when it has nothing to do.)
-        let mut deps = vec![
-            f.spec.role.clone(),
-            Address::new(Kind::LogGroup, &f.address.name),
-        ];
-        deps.extend(waits_for(&missing));
-        p.push(
-            &f.address,
-            &f.spec.name,
-            action,
-            diffs,
-            Operation::Function(op),
-            deps,
-        );
-    }
-    if p.mode == Mode::Converge {
-        plan_log_group(p, f, state.log_group.as_ref());
-    }
-    // Logs cost money for as long as they are kept, so destroy (or disabling the function)
-    // removes the group unless the stack keeps it. Owned by derivation from the function.
-    if p.mode == Mode::Destroy
-        && !f.spec.keep_logs
-        && state.log_group.is_some()
-    {
-        let function_skipped =
-            live.is_some_and(|l| l.owner.as_deref() != Some(p.stack.name.as_str()));
-        if !function_skipped {
-            let address = Address::new(Kind::LogGroup, &f.address.name);
-            let name = super::log_group_name(&f.spec.name);
-            p.push(
-                &address,
-                &name,
-                Action::Delete,
-                Vec::new(),
-                Operation::Function(FunctionOp::DeleteLogGroup),
-                Vec::new(),
+        let state = p
+            .live
+            .functions
+            .get(&f.address)
+            .ok_or_else(|| PlanError::NotRefreshed(f.address.clone()))?;
+        let live = state.function.as_ref();
+        let artifact = p
+            .live
+            .artifacts
+            .get(&f.address)
+            .ok_or_else(|| PlanError::NotRefreshed(f.address.clone()))?;
+        let mut missing = Vec::new();
+        let mut environment = std::collections::BTreeMap::new();
+        let mut templates = std::collections::BTreeMap::new();
+        for (k, v) in &f.spec.environment {
+            let (resolved, m) = refs::substitute(v, &p.known);
+            templates.insert(
+                k.clone(),
+                if m.is_empty() {
+                    resolved.clone()
+                } else {
+                    v.clone()
+                },
             );
-            // Destroy walks edges backwards: the function goes first, then its logs.
-            if let Some(function) = p.changes.iter_mut().find(|c| c.address == f.address)
-                && !function.depends_on.contains(&address)
-            {
-                function.depends_on.push(address);
+            missing.extend(m);
+            environment.insert(k.clone(), resolved);
+        }
+        let vpc = f
+            .spec
+            .vpc
+            .as_ref()
+            .map(|sel| placement(p, &f.address, sel))
+            .transpose()?;
+        let role = p
+            .known
+            .get(&Ref::Attribute(f.spec.role.clone(), Attr::Arn))
+            .cloned()
+            .unwrap_or_default();
+        let config = |environment| FunctionConfig {
+            name: f.spec.name.clone(),
+            runtime: f.spec.runtime.clone(),
+            handler: f.spec.handler.clone(),
+            role: role.clone(),
+            memory: f.spec.memory,
+            timeout: f.spec.timeout,
+            description: f.spec.description.clone(),
+            architecture: f.spec.architecture.clone(),
+            environment,
+            secrets: f.spec.secrets.clone(),
+            vpc: vpc.clone(),
+            code_sha256: artifact.sha256.clone(),
+            tags: f.spec.tags.clone(),
+        };
+        let wanted = config(environment);
+        let mut diffs = p.field_diffs(
+            live,
+            |l| super::diff(&wanted, l),
+            || super::flatten(&wanted),
+        );
+        for d in &mut diffs {
+            if d.path == "code_sha256" && d.old.is_some() {
+                let files: Vec<&str> = artifact.files.keys().map(String::as_str).collect();
+                d.effect = Effect::Note(format!(
+                    "new package of {}: {} (the deployed files cannot be listed without downloading them)",
+                    f.spec.source.display(),
+                    files.join(", ")
+                ));
             }
         }
-    }
-    Ok(())
+        let subject = Subject {
+            address: &f.address,
+            name: &f.spec.name,
+            exists: live.is_some(),
+            owner: Ownership::Tagged(live.and_then(|l| l.owner.as_deref())),
+            protected: false,
+        };
+        if let Some(action) = p.action(&subject, &diffs)? {
+            let zip = artifact.zip.clone();
+            let op = match (&action, live) {
+                (Action::Create, _) => FunctionOp::Create {
+                    config: config(templates),
+                    zip,
+                },
+                (Action::Update, Some(l)) => FunctionOp::Update {
+                    steps: super::update_steps(&wanted, l),
+                    config: config(templates),
+                    arn: l.arn.clone(),
+                    zip,
+                },
+                (Action::Replace { .. }, _) => FunctionOp::Replace {
+                    config: config(templates),
+                    zip,
+                },
+                (Action::Update, None) | (Action::NoOp, _) => {
+                    return Err(PlanError::impossible(&f.address, &action));
+                }
+                (Action::Delete, _) => FunctionOp::Delete {
+                    in_vpc: live.is_some_and(|l| l.config.vpc.is_some()),
+                },
+            };
+            // The log group first, with its retention: Lambda would make one that never
+            // expires at the first invocation. (Dropped at the end when it has nothing to do.)
+            let mut deps = vec![
+                f.spec.role.clone(),
+                Address::new(Kind::LogGroup, &f.address.name),
+            ];
+            deps.extend(waits_for(&missing));
+            p.push(
+                &f.address,
+                &f.spec.name,
+                action,
+                diffs,
+                Operation::Function(op),
+                deps,
+            );
+        }
+        if p.mode == Mode::Converge {
+            plan_log_group(p, f, state.log_group.as_ref());
+        }
+        // Logs cost money for as long as they are kept, so destroy (or disabling the function)
+        // removes the group unless the stack keeps it. Owned by derivation from the function.
+        if p.mode == Mode::Destroy && !f.spec.keep_logs && state.log_group.is_some() {
+            let function_skipped =
+                live.is_some_and(|l| l.owner.as_deref() != Some(p.stack.name.as_str()));
+            if !function_skipped {
+                let address = Address::new(Kind::LogGroup, &f.address.name);
+                let name = super::log_group_name(&f.spec.name);
+                p.push(
+                    &address,
+                    &name,
+                    Action::Delete,
+                    Vec::new(),
+                    Operation::Function(FunctionOp::DeleteLogGroup),
+                    Vec::new(),
+                );
+                // Destroy walks edges backwards: the function goes first, then its logs.
+                if let Some(function) = p.changes.iter_mut().find(|c| c.address == f.address)
+                    && !function.depends_on.contains(&address)
+                {
+                    function.depends_on.push(address);
+                }
+            }
+        }
+        Ok(())
     }
 }

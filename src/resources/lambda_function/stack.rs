@@ -1,42 +1,67 @@
 //! The stack file's `functions:` entries: raw serde types and validation (runtime, role,
 //! source folder, environment and its references, VPC placement). Pure.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::stack::raw::{OneOrMany, SpannedMap};
+use crate::stack::raw::{
+    Case, Choices, OneOrMany, OneOrManyOf, SecurityGroupIds, SpannedMap, SubnetIds, words_pattern,
+};
 use crate::stack::validate::{Names, Validator, loc};
 use std::path::Path;
 
-
-use crate::resources::{Address, Kind};
 use super::{FunctionSpec, Selection};
+use crate::resources::{Address, Kind};
+
+/// The architectures Lambda runs, exactly as the file spells them.
+pub const ARCHITECTURES: [&str; 2] = ["x86_64", "arm64"];
+
+/// The runtimes the tool accepts (`runtimes::RUNTIMES`), exactly as the file spells them.
+#[must_use]
+pub fn runtime_ids() -> Vec<&'static str> {
+    super::runtimes::RUNTIMES.iter().map(|r| r.id).collect()
+}
 
 /// A Lambda function.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFunction {
     /// `false`: absent from every environment that does not `enable` it.
+    #[schemars(with = "Option<bool>")]
     pub enabled: Option<Spanned<bool>>,
     /// Function name: 1 to 64 of `A-Za-z0-9-_`.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
-    /// Runtime, one of `runtimes::RUNTIMES`.
+    /// Runtime, like `python3.12`: one Lambda lists (`runtimes::RUNTIMES`), as AWS spells it.
+    #[schemars(with = "String", regex(pattern = words_pattern(&runtime_ids(), Case::Exact)))]
     pub runtime: Spanned<String>,
     /// Handler.
+    #[schemars(with = "String")]
     pub handler: Spanned<String>,
     /// Source folder, relative to the stack file.
+    #[schemars(with = "String")]
     pub source: Spanned<String>,
     /// Logical name of its role.
+    #[schemars(with = "String")]
     pub role: Spanned<String>,
     /// Memory in MB: 128 to 10,240, default 128.
+    #[schemars(with = "Option<i64>")]
     pub memory: Option<Spanned<i64>>,
     /// Timeout in seconds: 1 to 900, default 3.
+    #[schemars(with = "Option<i64>")]
     pub timeout: Option<Spanned<i64>>,
     /// Description.
+    #[schemars(with = "Option<String>")]
     pub description: Option<Spanned<String>>,
-    /// `x86_64` or `arm64`.
+    /// `x86_64` (the default) or `arm64`.
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = words_pattern(&ARCHITECTURES, Case::Exact))
+    )]
     pub architecture: Option<Spanned<String>>,
     /// Environment variables (values may hold references).
     #[serde(default)]
@@ -46,10 +71,14 @@ pub struct RawFunction {
     #[serde(default)]
     pub secret_environment: SpannedMap<Spanned<String>>,
     /// VPC placement.
+    #[schemars(with = "Option<RawVpcPlacement>")]
     pub vpc: Option<Spanned<RawVpcPlacement>>,
     /// Keep `/aws/lambda/<name>` on destroy.
+    #[schemars(with = "Option<bool>")]
     pub keep_logs: Option<Spanned<bool>>,
-    /// Days CloudWatch Logs keeps the function's logs (default 14).
+    /// Days `CloudWatch` Logs keeps the function's logs (default 14), one of the periods it
+    /// accepts.
+    #[schemars(with = "Option<RetentionDays>")]
     pub log_retention_days: Option<Spanned<i64>>,
     /// User tags.
     #[serde(default)]
@@ -57,20 +86,39 @@ pub struct RawFunction {
 }
 
 /// Subnets and security groups of a VPC function.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawVpcPlacement {
     /// `default` (the default VPC's subnets) or subnet ids.
+    #[schemars(with = "OneOrManyOf<SubnetIds>")]
     pub subnets: Spanned<OneOrMany>,
     /// `default` (the default VPC's default group) or group ids.
+    #[schemars(with = "OneOrManyOf<SecurityGroupIds>")]
     pub security_groups: Spanned<OneOrMany>,
+}
+
+/// Schema only, never read: `log_retention_days`, one of [`RETENTION_DAYS`].
+pub struct RetentionDays;
+
+impl JsonSchema for RetentionDays {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "RetentionDays".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "enum": RETENTION_DAYS })
+    }
 }
 
 /// The retention periods CloudWatch Logs accepts (`PutRetentionPolicy`'s
 /// `retentionInDays`), in days.
 pub const RETENTION_DAYS: &[i64] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
 ];
 
 /// The retention a function's log group gets when the stack says none.
@@ -101,8 +149,7 @@ const RESERVED_ENV: &[&str] = &[
 /// Subnets or security groups: `default` (the default VPC's), or a list of ids with `prefix`.
 /// Any other single value, an empty list or an id without `prefix` is reported; a value is
 /// still returned, so validation goes on and reports every problem.
-fn selection(
-    vd: &mut Validator, what: &str, raw: &Spanned<OneOrMany>, prefix: &str) -> Selection {
+fn selection(vd: &mut Validator, what: &str, raw: &Spanned<OneOrMany>, prefix: &str) -> Selection {
     match &raw.value {
         OneOrMany::One(s) if s == "default" => Selection::Default,
         OneOrMany::One(s) => {
@@ -151,7 +198,11 @@ fn env_vars(
                 "start with a letter; use letters, digits and `_`",
             );
         } else if RESERVED_ENV.contains(&k.value.as_str()) {
-            vd.error(format!("`{}` is reserved by Lambda", k.value), loc(k), "Lambda sets it itself (the region comes from AWS_REGION): remove it or rename it");
+            vd.error(
+                format!("`{}` is reserved by Lambda", k.value),
+                loc(k),
+                "Lambda sets it itself (the region comes from AWS_REGION): remove it or rename it",
+            );
         }
         if out.contains_key(&k.value) {
             vd.error(
@@ -189,19 +240,24 @@ pub(crate) fn function(
             "use 1 to 64 of `A-Za-z0-9-_`",
         );
     }
-    let known: Vec<&str> = super::runtimes::RUNTIMES.iter().map(|r| r.id).collect();
-    let runtime = vd.one_of("runtime", &f.runtime, &known);
-    let log_retention_days = f.log_retention_days.as_ref().map_or(DEFAULT_RETENTION_DAYS, |d| {
-        if !RETENTION_DAYS.contains(&d.value) {
-            let allowed: Vec<String> = RETENTION_DAYS.iter().map(ToString::to_string).collect();
-            vd.error(
-                format!("log_retention_days `{}` is not a retention CloudWatch Logs accepts", d.value),
-                loc(d),
-                format!("use one of {}", allowed.join(", ")),
-            );
-        }
-        d.value.clamp(1, 3653) as i32
-    });
+    let runtime = vd.one_of("runtime", &f.runtime, &runtime_ids());
+    let log_retention_days = f
+        .log_retention_days
+        .as_ref()
+        .map_or(DEFAULT_RETENTION_DAYS, |d| {
+            if !RETENTION_DAYS.contains(&d.value) {
+                let allowed: Vec<String> = RETENTION_DAYS.iter().map(ToString::to_string).collect();
+                vd.error(
+                    format!(
+                        "log_retention_days `{}` is not a retention CloudWatch Logs accepts",
+                        d.value
+                    ),
+                    loc(d),
+                    format!("use one of {}", allowed.join(", ")),
+                );
+            }
+            d.value.clamp(1, 3653) as i32
+        });
     if f.handler.value.is_empty() {
         vd.error(
             "the handler is empty",
@@ -215,20 +271,28 @@ pub(crate) fn function(
         vd.error(
             format!("role `{}` is not declared in this stack", f.role.value),
             loc(&f.role),
-            format!("declare it under `roles:` (as `{}:`), or use the logical name of a declared role", f.role.value),
+            format!(
+                "declare it under `roles:` (as `{}:`), or use the logical name of a declared role",
+                f.role.value
+            ),
         );
     }
     let architecture = f.architecture.as_ref().map_or_else(
         || "x86_64".to_string(),
-        |a| vd.one_of("architecture", a, &["x86_64", "arm64"]),
+        |a| vd.one_of("architecture", a, &ARCHITECTURES),
     );
     let mut environment = BTreeMap::new();
     env_vars(vd, &f.environment, declared, &mut environment);
     env_vars(vd, &f.secret_environment, declared, &mut environment);
     let vpc = f.vpc.as_ref().map(|v| {
         (
-            selection(vd, "subnets", &v.value.subnets, "subnet-"),
-            selection(vd, "security_groups", &v.value.security_groups, "sg-"),
+            selection(vd, "subnets", &v.value.subnets, SubnetIds::PREFIX),
+            selection(
+                vd,
+                "security_groups",
+                &v.value.security_groups,
+                SecurityGroupIds::PREFIX,
+            ),
         )
     });
     FunctionSpec {

@@ -7,11 +7,9 @@
 //! are planned here, never as strays.
 
 use super::{Endpoint, EndpointConfig, EndpointOp, EndpointSpec, RouteTables, VpcChoice};
-use crate::plan::{
-    Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for,
-};
+use crate::plan::{Action, Mode, Operation, Ownership, PlanError, Planner, Subject, waits_for};
 use crate::resources::refs::{self};
-use crate::resources::{Adoption, Kind, Effect, FieldDiff, Resource, Val};
+use crate::resources::{Adoption, Effect, FieldDiff, Kind, Resource, Val};
 use crate::stack::Declared;
 
 /// `exports` and `aws_name` keep their defaults: nothing refers to an endpoint.
@@ -61,6 +59,14 @@ impl Resource for Endpoint {
     fn facts(live: &Self::Live) -> Vec<(&'static str, String)> {
         live.first()
             .map(|e| vec![("state", e.state.clone()), ("id", e.id.clone())])
+            .unwrap_or_default()
+    }
+
+    /// `id` (`vpce-…`), of the first endpoint found (normally the only one: `apply` deletes
+    /// duplicates the stack owns).
+    fn outputs(live: &Self::Live) -> Vec<(&'static str, String)> {
+        live.first()
+            .map(|e| vec![("id", e.id.clone())])
             .unwrap_or_default()
     }
     type Op = EndpointOp;
@@ -122,102 +128,102 @@ impl Resource for Endpoint {
     /// endpoint found is not tagged as this stack's (converging only: destroy leaves it);
     /// `Impossible` for an update, replacement or deletion with no endpoint found.
     fn plan(p: &mut Planner<'_>, e: &Declared<Self::Spec>) -> Result<(), PlanError> {
-    let key = match &e.spec.vpc {
-        VpcChoice::Default => "default".to_string(),
-        VpcChoice::Id(id) => id.clone(),
-    };
-    let facts = p.live.vpcs.get(&key).ok_or_else(|| PlanError::Missing {
+        let key = match &e.spec.vpc {
+            VpcChoice::Default => "default".to_string(),
+            VpcChoice::Id(id) => id.clone(),
+        };
+        let facts = p.live.vpcs.get(&key).ok_or_else(|| PlanError::Missing {
         address: e.address.clone(),
         message: format!("VPC `{key}` was not found in this region\n  help: use `vpc: default` only where a default VPC exists, or give an existing VPC id"),
     })?;
-    let route_tables = match &e.spec.route_tables {
-        RouteTables::Main => facts.main_route_table.iter().cloned().collect(),
-        RouteTables::All => facts.route_tables.clone(),
-        RouteTables::Ids(ids) => ids.clone(),
-    };
-    let (policy_doc, missing) = match &e.spec.policy {
-        Some(doc) => {
-            let (v, m) = refs::substitute_json(doc, &p.known);
-            (Some(v), m)
+        let route_tables = match &e.spec.route_tables {
+            RouteTables::Main => facts.main_route_table.iter().cloned().collect(),
+            RouteTables::All => facts.route_tables.clone(),
+            RouteTables::Ids(ids) => ids.clone(),
+        };
+        let (policy_doc, missing) = match &e.spec.policy {
+            Some(doc) => {
+                let (v, m) = refs::substitute_json(doc, &p.known);
+                (Some(v), m)
+            }
+            None => (None, Vec::new()),
+        };
+        let wanted = EndpointConfig {
+            vpc_id: facts.vpc_id.clone(),
+            service_name: super::service_name(&e.spec.service, &p.ctx.region),
+            route_tables,
+            policy: policy_doc,
+            tags: e.spec.tags.clone(),
+        };
+        let live = p
+            .live
+            .endpoints
+            .get(&e.address)
+            .ok_or_else(|| PlanError::NotRefreshed(e.address.clone()))?;
+        let mut ours: Vec<&super::EndpointLive> = live
+            .iter()
+            .filter(|l| l.owner.as_deref() == Some(p.stack.name.as_str()))
+            .collect();
+        ours.sort_by(|a, b| a.id.cmp(&b.id));
+        // A lost create answer can leave two endpoints of ours: keep the oldest id.
+        let found = ours.first().copied().or_else(|| live.first());
+        let duplicates: Vec<String> = ours.iter().skip(1).map(|l| l.id.clone()).collect();
+        let name = e.spec.tags.get("Name").cloned().unwrap_or_default();
+        let mut diffs = p.field_diffs(
+            found,
+            |l| super::diff(&wanted, l),
+            || super::flatten(&wanted),
+        );
+        if p.mode == Mode::Converge && !duplicates.is_empty() {
+            diffs.push(FieldDiff {
+                path: "duplicate_endpoints".into(),
+                old: Some(Val::Set(duplicates.clone())),
+                new: None,
+                effect: Effect::Note(
+                    "the stack owns more than one endpoint here: the extra ones are deleted".into(),
+                ),
+            });
         }
-        None => (None, Vec::new()),
-    };
-    let wanted = EndpointConfig {
-        vpc_id: facts.vpc_id.clone(),
-        service_name: super::service_name(&e.spec.service, &p.ctx.region),
-        route_tables,
-        policy: policy_doc,
-        tags: e.spec.tags.clone(),
-    };
-    let live = p
-        .live
-        .endpoints
-        .get(&e.address)
-        .ok_or_else(|| PlanError::NotRefreshed(e.address.clone()))?;
-    let mut ours: Vec<&super::EndpointLive> = live
-        .iter()
-        .filter(|l| l.owner.as_deref() == Some(p.stack.name.as_str()))
-        .collect();
-    ours.sort_by(|a, b| a.id.cmp(&b.id));
-    // A lost create answer can leave two endpoints of ours: keep the oldest id.
-    let found = ours.first().copied().or_else(|| live.first());
-    let duplicates: Vec<String> = ours.iter().skip(1).map(|l| l.id.clone()).collect();
-    let name = e.spec.tags.get("Name").cloned().unwrap_or_default();
-    let mut diffs = p.field_diffs(
-        found,
-        |l| super::diff(&wanted, l),
-        || super::flatten(&wanted),
-    );
-    if p.mode == Mode::Converge && !duplicates.is_empty() {
-        diffs.push(FieldDiff {
-            path: "duplicate_endpoints".into(),
-            old: Some(Val::Set(duplicates.clone())),
-            new: None,
-            effect: Effect::Note(
-                "the stack owns more than one endpoint here: the extra ones are deleted".into(),
-            ),
-        });
-    }
-    let subject = Subject {
-        address: &e.address,
-        name: found.map_or(name.as_str(), |l| l.id.as_str()),
-        exists: found.is_some(),
-        owner: Ownership::Tagged(found.and_then(|l| l.owner.as_deref())),
-        protected: false,
-    };
-    let Some(action) = p.action(&subject, &diffs)? else {
-        return Ok(());
-    };
-    let op = match (&action, found) {
-        (Action::Create, _) => EndpointOp::Create(wanted),
-        (Action::Update, Some(l)) => EndpointOp::Update {
-            id: l.id.clone(),
-            update: super::update(&wanted, l),
-            duplicates: duplicates.clone(),
-        },
-        (Action::Replace { .. }, Some(l)) => EndpointOp::Replace {
-            id: l.id.clone(),
-            config: wanted,
-        },
-        (Action::Delete, Some(l)) => {
-            EndpointOp::Delete(std::iter::once(l.id.clone()).chain(duplicates).collect())
-        }
-        (Action::Update | Action::Replace { .. } | Action::Delete, None)
-        | (Action::NoOp, _) => return Err(PlanError::impossible(&e.address, &action)),
-    };
-    let deps = if p.mode == Mode::Converge {
-        waits_for(&missing)
-    } else {
-        Vec::new()
-    };
-    p.push(
-        &e.address,
-        &name,
-        action,
-        diffs,
-        Operation::Endpoint(op),
-        deps,
-    );
-    Ok(())
+        let subject = Subject {
+            address: &e.address,
+            name: found.map_or(name.as_str(), |l| l.id.as_str()),
+            exists: found.is_some(),
+            owner: Ownership::Tagged(found.and_then(|l| l.owner.as_deref())),
+            protected: false,
+        };
+        let Some(action) = p.action(&subject, &diffs)? else {
+            return Ok(());
+        };
+        let op = match (&action, found) {
+            (Action::Create, _) => EndpointOp::Create(wanted),
+            (Action::Update, Some(l)) => EndpointOp::Update {
+                id: l.id.clone(),
+                update: super::update(&wanted, l),
+                duplicates: duplicates.clone(),
+            },
+            (Action::Replace { .. }, Some(l)) => EndpointOp::Replace {
+                id: l.id.clone(),
+                config: wanted,
+            },
+            (Action::Delete, Some(l)) => {
+                EndpointOp::Delete(std::iter::once(l.id.clone()).chain(duplicates).collect())
+            }
+            (Action::Update | Action::Replace { .. } | Action::Delete, None)
+            | (Action::NoOp, _) => return Err(PlanError::impossible(&e.address, &action)),
+        };
+        let deps = if p.mode == Mode::Converge {
+            waits_for(&missing)
+        } else {
+            Vec::new()
+        };
+        p.push(
+            &e.address,
+            &name,
+            action,
+            diffs,
+            Operation::Endpoint(op),
+            deps,
+        );
+        Ok(())
     }
 }
