@@ -32,10 +32,15 @@ pub fn enabled() -> bool {
 }
 
 /// Whether the command line and environment ask for the log: `-v` given, or `RUST_LOG` set
-/// to anything (the variable people reach for first with a Rust tool).
+/// (the variable people reach for first with a Rust tool) to a level that includes
+/// information: not `off`, `error` or `warn`, which ask for less.
 #[must_use]
 pub fn wanted(verbose: u8, rust_log: Option<&OsStr>) -> bool {
-    verbose > 0 || rust_log.is_some_and(|v| !v.is_empty())
+    verbose > 0
+        || rust_log.is_some_and(|v| {
+            let v = v.to_string_lossy().trim().to_ascii_lowercase();
+            !v.is_empty() && !["off", "error", "warn"].contains(&v.as_str())
+        })
 }
 
 /// When a call started, kept in the call's own configuration from the first hook to the
@@ -115,9 +120,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_log_is_wanted_for_v_or_any_rust_log() {
+    fn the_log_is_wanted_for_v_or_a_rust_log_that_includes_information() {
         assert!(!wanted(0, None));
         assert!(!wanted(0, Some(OsStr::new(""))));
+        assert!(!wanted(0, Some(OsStr::new("off"))));
+        assert!(!wanted(0, Some(OsStr::new("WARN"))));
+        assert!(wanted(0, Some(OsStr::new("info"))));
         assert!(wanted(0, Some(OsStr::new("debug"))));
         assert!(wanted(1, None));
         assert!(wanted(2, Some(OsStr::new(""))));

@@ -9,9 +9,10 @@ use futures::future::try_join_all;
 use super::{CommandError, Session, StderrEvents, confirm, confirm_name, open, refresh};
 use crate::aws::Api;
 use crate::cli::{ConfirmArgs, GlobalArgs};
-use crate::plan::document::{PlanDocument, sha256_hex};
+use crate::plan::document::{self, PlanDocument};
 use crate::plan::{Mode, Plan};
 use crate::render::human;
+use crate::resources::Address;
 
 /// Tables the plan deletes that hold items, by address and name: replaced, destroyed, or
 /// no longer declared (renamed) alike.
@@ -102,26 +103,27 @@ pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<
         )?,
         Mode::Converge => confirm(args.yes, "Do you want to perform these actions?")?,
     }
-    let lock = take_lock(&session, args).await?;
-    let result = locked(
+    with_lock(
         &mut session,
         Approved::Shown(&plan),
         mode,
         &targets,
         args,
-        &lock,
         &mut out,
     )
-    .await;
-    lock.release().await;
-    result
+    .await
 }
 
-/// Takes the stack's lock for this environment, saying whose it took over.
-async fn take_lock(
-    session: &Session,
+/// Takes the stack's lock for this environment (saying whose it took over), runs `locked`
+/// under it and releases it, whatever `locked` answered.
+async fn with_lock(
+    session: &mut Session,
+    approved: Approved<'_>,
+    mode: Mode,
+    targets: &[Address],
     args: &ConfirmArgs,
-) -> Result<crate::lock::Guard, CommandError> {
+    out: &mut impl Write,
+) -> Result<(), CommandError> {
     let lock = crate::lock::acquire(
         &session.aws.dynamodb,
         &session.stack.name,
@@ -134,12 +136,15 @@ async fn take_lock(
         // Best effort, like all progress output.
         let _ = writeln!(io::stderr(), "note: took over the lock of {holder}: {why}");
     }
-    Ok(lock)
+    let result = locked(session, approved, mode, targets, args, &lock, out).await;
+    lock.release().await;
+    result
 }
 
 /// `apply --plan FILE` (and `destroy --plan FILE`): the environment, targets and mode come
-/// from the file; no question is asked. The stack file and packages are checked before
-/// anything is read from AWS, the live state under the lock (`locked`).
+/// from the file; no question is asked. The stack file and packages are checked first,
+/// then the account, region and endpoint (before the lock, which writes), then the live
+/// state under the lock (`locked`).
 async fn saved(
     global: &GlobalArgs,
     args: &ConfirmArgs,
@@ -148,10 +153,19 @@ async fn saved(
 ) -> Result<(), CommandError> {
     let doc = super::read_saved(path)?;
     let refuse = |why: String| refused(path, &doc, &why);
-    if mode == Mode::Destroy && doc.mode() != Mode::Destroy {
-        return Err(refuse(
-            "it converges the stack, and `destroy --plan` applies only plans made by `plan --destroy` (`apply --plan` applies it)".into(),
-        ));
+    // The verb must say what the plan does: a destroy plan is never run by `apply`.
+    match (mode, doc.mode()) {
+        (Mode::Destroy, Mode::Converge) => {
+            return Err(refuse(
+                "it converges the stack; `destroy --plan` applies only plans made by `plan --destroy` (run `apply --plan` to apply it)".into(),
+            ));
+        }
+        (Mode::Converge, Mode::Destroy) => {
+            return Err(refuse(
+                "it destroys the stack; run `destroy --plan` to apply it".into(),
+            ));
+        }
+        _ => {}
     }
     if let Some(env) = &args.env
         && *env != doc.environment
@@ -169,6 +183,31 @@ async fn saved(
             files.join("\n  - ")
         )));
     }
+    let account = session.aws.account_id().await?;
+    let here = (
+        account.as_str(),
+        session.aws.region.as_str(),
+        session.header.endpoint.as_deref(),
+    );
+    if here
+        != (
+            doc.account.as_str(),
+            doc.region.as_str(),
+            doc.endpoint.as_deref(),
+        )
+    {
+        let place = |(account, region, endpoint): (&str, &str, Option<&str>)| {
+            format!(
+                "account {account} region {region}{}",
+                endpoint.map_or_else(String::new, |e| format!(" at {e}"))
+            )
+        };
+        return Err(refuse(format!(
+            "it was made in {}, and this run points at {}",
+            place((&doc.account, &doc.region, doc.endpoint.as_deref())),
+            place(here)
+        )));
+    }
     let targets = super::targets(&session, &doc.targets)?;
     let mut out = io::stdout().lock();
     super::plan::print_saved(&mut out, &doc, session.out)?;
@@ -176,25 +215,27 @@ async fn saved(
     if doc.changes.is_empty() {
         return Ok(());
     }
-    let lock = take_lock(&session, args).await?;
-    let result = locked(
+    with_lock(
         &mut session,
         Approved::Saved(&doc, path),
-        doc.mode(),
+        mode,
         &targets,
         args,
-        &lock,
         &mut out,
     )
-    .await;
-    lock.release().await;
-    result
+    .await
 }
 
 /// The refusal of the saved plan at `path`, saying why and how to make a new one.
 fn refused(path: &Path, doc: &PlanDocument, why: &str) -> CommandError {
+    let targets = doc.targets.iter().fold(String::new(), |mut out, t| {
+        out.push_str("--target ");
+        out.push_str(t);
+        out.push(' ');
+        out
+    });
     CommandError::Refused(format!(
-        "the saved plan `{}` was not applied, and nothing was changed: {why}\n  help: make and review a new plan with `cruddur-infra plan {} {}--out {}`",
+        "the saved plan `{}` was not applied, and nothing was changed: {why}\n  help: make and review a new plan with `cruddur-infra plan {} {}{targets}--out {}`",
         path.display(),
         doc.environment,
         if doc.mode() == Mode::Destroy {
@@ -206,20 +247,15 @@ fn refused(path: &Path, doc: &PlanDocument, why: &str) -> CommandError {
     ))
 }
 
-/// The local inputs of a saved plan that no longer match: the stack file, a package.
+/// The local inputs of a saved plan that no longer match: the stack file as this run read
+/// it, a package as this run built it.
 fn files_moved(session: &Session, doc: &PlanDocument) -> Vec<String> {
     let mut moved = Vec::new();
-    let path = &session.stack.path;
-    match std::fs::read(path) {
-        Ok(bytes) if sha256_hex(&bytes) == doc.stack_file.sha256 => {}
-        Ok(_) => moved.push(format!(
+    if session.stack.source_sha256 != doc.stack_file.sha256 {
+        moved.push(format!(
             "the stack file `{}` was edited since the plan was made",
-            path.display()
-        )),
-        Err(e) => moved.push(format!(
-            "the stack file `{}` cannot be read: {e}",
-            path.display()
-        )),
+            session.stack.path.display()
+        ));
     }
     let now: std::collections::BTreeMap<String, &str> = session
         .artifacts
@@ -259,7 +295,7 @@ async fn locked(
     session: &mut Session,
     approved: Approved<'_>,
     mode: Mode,
-    targets: &[crate::resources::Address],
+    targets: &[Address],
     args: &ConfirmArgs,
     lock: &crate::lock::Guard,
     out: &mut impl Write,
@@ -268,37 +304,43 @@ async fn locked(
     let live = refresh(session, mode).await?;
     let plan = super::make_plan(session, &live, mode, targets)?;
     let session = &*session;
+    let inputs = super::inputs(session, targets);
+    let fresh = PlanDocument::of(&plan, &inputs);
     match approved {
         Approved::Shown(shown) => {
+            // Compared whole, secrets' values included; the document form names what moved.
             let same = plan.changes.len() == shown.changes.len()
                 && plan.changes.iter().zip(&shown.changes).all(|(a, b)| {
                     a.address == b.address && a.action == b.action && a.diffs == b.diffs
                 });
             if !same {
-                return Err(CommandError::Refused(
-                    "AWS changed while this run waited for the lock, so the plan shown is out of date; nothing was changed\n  help: run the command again to see the new plan".into(),
-                ));
+                let mut moved = document::moved(&PlanDocument::of(shown, &inputs), &fresh);
+                if moved.is_empty() {
+                    moved.push("a secret's value in AWS changed".into());
+                }
+                return Err(CommandError::Refused(format!(
+                    "AWS changed while this run waited for the lock, so the plan shown is out of date; nothing was changed:\n  - {}\n  help: run the command again to see the new plan",
+                    moved.join("\n  - ")
+                )));
             }
         }
         Approved::Saved(doc, path) => {
             let refuse = |why: String| refused(path, doc, &why);
-            if (doc.account.as_str(), doc.region.as_str())
-                != (session.ctx.account.as_str(), session.ctx.region.as_str())
-            {
-                return Err(refuse(format!(
-                    "it was made in account {} region {}, and this run reads account {} region {}",
-                    doc.account, doc.region, session.ctx.account, session.ctx.region
-                )));
-            }
-            let fresh = super::document(session, &plan, targets)?;
-            let moved = crate::plan::document::moved(doc, &fresh);
+            let moved = document::moved(doc, &fresh);
             if !moved.is_empty() {
                 return Err(refuse(format!(
                     "AWS no longer matches what it was made from:\n  - {}",
                     moved.join("\n  - ")
                 )));
             }
-            // Nothing was asked before the lock: the data guard runs here, before any write.
+            // Nothing was asked before the lock: the checks (whose findings may depend on
+            // what AWS holds) and the data guard run here, before any write.
+            super::report(
+                &session.stack,
+                &plan.findings,
+                args.strict,
+                session.err.is_color(),
+            )?;
             guard_data(session, &plan, args.allow_data_loss, args.backup).await?;
         }
     }

@@ -283,42 +283,43 @@ pub fn make_plan(
     if targets.is_empty() {
         return Ok(plan);
     }
-    let keep = crate::plan::target::closure(&session.stack, targets, mode);
-    Ok(crate::plan::target::restrict(plan, &keep))
+    Ok(crate::plan::target::select(plan, &session.stack, targets))
 }
 
-/// The document form of `plan` (`plan --json`, `plan --out`), with the digests of the
-/// stack file and of every package this session built.
-pub fn document(
-    session: &Session,
-    plan: &crate::plan::Plan,
-    targets: &[Address],
-) -> Result<crate::plan::document::PlanDocument, CommandError> {
-    use crate::plan::document::{FileDigest, Inputs, PlanDocument, sha256_hex};
-    let bytes = std::fs::read(&session.stack.path).map_err(|e| {
-        CommandError::Refused(format!(
-            "cannot read the stack file `{}` again to record its digest: {e}",
-            session.stack.path.display()
-        ))
-    })?;
-    let inputs = Inputs {
+/// What a plan of this session is computed from besides AWS: where (account, region,
+/// endpoint), when, the targets, and the digests of the stack file as it was read and of
+/// every package this session built.
+#[must_use]
+pub fn inputs(session: &Session, targets: &[Address]) -> crate::plan::document::Inputs {
+    use crate::plan::document::{FileDigest, Inputs};
+    Inputs {
         account: session.ctx.account.clone(),
         region: session.ctx.region.clone(),
+        endpoint: session.header.endpoint.clone(),
         created_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         targets: targets.iter().map(ToString::to_string).collect(),
         stack_file: FileDigest {
             path: session.stack.path.display().to_string(),
-            sha256: sha256_hex(&bytes),
+            sha256: session.stack.source_sha256.clone(),
         },
         packages: session
             .artifacts
             .iter()
             .map(|(a, art)| (a.to_string(), art.sha256.clone()))
             .collect(),
-    };
-    Ok(PlanDocument::of(plan, &inputs))
+    }
+}
+
+/// The document form of `plan` (`plan --json`, `plan --out`), made from `inputs`.
+#[must_use]
+pub fn document(
+    session: &Session,
+    plan: &crate::plan::Plan,
+    targets: &[Address],
+) -> crate::plan::document::PlanDocument {
+    crate::plan::document::PlanDocument::of(plan, &inputs(session, targets))
 }
 
 /// Reads a plan saved by `plan --out`.

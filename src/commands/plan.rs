@@ -45,7 +45,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<Pending, Comman
         super::show_plan(&session, &live, mode, args.strict, &targets, &mut out)?
     };
     if args.json || args.out.is_some() {
-        let doc = super::document(&session, &plan, &targets)?;
+        let doc = super::document(&session, &plan, &targets);
         if args.json {
             out.write_all(doc.to_json().as_bytes())?;
         }
@@ -85,8 +85,14 @@ fn save(path: &Path, doc: &PlanDocument) -> Result<(), CommandError> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = std::path::PathBuf::from(partial);
-    std::fs::write(&partial, doc.to_json()).map_err(fail)?;
-    std::fs::rename(&partial, path).map_err(fail)
+    let written =
+        std::fs::write(&partial, doc.to_json()).and_then(|()| std::fs::rename(&partial, path));
+    if let Err(e) = written {
+        // Best effort: nothing half-written is left beside the plan.
+        let _ = std::fs::remove_file(&partial);
+        return Err(fail(e));
+    }
+    Ok(())
 }
 
 /// Runs `show FILE`: the saved plan as text (as `plan` printed it) or as its JSON.

@@ -54,6 +54,8 @@ pub struct PlanDocument {
     pub account: String,
     /// The region.
     pub region: String,
+    /// The endpoint every call was sent to, when it is not AWS's own (an emulator).
+    pub endpoint: Option<String>,
     /// When the plan was made, in seconds since 1970-01-01 UTC.
     pub created_at: u64,
     /// The `--target` addresses the plan was limited to; empty: the whole stack.
@@ -237,6 +239,8 @@ pub struct Inputs {
     pub account: String,
     /// The region.
     pub region: String,
+    /// The endpoint, when not AWS's own.
+    pub endpoint: Option<String>,
     /// Seconds since the epoch.
     pub created_at: u64,
     /// The `--target` addresses.
@@ -402,6 +406,7 @@ impl PlanDocument {
             },
             account: inputs.account.clone(),
             region: inputs.region.clone(),
+            endpoint: inputs.endpoint.clone(),
             created_at: inputs.created_at,
             targets: inputs.targets.clone(),
             stack_file: inputs.stack_file.clone(),
@@ -491,10 +496,19 @@ impl PlanDocument {
 #[must_use]
 pub fn moved(saved: &PlanDocument, fresh: &PlanDocument) -> Vec<String> {
     let mut out = Vec::new();
+    // A stray's address is its kind and AWS name, which may equal a declared logical
+    // address: the two are told apart.
     let by_address = |doc: &'_ PlanDocument| -> BTreeMap<String, ChangeDoc> {
         doc.changes
             .iter()
-            .map(|c| (c.address.clone(), c.clone()))
+            .map(|c| {
+                let key = if c.stray {
+                    format!("{} (no longer declared)", c.address)
+                } else {
+                    c.address.clone()
+                };
+                (key, c.clone())
+            })
             .collect()
     };
     let (was, now) = (by_address(saved), by_address(fresh));
@@ -558,9 +572,12 @@ fn field_moves(address: &str, was: &ChangeDoc, now: &ChangeDoc) -> Vec<String> {
             _ => {}
         }
     }
-    if out.is_empty() && was.live_sha256 != now.live_sha256 {
+    // Anything else of the change (its AWS name, what it waits for) moving, with every
+    // field alike, is still a change the saved plan did not show.
+    if out.is_empty() && (was.live_sha256 != now.live_sha256 || was != now) {
         out.push(format!(
-            "{address}: its live state differs from the one the plan was computed from"
+            "{address}: its planned change differs from the saved one (name `{}`, after {:?}; saved: `{}`, after {:?})",
+            now.name, now.depends_on, was.name, was.depends_on
         ));
     }
     out

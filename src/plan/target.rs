@@ -67,6 +67,42 @@ pub fn closure(stack: &Stack, targets: &[Address], mode: Mode) -> BTreeSet<Addre
     }
 }
 
+/// `plan` limited to `targets` and what comes with them in the plan's mode (`closure`).
+/// Converging, a target that is replaced also takes along the changes of what uses it (and
+/// what those need): a mapping left on a deleted table's stream, or a function on a
+/// deleted role, would be broken by the targeted run alone.
+#[must_use]
+pub fn select(plan: Plan, stack: &Stack, targets: &[Address]) -> Plan {
+    let mut keep = closure(stack, targets, plan.mode);
+    if plan.mode == Mode::Converge {
+        loop {
+            let replaced: Vec<Address> = plan
+                .changes
+                .iter()
+                .filter(|c| {
+                    matches!(c.action, super::Action::Replace { .. })
+                        && keep.contains(&c.address.owner())
+                })
+                .map(|c| c.address.owner())
+                .collect();
+            let users: Vec<Address> = stack
+                .uses
+                .iter()
+                .filter(|u| replaced.contains(&u.to) && !keep.contains(&u.from))
+                .filter(|u| plan.changes.iter().any(|c| c.address.owner() == u.from))
+                .map(|u| u.from.clone())
+                .collect();
+            if users.is_empty() {
+                break;
+            }
+            let mut all: Vec<Address> = keep.into_iter().collect();
+            all.extend(users);
+            keep = closure(stack, &all, Mode::Converge);
+        }
+    }
+    restrict(plan, &keep)
+}
+
 /// `plan` limited to the changes of `keep` (a log group by its function); a stray, which
 /// no target can name, is left out too. A note lists what was left out, so the reader
 /// knows the plan is partial.
@@ -149,6 +185,60 @@ mod tests {
         assert!(
             err.contains("table.messages, role.messaging_stream, role.dax"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_targeted_replacement_takes_the_changes_of_what_uses_it() {
+        let stack = seed();
+        let change = |address: &str, action: Action| {
+            let (kind, name) = address.split_once('.').unwrap();
+            Change {
+                address: Address::new(Kind::from_address(kind).unwrap(), name),
+                name: name.into(),
+                action,
+                diffs: Vec::new(),
+                operation: Operation::Table(crate::resources::dynamodb_table::TableOp::Delete),
+                depends_on: Vec::new(),
+                stray: false,
+            }
+        };
+        let plan = |table: Action| Plan {
+            environment: "local".into(),
+            stack: "cruddur".into(),
+            mode: Mode::Converge,
+            changes: vec![
+                change("table.messages", table),
+                change("event_source_mapping.messages_stream", Action::Update),
+                change("function.messaging_stream", Action::Update),
+                change("role.messaging_stream", Action::Update),
+            ],
+            notes: Vec::new(),
+            known: crate::resources::refs::Known::default(),
+            findings: Vec::new(),
+            costs: Vec::new(),
+        };
+        let targets = [Address::table("messages")];
+        let kept = |p: Plan| -> Vec<String> {
+            select(p, &stack, &targets)
+                .changes
+                .iter()
+                .map(|c| c.address.to_string())
+                .collect()
+        };
+        assert_eq!(kept(plan(Action::Update)), ["table.messages"]);
+        // Replaced, the table takes the mapping and the function that use it, and what
+        // they need (the role).
+        assert_eq!(
+            kept(plan(Action::Replace {
+                because: vec!["key.range".into()]
+            })),
+            [
+                "table.messages",
+                "event_source_mapping.messages_stream",
+                "function.messaging_stream",
+                "role.messaging_stream"
+            ]
         );
     }
 

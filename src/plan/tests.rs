@@ -16,6 +16,7 @@ fn stack_with(spec: TableSpec) -> Stack {
     Stack {
         name: "cruddur".into(),
         path: Path::new("stack.yaml").into(),
+        source_sha256: String::new(),
         environments: BTreeMap::new(),
         environments_loc: None,
         tables: vec![Declared {

@@ -255,13 +255,7 @@ fn seconds(d: Duration) -> String {
 pub fn event(w: &mut impl Write, e: &Event, p: Palette) -> io::Result<()> {
     match e {
         Event::Started { address, action } => {
-            let verb = action.verb();
-            let mut chars = verb.chars();
-            let capital: String = chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect())
-                .unwrap_or_default();
-            writeln!(w, "{address}: {capital}…")
+            writeln!(w, "{address}: {}…", capitalize(action.verb()))
         }
         Event::Step { address, message } => writeln!(w, "{address}: {message}…"),
         Event::Waiting {

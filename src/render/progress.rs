@@ -2,7 +2,7 @@
 //! ticking its elapsed time and showing the state AWS last reported, replaced by the
 //! change's result line when it ends. Off a terminal (a pipe, a log file, CI, `TERM=dumb`):
 //! the plain lines [`super::human::event`] writes, a wait getting one `still …` line per
-//! 30 s of it.
+//! 10 s of it, as before live lines existed.
 //!
 //! [`Board`] is the pure part: from the events so far and the time, what to do with the next
 //! event and what each live line says. Below it, the process-wide display that
@@ -22,9 +22,9 @@ use crate::events::Event;
 use crate::plan::Action;
 use crate::resources::Address;
 
-/// How often a wait still going gets a line of its own off a terminal: often enough to show
-/// the run is alive, rarely enough that a DAX cluster's quarter of an hour stays readable.
-pub const STILL_EVERY: Duration = Duration::from_secs(30);
+/// How often a wait still going gets a line of its own off a terminal: every 10 s, as before
+/// live lines existed (waits reported every 10 s then), so that logs read as they did.
+pub const STILL_EVERY: Duration = Duration::from_secs(10);
 
 /// How often live lines are redrawn between events, so that elapsed times move on their own
 /// (AWS is polled every few seconds at most) and the spinner shows the run is alive.
@@ -44,7 +44,7 @@ pub enum Screen {
 pub enum Show {
     /// Write the event's line (as `human::event` renders it) for good.
     Line,
-    /// Write nothing: off a terminal, a wait already reported within the last 30 s.
+    /// Write nothing: off a terminal, a wait already reported within the last `STILL_EVERY`.
     Nothing,
     /// Start a live line for the event's resource.
     Open,

@@ -162,58 +162,55 @@ fn a_failure_closes_its_live_line_with_the_plain_failure_line() {
 }
 
 #[test]
-fn off_a_terminal_every_line_is_plain_and_a_wait_is_reported_every_30_seconds() {
+fn off_a_terminal_every_line_is_plain_and_a_wait_is_reported_every_10_seconds_as_before() {
+    // Before live lines, waits reported every 10 s and each report was a line: a wait of
+    // 25 s wrote two, at 10 s and 20 s. Off a terminal that stays so.
     let t0 = Instant::now();
     let mut board = Board::new(Screen::Plain);
     let mut events = vec![(secs(0), started("a", Action::Create))];
-    // Reports about every 5 s, as the waits make them, for 95 s.
-    events.extend((1..=19).map(|i| {
-        (
-            secs(i * 5),
-            waiting("a", "creating", secs(i * 5), "CREATING"),
-        )
-    }));
-    events.push((secs(96), finished("a", Action::Create, secs(96))));
+    // Reports every second, as the waits now make them, for 35 s.
+    events.extend((1..=35).map(|i| (secs(i), waiting("a", "creating", secs(i), "CREATING"))));
+    events.push((secs(36), finished("a", Action::Create, secs(36))));
     assert_eq!(
         permanent(&mut board, &events, t0),
         "table.a: Creating…
+table.a: still creating… 10s (CREATING)
+table.a: still creating… 20s (CREATING)
 table.a: still creating… 30s (CREATING)
-table.a: still creating… 60s (CREATING)
-table.a: still creating… 90s (CREATING)
-table.a: Creation complete after 96s
+table.a: Creation complete after 36s
 "
     );
     assert_eq!(board.line(&Address::table("a"), t0), None);
 }
 
 #[test]
-fn a_new_wait_starts_its_own_30_seconds() {
+fn a_new_wait_starts_its_own_count() {
     let t0 = Instant::now();
     let mut board = Board::new(Screen::Plain);
     let w = |what: &str, s: u64| (secs(s), waiting("a", what, secs(s), "UPDATING"));
     let events = [
-        w("updating", 31),
-        w("updating", 40),
+        w("updating", 11),
+        w("updating", 15),
         // The same words, a smaller elapsed time: the next wait of the change.
         w("updating", 2),
-        w("updating", 29),
-        w("updating", 30),
+        w("updating", 9),
+        w("updating", 10),
         // Another wait: its own count.
-        w("disabling the stream", 31),
-        w("disabling the stream", 45),
+        w("disabling the stream", 11),
+        w("disabling the stream", 15),
     ];
     assert_eq!(
         permanent(&mut board, &events, t0),
-        "table.a: still updating… 31s (UPDATING)
-table.a: still updating… 30s (UPDATING)
-table.a: still disabling the stream… 31s (UPDATING)
+        "table.a: still updating… 11s (UPDATING)
+table.a: still updating… 10s (UPDATING)
+table.a: still disabling the stream… 11s (UPDATING)
 "
     );
 }
 
 #[test]
 fn a_short_wait_off_a_terminal_writes_what_it_always_wrote() {
-    // Waits under 30 s (all of DynamoDB Local's) leave the plain output as it was.
+    // Waits under 10 s write no `still` line, as before.
     let t0 = Instant::now();
     let mut board = Board::new(Screen::Plain);
     let step = Event::Step {

@@ -32,6 +32,7 @@ fn planned(
     let stack = Stack {
         name: "cruddur".into(),
         path: Path::new("stack.yaml").into(),
+        source_sha256: String::new(),
         environments: BTreeMap::new(),
         environments_loc: None,
         tables: vec![Declared {

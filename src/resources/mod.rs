@@ -578,6 +578,9 @@ macro_rules! kinds {
             pub name: String,
             /// The file it came from.
             pub path: std::path::PathBuf,
+            /// Hex SHA-256 of the text it was read from: what a saved plan records, taken
+            /// from the very bytes that were planned.
+            pub source_sha256: String,
             /// Environments by name.
             pub environments: std::collections::BTreeMap<String, crate::stack::Environment>,
             /// Where `environments:` is, to point at when an unknown one is asked for.
@@ -636,6 +639,7 @@ macro_rules! kinds {
             Stack {
                 name: raw.name.value.clone(),
                 path: path.to_path_buf(),
+                source_sha256: String::new(),
                 environments: std::collections::BTreeMap::new(),
                 environments_loc: None,
                 uses: vd.take_uses(),

@@ -210,6 +210,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
     v.finish(Stack {
         environments,
         environments_loc,
+        source_sha256: crate::plan::document::sha256_hex(text.as_bytes()),
         ..stack
     })
     .map_err(fail)

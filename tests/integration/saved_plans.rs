@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::harness::{Output, Run, block_on, dynamodb, emulator};
+use crate::harness::{Output, Run, block_on, dynamodb, emulator, private_emulator, sdk_config_for};
 use crate::seed::{SeedCopy, seed_copy};
 
 fn run(copy: &SeedCopy, args: &[&str]) -> Output {
@@ -264,6 +264,13 @@ fn json_plans_of_every_action_validate_against_the_committed_schema_and_hold_no_
             ("function.messaging_stream", "update"),
         ],
     );
+    // A secret taken out of the file is still a secret in AWS: its live value stays out.
+    edit(
+        &copy.stack,
+        &format!("    secret_environment:\n      API_TOKEN: {secret}-2\n"),
+        "",
+    );
+    check(&[], &[("function.messaging_stream", "update")]);
     // Replace: the table's sort key goes.
     edit(
         &copy.stack,
@@ -340,4 +347,72 @@ fn a_target_plans_only_its_resource_and_a_targeted_destroy_takes_what_depends_on
         ]
     );
     assert_eq!(run(&copy, &["destroy", "--yes"]).code, 0);
+}
+
+#[test]
+fn a_saved_plan_keeps_its_targets_its_verb_and_its_place() {
+    let copy = seed_copy("it-saved-where");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p");
+    let p = p.to_str().unwrap();
+
+    // Made for one emulator, applied against another: refused before the lock, which
+    // would write (the lock table), so that emulator is left untouched.
+    let plan = run(&copy, &["plan", "--target", "table.messages", "--out", p]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let elsewhere = private_emulator();
+    let refused = Run::new(
+        &copy.stack,
+        &["apply", "--plan", p, "--endpoint-url", &elsewhere.url],
+    )
+    .run();
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("this run points at account")
+            && refused.stderr.contains(&elsewhere.url)
+            && refused.stderr.contains("--target table.messages --out"),
+        "{refused:?}"
+    );
+    let tables = block_on(async {
+        aws_sdk_dynamodb::Client::new(&sdk_config_for(&elsewhere.url))
+            .list_tables()
+            .send()
+            .await
+            .unwrap()
+            .table_names
+            .unwrap_or_default()
+    });
+    assert!(tables.is_empty(), "nothing written elsewhere: {tables:?}");
+
+    // Applied where it was made, the targeted plan changes the table alone.
+    let apply = run(&copy, &["apply", "--plan", p]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete! Resources: 1 added, 0 changed, 0 destroyed."),
+        "{apply:?}"
+    );
+    let after = run(&copy, &["plan", "--json"]);
+    let doc: Value = serde_json::from_str(&after.stdout).unwrap();
+    assert!(
+        !actions(&doc).iter().any(|(a, _)| a == "table.messages"),
+        "{doc}"
+    );
+
+    // A destroy plan is applied by `destroy --plan` only.
+    let plan = run(&copy, &["plan", "--destroy", "--out", p]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let refused = run(&copy, &["apply", "--plan", p]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("it destroys the stack; run `destroy --plan`"),
+        "{refused:?}"
+    );
+    let destroy = run(&copy, &["destroy", "--plan", p]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    let after = run(&copy, &["plan", "--destroy", "--detailed-exitcode"]);
+    assert_eq!(after.code, 0, "{after:?}");
 }

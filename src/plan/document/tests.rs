@@ -43,6 +43,7 @@ fn inputs() -> Inputs {
     Inputs {
         account: "123456789012".into(),
         region: "ca-central-1".into(),
+        endpoint: None,
         created_at: 1_796_000_000,
         targets: Vec::new(),
         stack_file: FileDigest {
@@ -98,7 +99,7 @@ fn a_secret_is_written_as_sensitive_without_its_value_and_reads_back() {
 
 #[test]
 fn each_action_and_effect_round_trips_for_rendering() {
-    let mut replaced = change(
+    let replaced = change(
         Address::table("t"),
         Action::Replace {
             because: vec!["key.range".into()],
@@ -110,7 +111,6 @@ fn each_action_and_effect_round_trips_for_rendering() {
             effect: Effect::ReplacesResource,
         }],
     );
-    replaced.stray = false;
     let p = plan(vec![
         change(Address::table("a"), Action::Create, Vec::new()),
         capacity(5),

@@ -156,8 +156,10 @@ pub fn flatten(c: &FunctionConfig) -> Vec<Field> {
     fields
 }
 
-/// What differs. Secrets stay hidden on both sides: a live value is shown as sensitive
-/// when the stack marks the variable secret.
+/// What differs. Secrets stay hidden on both sides: a live value is shown only when the
+/// stack declares its variable plain; one the stack marks secret, or no longer declares
+/// (a secret taken out of `secret_environment` is still a secret in AWS), shows as
+/// sensitive.
 ///
 /// A function whose creation ended `Failed` accepts no fix in place (AWS: delete it and
 /// create it again), so its state is a replace-forcing field carrying AWS's reason. A
@@ -166,7 +168,13 @@ pub fn flatten(c: &FunctionConfig) -> Vec<Field> {
 #[must_use]
 pub fn diff(wanted: &FunctionConfig, live: &FunctionLive) -> Vec<FieldDiff> {
     let mut have = live.config.clone();
-    have.secrets.clone_from(&wanted.secrets);
+    have.secrets = live
+        .config
+        .environment
+        .keys()
+        .filter(|k| !wanted.environment.contains_key(*k) || wanted.secrets.contains(*k))
+        .cloned()
+        .collect();
     let mut diffs = diff_fields(&flatten(wanted), &flatten(&have));
     if live.state == "Failed" {
         diffs.insert(
@@ -378,6 +386,24 @@ mod tests {
             update_steps(&wanted, &live(config())),
             vec![FunctionStep::Configuration]
         );
+    }
+
+    #[test]
+    fn a_variable_no_longer_declared_shows_its_live_value_as_sensitive() {
+        let mut wanted = config();
+        wanted.environment.remove("TOKEN");
+        wanted.secrets.clear();
+        let diffs = diff(&wanted, &live(config()));
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert!(matches!(diffs[0].old, Some(Val::Sensitive(_))), "{diffs:?}");
+        assert_eq!(diffs[0].new, None);
+        // A variable the stack declares plain is shown on both sides.
+        let mut plain = config();
+        plain.environment.insert("PLAIN".into(), "b".into());
+        let mut have = config();
+        have.environment.insert("PLAIN".into(), "a".into());
+        let diffs = diff(&plain, &live(have));
+        assert_eq!(diffs[0].old, Some(Val::Str("a".into())), "{diffs:?}");
     }
 
     #[test]
