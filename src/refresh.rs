@@ -31,7 +31,18 @@ pub struct ReadContext<'a> {
     default_vpc: OnceCell<Option<String>>,
     records: OnceCell<Vec<crate::ownership::Record>>,
     log_groups: OnceCell<BTreeMap<String, crate::resources::logs::LogGroupFacts>>,
+    tagged: OnceCell<Option<Tagged>>,
+    shared: std::sync::Mutex<BTreeMap<&'static str, std::sync::Arc<OnceCell<Shared>>>>,
 }
+
+/// One listing a kind shares among the reads of its resources (`ReadContext::shared`).
+type Shared = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+
+/// What the Resource Groups Tagging API lists as carrying the stack's ownership tag, by
+/// ARN, with all their tags. Eventually consistent, so a shortcut, never the truth: a
+/// resource created minutes ago may be missing and a deleted one still listed (see
+/// `ReadContext::tagged`).
+pub type Tagged = BTreeMap<String, BTreeMap<String, String>>;
 
 impl<'a> ReadContext<'a> {
     /// A context for reading `stack` through `aws` in `mode`.
@@ -45,7 +56,64 @@ impl<'a> ReadContext<'a> {
             default_vpc: OnceCell::new(),
             records: OnceCell::new(),
             log_groups: OnceCell::new(),
+            tagged: OnceCell::new(),
+            shared: std::sync::Mutex::default(),
         }
+    }
+
+    /// What `init` answers, asked once per refresh under `key` however many reads ask for
+    /// it: a kind's own listing shared by the reads of all its resources (one
+    /// `ListEventSourceMappings` for many mappings). The kind decides, in its folder,
+    /// whether a listing beats a read per resource; the registry only holds the answer.
+    /// `key` names the listing, and one key always holds one type.
+    pub async fn shared<T, F, Fut>(
+        &self,
+        key: &'static str,
+        init: F,
+    ) -> Result<std::sync::Arc<T>, AwsError>
+    where
+        T: std::any::Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, AwsError>>,
+    {
+        let cell = {
+            let mut map = self
+                .shared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.entry(key).or_default().clone()
+        };
+        let value = cell
+            .get_or_try_init(|| async { init().await.map(|v| std::sync::Arc::new(v) as Shared) })
+            .await?
+            .clone();
+        value.downcast::<T>().map_err(|_| AwsError::Unexpected {
+            op: "refresh",
+            address: key.to_string(),
+            message: "one shared listing was asked for as two types (this is a bug)".into(),
+        })
+    }
+
+    /// Every resource of the kinds the Tagging API covers that carries this stack's
+    /// ownership tag, with its tags: one `GetResources` listing (100 a page) asked once,
+    /// whatever asks for it; `None` where there is no Tagging API (DynamoDB Local).
+    ///
+    /// The stray listing reads it, and so may a kind's read, for the tags of its declared
+    /// resources instead of a tag read per resource. Since the listing lags, a reader uses
+    /// it only to confirm what it expects: a declared resource it does not list, or lists
+    /// with other tags than the stack declares, gets its own tag read, so that a plan never
+    /// shows a difference the listing alone reported. A resource it lists that does not
+    /// exist is found absent by the kind's own read.
+    pub async fn tagged(&self) -> Result<Option<&Tagged>, AwsError> {
+        self.tagged
+            .get_or_try_init(|| async {
+                if !self.aws.engine.has_tagging_api() {
+                    return Ok(None);
+                }
+                list_tagged(self.aws, &self.stack.name).await.map(Some)
+            })
+            .await
+            .map(Option::as_ref)
     }
 
     /// The stack's ownership records on this endpoint, read once (one consistent scan of
@@ -162,13 +230,56 @@ pub async fn refresh(
     let ctx = ReadContext::new(aws, stack, mode);
     let (account, mut state, vpcs, orphans) = tokio::try_join!(
         aws.account_id(),
-        crate::resources::read_every_kind(aws, &ctx, sink),
+        crate::resources::read_every_kind(aws, &ctx, sink, None),
         network(aws, &ctx),
         orphans(aws, &ctx, sink)
     )?;
     state.vpcs = vpcs;
     state.orphans = orphans;
     Ok((state, account))
+}
+
+/// Reads again only the declared resources in `only`, laid over `base` (a whole refresh
+/// of the same stack made earlier in this run): what a changing `apply` re-reads under the
+/// lock, the resources its plan changes and those they depend on, in one round. The VPC
+/// facts are read again only when one of them uses a VPC, the strays only when `strays`
+/// (the plan deletes some); the account id is the one `base` was read with.
+pub async fn refresh_only(
+    aws: &Aws,
+    stack: &Stack,
+    mode: Mode,
+    sink: &dyn EventSink,
+    only: &BTreeSet<Address>,
+    strays: bool,
+    mut base: LiveState,
+) -> Result<LiveState, AwsError> {
+    let ctx = ReadContext::new(aws, stack, mode);
+    let networked = only.iter().any(|a| crate::resources::uses_vpc(stack, a));
+    let (fresh, vpcs, orphans) = tokio::try_join!(
+        crate::resources::read_every_kind(aws, &ctx, sink, Some(only)),
+        async {
+            if networked {
+                network(aws, &ctx).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+        async {
+            if strays {
+                orphans(aws, &ctx, sink).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        }
+    )?;
+    crate::resources::overlay(&mut base, fresh);
+    if let Some(vpcs) = vpcs {
+        base.vpcs = vpcs;
+    }
+    if let Some(orphans) = orphans {
+        base.orphans = orphans;
+    }
+    Ok(base)
 }
 
 /// Resources tagged as owned by `stack` that it no longer declares, found with one
@@ -202,43 +313,69 @@ async fn listed_orphans(aws: &Aws, ctx: &ReadContext<'_>) -> Result<Vec<(Kind, S
     }
     // Kinds the Tagging API does not list keep their strays in ownership records.
     let by_record = crate::resources::record_stray_kinds();
-    let mut found = if by_record.is_empty() {
-        Vec::new()
-    } else {
-        recorded_orphans(ctx, Some(&by_record)).await?
-    };
+    // Both listings at once: neither needs the other's answer.
+    let (mut found, tagged) = tokio::try_join!(
+        async {
+            if by_record.is_empty() {
+                Ok(Vec::new())
+            } else {
+                recorded_orphans(ctx, Some(&by_record)).await
+            }
+        },
+        ctx.tagged()
+    )?;
+    if let Some(tagged) = tagged {
+        found.extend(
+            tagged
+                .keys()
+                .filter_map(|arn| crate::resources::stray_of(stack, arn)),
+        );
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Every resource of the kinds the Tagging API covers tagged as owned by `stack`, by ARN,
+/// with its tags, following `PaginationToken`.
+async fn list_tagged(aws: &Aws, stack: &str) -> Result<Tagged, AwsError> {
     let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
         .key(OWNER_TAG)
-        .values(&stack.name)
+        .values(stack)
         .build();
     let types: Vec<String> = crate::resources::stray_types()
         .into_iter()
         .map(str::to_string)
         .collect();
+    let mut found = Tagged::new();
     let mut token: Option<String> = None;
     loop {
         let out = aws
             .tagging
             .get_resources()
+            // The most a page holds: the listing grows with the stack by pages of 100.
+            .resources_per_page(100)
             .tag_filters(filter.clone())
             .set_resource_type_filters(Some(types.clone()))
             .set_pagination_token(token.clone())
             .send()
             .await
-            .map_err(|e| AwsError::call("GetResources", &stack.name, &e, false))?;
-        found.extend(
-            out.resource_tag_mapping_list()
+            .map_err(|e| AwsError::call("GetResources", stack, &e, false))?;
+        for m in out.resource_tag_mapping_list() {
+            let Some(arn) = m.resource_arn() else {
+                continue;
+            };
+            let tags = m
+                .tags()
                 .iter()
-                .filter_map(|m| m.resource_arn())
-                .filter_map(|arn| crate::resources::stray_of(stack, arn)),
-        );
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            found.insert(arn.to_string(), tags);
+        }
         token = out.pagination_token.filter(|t| !t.is_empty());
         if token.is_none() {
-            break;
+            return Ok(found);
         }
     }
-    found.sort();
-    Ok(found)
 }
 
 /// The resources `stack`'s ownership records name that it no longer declares, of the

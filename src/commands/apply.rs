@@ -10,7 +10,7 @@ use super::{CommandError, Session, StderrEvents, confirm, confirm_name, open, re
 use crate::aws::Api;
 use crate::cli::{ConfirmArgs, GlobalArgs};
 use crate::plan::document::{self, PlanDocument};
-use crate::plan::{Mode, Plan};
+use crate::plan::{LiveState, Mode, Plan};
 use crate::render::human;
 use crate::resources::Address;
 
@@ -74,8 +74,9 @@ async fn guard_data(
 
 /// What the run was approved to do: the plan shown and confirmed, or a saved plan.
 enum Approved<'a> {
-    /// The plan printed above and confirmed (or `--yes`).
-    Shown(&'a Plan),
+    /// The plan printed above and confirmed (or `--yes`), with the live state it was
+    /// made from.
+    Shown(&'a Plan, LiveState),
     /// A plan saved by `plan --out`, from this file.
     Saved(&'a PlanDocument, &'a Path),
 }
@@ -105,7 +106,7 @@ pub async fn run(global: &GlobalArgs, args: &ConfirmArgs, mode: Mode) -> Result<
     }
     with_lock(
         &mut session,
-        Approved::Shown(&plan),
+        Approved::Shown(&plan, live),
         mode,
         &targets,
         args,
@@ -300,14 +301,21 @@ async fn locked(
     lock: &crate::lock::Guard,
     out: &mut impl Write,
 ) -> Result<(), CommandError> {
-    // Another run may have changed things between our plan and the lock.
-    let live = refresh(session, mode).await?;
+    // Another run may have changed things between our plan and the lock. A shown plan's
+    // changes (and what they depend on) are read again; the rest was read moments ago and
+    // is unchanged by this run. A saved plan was read long ago: everything is read again.
+    let live = match &approved {
+        Approved::Shown(shown, base) => {
+            super::refresh_changed(session, mode, shown, base.clone()).await?
+        }
+        Approved::Saved(..) => refresh(session, mode).await?,
+    };
     let plan = super::make_plan(session, &live, mode, targets)?;
     let session = &*session;
     let inputs = super::inputs(session, targets);
     let fresh = PlanDocument::of(&plan, &inputs);
     match approved {
-        Approved::Shown(shown) => {
+        Approved::Shown(shown, _) => {
             // Compared whole, secrets' values included; the document form names what moved.
             let same = plan.changes.len() == shown.changes.len()
                 && plan.changes.iter().zip(&shown.changes).all(|(a, b)| {

@@ -378,6 +378,37 @@ pub async fn refresh(session: &mut Session, mode: Mode) -> Result<LiveState, Com
     Ok(live)
 }
 
+/// Reads again, laid over `base`, only what `plan` changes and what those changes depend
+/// on (`refresh::refresh_only`): the re-check of a changing `apply` under the lock.
+pub async fn refresh_changed(
+    session: &Session,
+    mode: Mode,
+    plan: &crate::plan::Plan,
+    base: LiveState,
+) -> Result<LiveState, CommandError> {
+    let changed: Vec<Address> = plan
+        .changes
+        .iter()
+        .filter(|c| !c.stray)
+        .map(|c| c.address.owner())
+        .collect();
+    // What a change depends on is read too: a function's update names its role, a
+    // mapping its function and table.
+    let only = crate::plan::target::closure(&session.stack, &changed, Mode::Converge);
+    let strays = plan.changes.iter().any(|c| c.stray);
+    let sink = StderrEvents(session.err);
+    Ok(crate::refresh::refresh_only(
+        &session.aws,
+        &session.stack,
+        mode,
+        &sink,
+        &only,
+        strays,
+        base,
+    )
+    .await?)
+}
+
 /// Asks for `yes` on a terminal; without one, refuses unless `--yes` was given.
 pub fn confirm(yes: bool, question: &str) -> Result<(), CommandError> {
     if yes {

@@ -913,9 +913,19 @@ macro_rules! kinds {
             aws: &crate::aws::Aws,
             ctx: &crate::refresh::ReadContext<'_>,
             sink: &dyn crate::events::EventSink,
+            only: Option<&std::collections::BTreeSet<Address>>,
         ) -> Result<LiveState, crate::aws::AwsError> {
+            $(
+                let $field: Vec<_> = ctx
+                    .stack
+                    .$field
+                    .iter()
+                    .filter(|d| only.is_none_or(|o| o.contains(&d.address)))
+                    .cloned()
+                    .collect();
+            )*
             let ($($field,)*) = futures::try_join!($(
-                crate::refresh::read_all(aws, sink, &ctx.stack.$field, |api, d| {
+                crate::refresh::read_all(aws, sink, &$field, |api, d| {
                     <$module::$unit as ResourceIo>::read(api, ctx, d)
                 }),
             )*)?;
@@ -923,6 +933,25 @@ macro_rules! kinds {
                 $($field: $field.into_iter().collect(),)*
                 ..LiveState::default()
             })
+        }
+
+        /// Puts every resource `fresh` holds into `live`, in place of what `live` held of
+        /// it: a refresh of some resources laid over a whole earlier one.
+        pub(crate) fn overlay(live: &mut LiveState, fresh: LiveState) {
+            $(live.$field.extend(fresh.$field);)*
+        }
+
+        /// Whether the declared resource at `address` uses a VPC (`Resource::vpcs`).
+        pub(crate) fn uses_vpc(stack: &Stack, address: &Address) -> bool {
+            $(
+                if address.kind == <$module::$unit as Resource>::KIND {
+                    return stack
+                        .$field
+                        .iter()
+                        .any(|d| &d.address == address && !<$module::$unit as Resource>::vpcs(&d.spec).is_empty());
+                }
+            )*
+            false
         }
 
         /// What `status` shows of the resource at `address` (`Resource::facts`); empty

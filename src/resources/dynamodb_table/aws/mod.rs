@@ -24,19 +24,19 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification, TimeToLiveStatus, UpdateGlobalSecondaryIndexAction,
 };
 
-use super::{TableOp, 
-    Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, TableLive, TableSpec,
-    TableState, TableStep, Throughput, TtlTransition,
+use super::{
+    Billing, IndexSpec, KeySchema, Projection, ScalarType, StreamView, TableLive, TableOp,
+    TableSpec, TableState, TableStep, Throughput, TtlTransition,
 };
 use crate::apply::Run;
-use crate::plan::Change;
-use crate::refresh::ReadContext;
-use crate::stack::Declared;
-use crate::resources::ResourceIo;
-use crate::resources::refs::{Attr, Ref};
 use crate::aws::{Api, AwsError, Poll, Retry, retry, retry_within, wait_until};
 use crate::ownership;
+use crate::plan::Change;
+use crate::refresh::ReadContext;
+use crate::resources::ResourceIo;
+use crate::resources::refs::{Attr, Ref};
 use crate::resources::{Kind, OWNER_TAG};
+use crate::stack::Declared;
 
 /// How long a table or stream change may take before the tool gives up.
 const TABLE_TIMEOUT: Duration = Duration::from_mins(20);
@@ -439,10 +439,28 @@ async fn pitr(api: Api<'_>, name: &str) -> Result<bool, AwsError> {
 /// tags stay unreadable past the settling budget (`Timeout`); a table described but
 /// whose tags AWS does not find (`Unexpected`, asking to run the command again).
 pub async fn read(api: Api<'_>, name: &str) -> Result<Option<TableLive>, AwsError> {
-    // TTL and backups are keyed by name: asked together with the description, they cost
-    // no round trip of their own. Tags need the ARN the description returns.
-    let (desc, (ttl_attribute, ttl_transition), pitr_on) =
-        tokio::try_join!(describe(api, name), ttl(api, name), pitr(api, name))?;
+    read_with(api, name, async { Ok(None) }, &BTreeMap::new()).await
+}
+
+/// `read`, taking the tags from `listing` (the Tagging API's listing of the stack's
+/// resources, asked in the same round as the description) when it shows this table with
+/// exactly the `wanted` tags: then no `ListTagsOfResource` is needed. A table it does not
+/// list, or lists with other tags, gets its own tag read: the listing lags, and a plan must
+/// never show a difference only the listing saw.
+pub async fn read_with<'t>(
+    api: Api<'_>,
+    name: &str,
+    listing: impl std::future::Future<Output = Result<Option<&'t crate::refresh::Tagged>, AwsError>>,
+    wanted: &BTreeMap<String, String>,
+) -> Result<Option<TableLive>, AwsError> {
+    // TTL, backups and the listing need no answer of the description: asked together with
+    // it, they cost no round trip of their own. Tags need the ARN it returns.
+    let (desc, (ttl_attribute, ttl_transition), pitr_on, listed) = tokio::try_join!(
+        describe(api, name),
+        ttl(api, name),
+        pitr(api, name),
+        listing
+    )?;
     let Some(desc) = desc else {
         return Ok(None);
     };
@@ -461,7 +479,11 @@ pub async fn read(api: Api<'_>, name: &str) -> Result<Option<TableLive>, AwsErro
         return Ok(Some(live));
     }
     if api.aws.engine.can_tag() {
-        let mut tags = tags(api, &arn, name, state == TableState::Creating).await?;
+        let confirmed = listed.and_then(|tagged| listed_tags(tagged, &arn, wanted));
+        let mut tags = match confirmed {
+            Some(tags) => tags,
+            None => tags(api, &arn, name, state == TableState::Creating).await?,
+        };
         live.owner = tags.remove(OWNER_TAG);
         config.tags = tags;
     } else {
@@ -475,6 +497,21 @@ pub async fn read(api: Api<'_>, name: &str) -> Result<Option<TableLive>, AwsErro
     config.point_in_time_recovery = pitr_on;
     live.config = config;
     Ok(Some(live))
+}
+
+/// The tags the Tagging API's listing shows for `arn`, when they are exactly the `wanted`
+/// ones plus the ownership tag (the listing holds only resources carrying it); `None`
+/// otherwise, so that the table's own tag read decides.
+#[must_use]
+pub fn listed_tags(
+    tagged: &crate::refresh::Tagged,
+    arn: &str,
+    wanted: &BTreeMap<String, String>,
+) -> Option<BTreeMap<String, String>> {
+    let tags = tagged.get(arn)?;
+    let user: BTreeMap<&String, &String> = tags.iter().filter(|(k, _)| *k != OWNER_TAG).collect();
+    let same = user.len() == wanted.len() && wanted.iter().all(|(k, v)| user.get(k) == Some(&v));
+    (same && tags.contains_key(OWNER_TAG)).then(|| tags.clone())
 }
 
 /// Waits until the table and every index are `ACTIVE` (and `index`, when given, exists or,
@@ -636,12 +673,13 @@ pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<Table
     if !created {
         // The table is there: this run's own if it carries this stack's ownership.
         let live = read(api, name).await?;
-        api.created_earlier("CreateTable", "table", name, stack, live, |l| l.owner.as_deref())?;
+        api.created_earlier("CreateTable", "table", name, stack, live, |l| {
+            l.owner.as_deref()
+        })?;
     }
     let desc = wait_active(api, name, "creating", TABLE_TIMEOUT, None).await?;
     if !api.aws.engine.can_tag() {
-        ownership::record_created(api.aws, stack, Kind::Table, name, created_millis(&desc))
-            .await?;
+        ownership::record_created(api.aws, stack, Kind::Table, name, created_millis(&desc)).await?;
     }
     let ttl = async {
         match &spec.ttl_attribute {
@@ -673,7 +711,6 @@ pub async fn create(api: Api<'_>, spec: &TableSpec, stack: &str) -> Result<Table
         ttl_transition: None,
     })
 }
-
 
 /// One `UpdateTimeToLive`. AWS accepts about one per table per hour; a refusal is not
 /// retried, but says when to run again.
@@ -1208,11 +1245,13 @@ async fn tag_as_owned(api: Api<'_>, arn: &str, stack: &str) -> Result<(), AwsErr
     let name = arn.rsplit('/').next().unwrap_or(arn);
     if !api.aws.engine.can_tag() {
         let address = api.reporter.address.to_string();
-        let desc = describe(api, name).await?.ok_or_else(|| AwsError::Unexpected {
-            op: "DescribeTable",
-            address: name.to_string(),
-            message: "the table to adopt is gone".into(),
-        })?;
+        let desc = describe(api, name)
+            .await?
+            .ok_or_else(|| AwsError::Unexpected {
+                op: "DescribeTable",
+                address: name.to_string(),
+                message: "the table to adopt is gone".into(),
+            })?;
         return ownership::claim(
             api.aws,
             stack,
@@ -1245,7 +1284,9 @@ impl ResourceIo for super::Table {
         d: &Declared<super::TableSpec>,
     ) -> Vec<crate::resources::permissions::Permission> {
         use crate::resources::permissions::{Permission, Phase};
-        let arn: Vec<String> = crate::resources::arn_of(scope, &d.address).into_iter().collect();
+        let arn: Vec<String> = crate::resources::arn_of(scope, &d.address)
+            .into_iter()
+            .collect();
         let mut change = vec![
             "dynamodb:CreateTable",
             "dynamodb:UpdateTable",
@@ -1321,13 +1362,14 @@ impl ResourceIo for super::Table {
         backup(api, name, label).await.map(Some)
     }
 
-    /// Reads the table by its declared name (see `read`); tables need no read context.
+    /// Reads the table by its declared name (see `read_with`), its tags from the stack's
+    /// one Tagging API listing when it confirms the declared ones.
     async fn read(
         api: Api<'_>,
-        _: &ReadContext<'_>,
+        ctx: &ReadContext<'_>,
         d: &Declared<super::TableSpec>,
     ) -> Result<Option<super::TableLive>, AwsError> {
-        read(api, &d.spec.name).await
+        read_with(api, &d.spec.name, ctx.tagged(), &d.spec.tags).await
     }
 
     /// Runs one `TableOp`: `Create` creates; `CreateAfterDeletion` first waits until the

@@ -766,3 +766,72 @@ async fn a_ttl_change_refused_within_the_hour_says_when_to_try_again() {
         "{err}"
     );
 }
+
+/// The Tagging API's listing is a shortcut, never the truth: it spares the tag read only
+/// when it shows the table with exactly the declared tags; a table it does not list (made
+/// minutes ago) or lists with other tags (a lagging listing) gets its own tag read, and
+/// its owner comes from that read.
+#[tokio::test]
+async fn the_tagging_listing_spares_the_tag_read_only_when_it_confirms_the_declared_tags() {
+    let describe = mock!(Client::describe_table).then_output(active);
+    let own_tags = mock!(Client::list_tags_of_resource).then_output(|| {
+        ListTagsOfResourceOutput::builder()
+            .tags(Tag::builder().key("app").value("cruddur").build().unwrap())
+            .tags(
+                Tag::builder()
+                    .key("cruddur-infra:stack")
+                    .value("cruddur")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let ttl = mock!(Client::describe_time_to_live)
+        .then_output(|| DescribeTimeToLiveOutput::builder().build());
+    let backups = mock!(Client::describe_continuous_backups)
+        .then_output(|| DescribeContinuousBackupsOutput::builder().build());
+    let client = mock_sdk_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        [&describe, &own_tags, &ttl, &backups]
+    );
+    let wanted = BTreeMap::from([("app".to_string(), "cruddur".to_string())]);
+    let listing = |tags: &[(&str, &str)]| -> crate::refresh::Tagged {
+        BTreeMap::from([(
+            ARN.to_string(),
+            tags.iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+        )])
+    };
+    let read_listed = |tagged: crate::refresh::Tagged| {
+        let client = &client;
+        let wanted = &wanted;
+        async move {
+            with_api(client, async |api| {
+                read_with(api, NAME, async { Ok(Some(&tagged)) }, wanted).await
+            })
+            .await
+            .0
+            .unwrap()
+            .expect("the table exists")
+        }
+    };
+
+    // Listed with the declared tags and the owner: no tag read.
+    let live = read_listed(listing(&[("app", "cruddur"), ("cruddur-infra:stack", "cruddur")])).await;
+    assert_eq!(own_tags.num_calls(), 0);
+    assert_eq!(live.owner.as_deref(), Some("cruddur"));
+    assert_eq!(live.config.tags, wanted);
+
+    // Not listed yet: its own read finds it owned all the same.
+    let live = read_listed(crate::refresh::Tagged::new()).await;
+    assert_eq!(own_tags.num_calls(), 1);
+    assert_eq!(live.owner.as_deref(), Some("cruddur"));
+
+    // Listed with a stale tag: the difference is confirmed by its own read, which shows
+    // none.
+    let live = read_listed(listing(&[("app", "old"), ("cruddur-infra:stack", "cruddur")])).await;
+    assert_eq!(own_tags.num_calls(), 2);
+    assert_eq!(live.config.tags, wanted);
+}

@@ -15,14 +15,14 @@ use aws_sdk_lambda::types::{
     EventSourceMappingConfiguration, EventSourcePosition, Filter, FilterCriteria,
 };
 
-use super::{MappingOp, MappingConfig, MappingLive, normalize_pattern};
+use super::{MappingConfig, MappingLive, MappingOp, normalize_pattern};
 use crate::apply::{Outputs, Run};
+use crate::aws::{Api, AwsError, Poll, Retry, retry, wait_until};
 use crate::plan::Change;
 use crate::refresh::ReadContext;
-use crate::stack::Declared;
 use crate::resources::ResourceIo;
 use crate::resources::refs::{Attr, Ref};
-use crate::aws::{Api, AwsError, Poll, Retry, retry, wait_until};
+use crate::stack::Declared;
 
 /// How long a mapping may take to be created, updated or deleted.
 const MAPPING_TIMEOUT: Duration = Duration::from_mins(10);
@@ -57,6 +57,62 @@ fn live(m: &EventSourceMappingConfiguration) -> MappingLive {
         },
         state: m.state().unwrap_or("Enabled").to_string(),
     }
+}
+
+/// From how many declared mappings a refresh tries one account-wide listing instead of a
+/// listing per function. Below it, per-function listings all go out in one round and the
+/// account's other mappings are never paged through.
+pub const LISTING_FROM: usize = 3;
+
+/// Every mapping of the account and region, listed without a function filter (100 a
+/// page), unless that takes more than `max_pages` pages: `None` then, and each mapping
+/// is read by its function instead. An account's other mappings grow the listing, not the
+/// stack's; the cap keeps the listing cheaper than the per-function reads it replaces.
+pub async fn list_all(
+    api: Api<'_>,
+    max_pages: usize,
+) -> Result<Option<Vec<EventSourceMappingConfiguration>>, AwsError> {
+    let mut out = Vec::new();
+    let mut marker = None;
+    for _ in 0..max_pages {
+        let page = api
+            .aws
+            .lambda
+            .list_event_source_mappings()
+            .max_items(100)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| AwsError::call("ListEventSourceMappings", "every mapping", &e, false))?;
+        out.extend(page.event_source_mappings().iter().cloned());
+        marker = page.next_marker;
+        if marker.is_none() {
+            return Ok(Some(out));
+        }
+    }
+    Ok(None)
+}
+
+/// The mappings of `function` in an account-wide listing, on `table`'s stream when given,
+/// as `read` answers them.
+#[must_use]
+pub fn of_function(
+    all: &[EventSourceMappingConfiguration],
+    function: &str,
+    table: Option<&str>,
+) -> Vec<MappingLive> {
+    let suffix = format!(":function:{function}");
+    all.iter()
+        .filter(|m| m.function_arn().is_some_and(|a| a.ends_with(&suffix)))
+        .filter(|m| {
+            table.is_none_or(|t| {
+                m.event_source_arn()
+                    .is_some_and(|a| a.contains(&format!(":table/{t}/stream/")))
+            })
+        })
+        .filter(|m| !matches!(m.state(), Some("Deleting")))
+        .map(live)
+        .collect()
 }
 
 /// Every mapping of the function named `function` whose source is a stream of `table`
@@ -171,15 +227,8 @@ pub fn existing_mapping_uuid(message: Option<&str>) -> Option<&str> {
     if !m.contains("already exists") {
         return None;
     }
-    let uuid = m
-        .rsplit("with UUID ")
-        .next()?
-        .trim()
-        .trim_end_matches('.');
-    let shaped = uuid.len() == 36
-        && uuid
-            .chars()
-            .all(|c| c == '-' || c.is_ascii_hexdigit());
+    let uuid = m.rsplit("with UUID ").next()?.trim().trim_end_matches('.');
+    let shaped = uuid.len() == 36 && uuid.chars().all(|c| c == '-' || c.is_ascii_hexdigit());
     shaped.then_some(uuid)
 }
 
@@ -199,7 +248,13 @@ async fn stream_enabled(api: Api<'_>, source: &str) -> Result<(), AwsError> {
         || {
             let streams = streams.clone();
             async move {
-                match streams.describe_stream().stream_arn(source).limit(1).send().await {
+                match streams
+                    .describe_stream()
+                    .stream_arn(source)
+                    .limit(1)
+                    .send()
+                    .await
+                {
                     Ok(out) => {
                         let status = out
                             .stream_description
@@ -212,9 +267,9 @@ async fn stream_enabled(api: Api<'_>, source: &str) -> Result<(), AwsError> {
                         })
                     }
                     Err(e)
-                        if e.as_service_error().is_some_and(|e| {
-                            e.is_resource_not_found_exception()
-                        }) =>
+                        if e.as_service_error().is_some_and(
+                            aws_sdk_dynamodbstreams::operation::describe_stream::DescribeStreamError::is_resource_not_found_exception,
+                        ) =>
                     {
                         Ok(Poll::Pending("not found yet".into()))
                     }
@@ -267,8 +322,9 @@ pub async fn create(api: Api<'_>, c: &MappingConfig, source: &str) -> Result<Str
         .map(|m| m.uuid)
         .collect();
     for extra in extras {
-        api.reporter
-            .step(format!("deleting duplicate mapping {extra} made by a repeated create"));
+        api.reporter.step(format!(
+            "deleting duplicate mapping {extra} made by a repeated create"
+        ));
         delete(api, &extra).await?;
     }
     Ok(uuid)
@@ -357,19 +413,21 @@ async fn create_or_find(
             {
                 return Ok(Created::Existing(uuid.to_string()));
             }
-            sent.map(|out| Created::New(out.uuid.unwrap_or_default())).map_err(|e| {
-                let class = match e.as_service_error() {
-                    // IAM propagation of the role's stream permissions: minutes.
-                    Some(CreateEventSourceMappingError::InvalidParameterValueException(x))
-                        if is_stream_access_propagation(x.message()) =>
-                    {
-                        Retry::Settling
-                    }
-                    Some(CreateEventSourceMappingError::TooManyRequestsException(_)) => Retry::Busy,
-                    _ => Retry::Never,
-                };
-                AwsError::classified("CreateEventSourceMapping", &c.function_arn, &e, class)
-            })
+            sent.map(|out| Created::New(out.uuid.unwrap_or_default()))
+                .map_err(|e| {
+                    let class =
+                        match e.as_service_error() {
+                            // IAM propagation of the role's stream permissions: minutes.
+                            Some(
+                                CreateEventSourceMappingError::InvalidParameterValueException(x),
+                            ) if is_stream_access_propagation(x.message()) => Retry::Settling,
+                            Some(CreateEventSourceMappingError::TooManyRequestsException(_)) => {
+                                Retry::Busy
+                            }
+                            _ => Retry::Never,
+                        };
+                    AwsError::classified("CreateEventSourceMapping", &c.function_arn, &e, class)
+                })
         }
     })
     .await
@@ -576,6 +634,19 @@ impl ResourceIo for super::Mapping {
     ) -> Result<Vec<MappingLive>, AwsError> {
         let function = ctx.aws_name(&d.spec.function).unwrap_or_default();
         let table = ctx.aws_name(&d.spec.table).unwrap_or_default();
+        // Many mappings: one account-wide listing may cost fewer calls than a listing per
+        // function (see `list_all`); a few: each function's own listing, all in one round.
+        let declared = ctx.stack.mappings.len();
+        if declared >= LISTING_FROM {
+            let all = ctx
+                .shared("lambda:ListEventSourceMappings", || {
+                    list_all(api, declared.saturating_sub(1))
+                })
+                .await?;
+            if let Some(all) = all.as_ref() {
+                return Ok(of_function(all, function, Some(table)));
+            }
+        }
         read(api, function, Some(table)).await
     }
 

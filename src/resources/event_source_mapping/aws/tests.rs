@@ -9,8 +9,8 @@ use aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingOu
 use aws_sdk_lambda::operation::list_event_source_mappings::ListEventSourceMappingsOutput;
 use aws_sdk_lambda::operation::update_event_source_mapping::UpdateEventSourceMappingOutput;
 use aws_sdk_lambda::types::EventSourceMappingConfiguration;
-use aws_sdk_lambda::types::error::ResourceConflictException;
 use aws_sdk_lambda::types::error::InvalidParameterValueException;
+use aws_sdk_lambda::types::error::ResourceConflictException;
 use aws_smithy_mocks::{RuleMode, mock};
 
 use super::*;
@@ -89,8 +89,18 @@ async fn the_mapping_is_created_only_once_its_new_stream_reports_enabled() {
     let lambda = [
         mock!(Client::create_event_source_mapping)
             .match_requests(move |_| p3.load(Ordering::SeqCst) == 2)
-            .then_output(|| CreateEventSourceMappingOutput::builder().uuid("u-1").state("Creating").build()),
-        mock!(Client::get_event_source_mapping).then_output(|| GetEventSourceMappingOutput::builder().uuid("u-1").state("Enabled").build()),
+            .then_output(|| {
+                CreateEventSourceMappingOutput::builder()
+                    .uuid("u-1")
+                    .state("Creating")
+                    .build()
+            }),
+        mock!(Client::get_event_source_mapping).then_output(|| {
+            GetEventSourceMappingOutput::builder()
+                .uuid("u-1")
+                .state("Enabled")
+                .build()
+        }),
         mock!(Client::list_event_source_mappings).then_output(|| {
             ListEventSourceMappingsOutput::builder()
                 .event_source_mappings(mapping("u-1", "arn:s", 1))
@@ -100,7 +110,11 @@ async fn the_mapping_is_created_only_once_its_new_stream_reports_enabled() {
     let client = mock_sdk_client!(aws_sdk_lambda, RuleMode::Sequential, &lambda);
     let policy = fast_policy();
     let aws = crate::testing::aws_of(policy, |a| a.lambda = client.clone());
-    aws.set_client(mock_sdk_client!(aws_sdk_dynamodbstreams, RuleMode::Sequential, &streams));
+    aws.set_client(mock_sdk_client!(
+        aws_sdk_dynamodbstreams,
+        RuleMode::Sequential,
+        &streams
+    ));
     let address = Address::new(crate::resources::Kind::Mapping, "m");
     let recorder = Recorder::default();
     let api = Api {
@@ -112,8 +126,15 @@ async fn the_mapping_is_created_only_once_its_new_stream_reports_enabled() {
     };
     let config = stream_config();
     assert_eq!(create(api, &config, "arn:s").await.expect("created"), "u-1");
-    assert_eq!(polls.load(Ordering::SeqCst), 2, "polled ENABLING, then ENABLED");
-    assert!(lambda.iter().all(|r| r.num_calls() == 1), "created once, after ENABLED");
+    assert_eq!(
+        polls.load(Ordering::SeqCst),
+        2,
+        "polled ENABLING, then ENABLED"
+    );
+    assert!(
+        lambda.iter().all(|r| r.num_calls() == 1),
+        "created once, after ENABLED"
+    );
 }
 
 #[tokio::test]
@@ -330,5 +351,8 @@ async fn a_conflict_naming_the_existing_mapping_adopts_it_updates_it_and_deletes
     };
     let config = stream_config();
     assert_eq!(create(api, &config, "arn:s").await.expect("adopted"), uuid);
-    assert!(rules.iter().all(|r| r.num_calls() == 1), "each call once, in order");
+    assert!(
+        rules.iter().all(|r| r.num_calls() == 1),
+        "each call once, in order"
+    );
 }

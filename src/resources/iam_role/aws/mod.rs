@@ -58,31 +58,41 @@ pub async fn read(
 ) -> Result<Option<RoleLive>, AwsError> {
     // Everything keyed by the role's name goes out at once: the role, both listings, and
     // the inline policies the stack declares. Only stray policies cost a second round.
-    let get_role = async {
-        match api.aws.iam.get_role().role_name(name).send().await {
-            Ok(out) => Ok(out.role),
-            Err(e)
-                if e.as_service_error().is_some_and(
-                    aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception,
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(AwsError::call("GetRole", name, &e, false)),
-        }
-    };
     let (role, listed, mut policies, managed_policies) = tokio::try_join!(
-        get_role,
+        get_role(api, name),
         policy_names(api, name),
         get_policies(api, name, declared),
         attachments(api, name)
     )?;
-    let Some(role) = role else { return Ok(None) };
+    let Some(mut role) = role else {
+        return Ok(None);
+    };
     let strays: Vec<String> = listed
         .into_iter()
         .filter(|n| !policies.contains_key(n))
         .collect();
     policies.extend(get_policies(api, name, &strays).await?);
+    role.config.policies = policies;
+    role.config.managed_policies = managed_policies;
+    Ok(Some(role))
+}
+
+/// The role alone, from one `GetRole` (which answers with its tags, so its owner): what a
+/// deletion needs to be planned (a disabled role, `destroy`). Its inline and managed
+/// policies are left empty: the deletion lists them itself when it runs.
+pub async fn get_role(api: Api<'_>, name: &str) -> Result<Option<RoleLive>, AwsError> {
+    let role = match api.aws.iam.get_role().role_name(name).send().await {
+        Ok(out) => out.role,
+        Err(e)
+            if e.as_service_error().is_some_and(
+                aws_sdk_iam::operation::get_role::GetRoleError::is_no_such_entity_exception,
+            ) =>
+        {
+            None
+        }
+        Err(e) => return Err(AwsError::call("GetRole", name, &e, false)),
+    };
+    let Some(role) = role else { return Ok(None) };
     let trust = policy::decode(role.assume_role_policy_document().unwrap_or("%7B%7D"))
         .map_err(|m| unexpected("GetRole", name, m))?;
     let mut tags: BTreeMap<String, String> = role
@@ -98,8 +108,8 @@ pub async fn read(
             trust,
             description: role.description().unwrap_or_default().to_string(),
             max_session_seconds: role.max_session_duration().unwrap_or(3600),
-            policies,
-            managed_policies,
+            policies: BTreeMap::new(),
+            managed_policies: std::collections::BTreeSet::new(),
             tags,
         },
         arn: role.arn().to_string(),
@@ -734,6 +744,14 @@ impl ResourceIo for super::Role {
             .iter()
             .filter(|arn| checked && policy::managed::bundled(arn).is_none())
             .collect();
+        // A role that is only to be deleted (disabled here, or `destroy`) needs one call:
+        // whether it exists and whom its tag names. The deletion lists its policies itself.
+        if !d.enabled || ctx.mode == crate::plan::Mode::Destroy {
+            return Ok(super::RoleState {
+                role: get_role(api, &d.spec.name).await?,
+                attached: BTreeMap::new(),
+            });
+        }
         let (role, attached) = tokio::try_join!(
             read(api, &d.spec.name, &declared),
             try_join_all(unbundled.into_iter().map(|arn| async move {
