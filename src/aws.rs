@@ -80,10 +80,11 @@ pub struct WaitPolicy {
 }
 
 impl Default for WaitPolicy {
-    /// Polls start at 0.5 s and back off to 5 s, so a table that turns ACTIVE after 3 s is
-    /// noticed within a second. A wait is reported at each poll a second or more after the
-    /// last report: a terminal's live line shows the state AWS last reported, and the
-    /// renderer thins the reports to one line per 30 s elsewhere (`render::progress`).
+    /// Polls start at 0.5 s and back off to 5 s, never past a tenth of the wait so far
+    /// (`next_after`), so a table that turns ACTIVE after 3 s is noticed within half a
+    /// second. A wait is reported at each poll a second or more after the last report: a
+    /// terminal's live line shows the state AWS last reported, and the renderer thins the
+    /// reports to one line per 10 s elsewhere (`render::progress`).
     fn default() -> Self {
         Self {
             first_delay: Duration::from_millis(500),
@@ -101,6 +102,15 @@ impl WaitPolicy {
     /// The delay after `delay`: 1.6× growth, capped.
     fn next(&self, delay: Duration) -> Duration {
         delay.mul_f64(1.6).min(self.max_delay)
+    }
+
+    /// The delay after `delay` in a wait that has lasted `elapsed`: as `next`, but never
+    /// more than a tenth of the wait so far (nor less than the first delay). A state that
+    /// changes after 8 s is then seen within about a second, not after the next 5 s
+    /// backoff: a chain of waits (role, function, mapping) adds up to little more than
+    /// AWS's own times, while a wait of minutes still polls every 5 s at most.
+    fn next_after(&self, delay: Duration, elapsed: Duration) -> Duration {
+        self.next(delay).min(self.first_delay.max(elapsed / 10))
     }
 }
 
@@ -704,7 +714,7 @@ where
             last_report = elapsed;
         }
         tokio::time::sleep(delay.min(timeout.checked_sub(elapsed).unwrap())).await;
-        delay = policy.next(delay);
+        delay = policy.next_after(delay, start.elapsed());
     }
 }
 
@@ -751,7 +761,12 @@ where
                 let pause = delay.mul_f64(0.5 + fastrand::f64() / 2.0);
                 reporter.retrying(e.to_string(), pause);
                 tokio::time::sleep(pause).await;
-                delay = policy.next(delay);
+                // A busy service is backed off from; a setting that has not settled yet
+                // (IAM propagation) is tried again soon, as a wait polls.
+                delay = match e.retry_class() {
+                    Retry::Settling => policy.next_after(delay, start.elapsed()),
+                    _ => policy.next(delay),
+                };
                 attempt += 1;
             }
             other => return other,
@@ -764,6 +779,20 @@ mod tests {
     use super::*;
     use crate::events::{Event, Recorder};
     use crate::resources::Address;
+
+    #[test]
+    fn a_wait_is_polled_at_least_every_tenth_of_its_length_and_at_most_every_5s() {
+        let p = WaitPolicy::default();
+        let ms = Duration::from_millis;
+        // The first seconds: every half second, whatever the backoff reached.
+        assert_eq!(p.next_after(ms(3300), ms(4000)), ms(500));
+        // After 8 s: within 0.8 s of a change.
+        assert_eq!(p.next_after(ms(2000), ms(8000)), ms(800));
+        // Minutes: the backoff's own 5 s cap.
+        assert_eq!(p.next_after(ms(5000), Duration::from_secs(600)), ms(5000));
+        // Growth still applies below the cap.
+        assert_eq!(p.next_after(ms(500), Duration::from_secs(60)), ms(800));
+    }
 
     fn fast() -> WaitPolicy {
         WaitPolicy {
