@@ -789,9 +789,9 @@ mod tests {
         // After 8 s: within 0.8 s of a change.
         assert_eq!(p.next_after(ms(2000), ms(8000)), ms(800));
         // Minutes: the backoff's own 5 s cap.
-        assert_eq!(p.next_after(ms(5000), Duration::from_secs(600)), ms(5000));
+        assert_eq!(p.next_after(ms(5000), Duration::from_mins(10)), ms(5000));
         // Growth still applies below the cap.
-        assert_eq!(p.next_after(ms(500), Duration::from_secs(60)), ms(800));
+        assert_eq!(p.next_after(ms(500), Duration::from_mins(1)), ms(800));
     }
 
     fn fast() -> WaitPolicy {

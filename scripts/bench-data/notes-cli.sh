@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The seed stack made the way the bootcamp notes make it: the AWS CLI, one command per
 # step. Used by scripts/bench as the baseline. Needs AWS (ENDPOINT) and `aws` on PATH.
+# It waits as a student does, step by step, so it survives AWS's real waits (and the
+# bench's timing model of them): `aws dynamodb wait table-exists` (which polls every 20 s),
+# create-function run again until IAM has propagated the new role, and
+# `aws lambda wait function-active-v2`.
 set -euo pipefail
 e=(--endpoint-url "$ENDPOINT" --region ca-central-1 --output text)
 work=$(mktemp -d)
@@ -27,9 +31,23 @@ aws iam attach-role-policy "${e[@]}" --role-name cruddur-messaging-stream-role -
 aws iam attach-role-policy "${e[@]}" --role-name cruddur-messaging-stream-role --policy-arn arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole
 
 (cd "$root/lambda-artifacts/cruddur-messaging-stream" && python3 -m zipfile -c "$work/fn.zip" lambda_function.py)
-aws lambda create-function "${e[@]}" --function-name cruddur-messaging-stream --runtime python3.12 \
-  --handler lambda_function.lambda_handler --role "$role_arn" --zip-file "fileb://$work/fn.zip" \
-  --environment 'Variables={TABLE_NAME=cruddur-messages,INDEX_NAME=message-group-sk-index}' >/dev/null
+# IAM takes seconds to propagate a new role, and until it has, Lambda refuses it: "The role
+# defined for the function cannot be assumed by Lambda." The notes' students run the command
+# again by hand until it goes through; this loop does the same, once a second, for up to two
+# minutes, and stops at any other error.
+for attempt in $(seq 1 120); do
+  if err=$(aws lambda create-function "${e[@]}" --function-name cruddur-messaging-stream --runtime python3.12 \
+    --handler lambda_function.lambda_handler --role "$role_arn" --zip-file "fileb://$work/fn.zip" \
+    --environment 'Variables={TABLE_NAME=cruddur-messages,INDEX_NAME=message-group-sk-index}' 2>&1 >/dev/null); then
+    break
+  fi
+  case $err in
+    *"cannot be assumed"*)
+      if [ "$attempt" -eq 120 ]; then echo "$err" >&2; exit 1; fi
+      sleep 1 ;;
+    *) echo "$err" >&2; exit 1 ;;
+  esac
+done
 aws lambda wait function-active-v2 "${e[@]}" --function-name cruddur-messaging-stream
 
 stream=$(aws dynamodb describe-table "${e[@]}" --table-name cruddur-messages --query Table.LatestStreamArn)

@@ -5,8 +5,10 @@
 //! latency, and injects faults in each protocol's own shape: throttling, 500, 503, reset
 //! connections, and lost responses (the write reaches the emulator, the client sees a
 //! 500). It can also play AWS's eventual consistency where moto is always current: the
-//! Resource Groups Tagging API listing resources that were deleted. It listens on
-//! 127.0.0.1 only; its randomness is seeded so a failure can be replayed.
+//! Resource Groups Tagging API listing resources that were deleted, and, when the benchmark
+//! turns it on, AWS's waits where moto has none (`aws_timing`: a table `CREATING`, a role
+//! Lambda cannot assume yet, a function `Pending`, …). It listens on 127.0.0.1 only; its
+//! randomness is seeded so a failure can be replayed.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -23,6 +25,13 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
+
+// Only the benchmark turns the model on and reads its figures; the tests leave it off.
+#[allow(dead_code)]
+#[path = "aws_timing.rs"]
+pub mod aws_timing;
+
+use aws_timing::{Seen, Timing};
 
 /// What the proxy does to traffic.
 #[derive(Debug, Clone)]
@@ -52,6 +61,9 @@ pub struct Call {
     pub fault: Option<&'static str>,
     /// The first bytes of the request body, for diagnostics.
     pub excerpt: String,
+    /// The request's path and query: where Lambda's REST API names the function or
+    /// mapping, which a body does not.
+    pub target: String,
     /// The caller's application id (`app/<id>` in the User-Agent, from
     /// `AWS_SDK_UA_APP_ID`), to tell concurrent runs apart; empty when none was set.
     pub app: String,
@@ -100,6 +112,27 @@ impl Stats {
         }
         depth.into_iter().max().unwrap_or(0)
     }
+
+    /// Clean reads whose request names one of `names` as a whole word (in its path, query
+    /// or body excerpt, percent-decoded): `bench-fn-7` matches
+    /// `/functions/bench-fn-7/configuration` and `FunctionName=bench-fn-7`, never
+    /// `bench-fn-70`.
+    // The benchmark's; no test asks yet.
+    #[allow(dead_code)]
+    pub fn reads_naming(&self, names: &[&str]) -> usize {
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+        self.clean()
+            .filter(|c| !c.write)
+            .filter(|c| {
+                [&c.target, &c.excerpt].iter().any(|text| {
+                    percent_encoding::percent_decode_str(text)
+                        .decode_utf8_lossy()
+                        .split(|ch: char| !word(ch))
+                        .any(|w| names.contains(&w))
+                })
+            })
+            .count()
+    }
 }
 
 /// A running proxy.
@@ -120,6 +153,12 @@ pub struct Proxy {
     /// change: a test kills the client in that window ("after the write, before the
     /// answer"). Each entry is used once.
     pub hold_next: Arc<Mutex<Vec<String>>>,
+    /// AWS's waits, played over the emulator's instant answers: `None` (the default) passes
+    /// them through; the benchmark sets a `Timing` for its runs under the model, and a new
+    /// one to start from a clean slate.
+    // Set by the benchmark; no test turns the model on.
+    #[allow(dead_code)]
+    pub timing: Arc<Mutex<Option<Timing>>>,
 }
 
 /// Takes the first entry matching the call out of `list`: whether there was one. An entry
@@ -265,43 +304,37 @@ pub async fn start(config: ProxyConfig) -> Proxy {
         .await
         .expect("bind proxy");
     let url = format!("http://{}", listener.local_addr().expect("proxy address"));
-    let stats = Arc::new(Mutex::new(Stats::default()));
-    let stale_tagged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let lose_next: Arc<Mutex<Vec<String>>> = Arc::default();
-    let hold_next: Arc<Mutex<Vec<String>>> = Arc::default();
-    let rng = Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed)));
-    let config = Arc::new(Mutex::new(config));
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
-    let (st, cf, sl) = (stats.clone(), config.clone(), stale_tagged.clone());
-    let (ln, hn) = (lose_next.clone(), hold_next.clone());
+    let shared = Shared {
+        stats: Arc::new(Mutex::new(Stats::default())),
+        rng: Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed))),
+        config: Arc::new(Mutex::new(config)),
+        stale: Arc::default(),
+        once: Once {
+            lose: Arc::default(),
+            hold: Arc::default(),
+        },
+        timing: Arc::default(),
+        client: Client::builder(TokioExecutor::new()).build_http(),
+    };
+    let proxy = Proxy {
+        url,
+        stats: shared.stats.clone(),
+        config: shared.config.clone(),
+        stale_tagged: shared.stale.clone(),
+        lose_next: shared.once.lose.clone(),
+        hold_next: shared.once.hold.clone(),
+        timing: shared.timing.clone(),
+    };
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (stats, config, stale, rng, client) = (
-                st.clone(),
-                cf.clone(),
-                sl.clone(),
-                rng.clone(),
-                client.clone(),
-            );
-            let once = Once {
-                lose: ln.clone(),
-                hold: hn.clone(),
-            };
+            let shared = shared.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<Incoming>| {
-                    let (stats, config, stale, rng, client, once) = (
-                        stats.clone(),
-                        config.clone(),
-                        stale.clone(),
-                        rng.clone(),
-                        client.clone(),
-                        once.clone(),
-                    );
-                    async move { handle(req, &stats, &config, &stale, &rng, &client, &once).await }
+                    let shared = shared.clone();
+                    async move { handle(req, &shared).await }
                 });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -309,14 +342,7 @@ pub async fn start(config: ProxyConfig) -> Proxy {
             });
         }
     });
-    Proxy {
-        url,
-        stats,
-        config,
-        stale_tagged,
-        lose_next,
-        hold_next,
-    }
+    proxy
 }
 
 /// The one-shot faults: answers to lose, answers to hold back.
@@ -326,14 +352,22 @@ struct Once {
     hold: Arc<Mutex<Vec<String>>>,
 }
 
+/// What every connection's handler shares: the `Proxy`'s handles, the fault dice and the
+/// client to the emulator.
+#[derive(Clone)]
+struct Shared {
+    stats: Arc<Mutex<Stats>>,
+    config: Arc<Mutex<ProxyConfig>>,
+    stale: Arc<Mutex<Vec<(String, String)>>>,
+    rng: Arc<Mutex<fastrand::Rng>>,
+    once: Once,
+    timing: Arc<Mutex<Option<Timing>>>,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
 async fn handle(
     req: Request<Incoming>,
-    stats: &Mutex<Stats>,
-    config: &Mutex<ProxyConfig>,
-    stale: &Mutex<Vec<(String, String)>>,
-    rng: &Mutex<fastrand::Rng>,
-    client: &Client<HttpConnector, Full<Bytes>>,
-    once: &Once,
+    shared: &Shared,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let start = Instant::now();
     let (parts, body) = req.into_parts();
@@ -352,20 +386,30 @@ async fn handle(
         .to_string();
     let text = String::from_utf8_lossy(&body).into_owned();
     let excerpt: String = text.chars().take(300).collect();
-    let cfg = config.lock().map(|c| c.clone()).expect("proxy config");
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let cfg = shared
+        .config
+        .lock()
+        .map(|c| c.clone())
+        .expect("proxy config");
     let (roll, pick, lost_roll) = {
-        let mut r = rng.lock().expect("proxy rng");
+        let mut r = shared.rng.lock().expect("proxy rng");
         (r.f64(), r.u8(0..4), r.f64())
     };
     tokio::time::sleep(cfg.latency).await;
     let record = |fault: Option<&'static str>| {
-        if let Ok(mut s) = stats.lock() {
+        if let Ok(mut s) = shared.stats.lock() {
             s.calls.push(Call {
                 service: service.clone(),
                 op: op.clone(),
                 write,
                 fault,
                 excerpt: excerpt.clone(),
+                target: target.clone(),
                 app: app.clone(),
                 start,
                 end: Instant::now(),
@@ -384,6 +428,23 @@ async fn handle(
         }
         return Ok(fault_response(&service, kind));
     }
+    let seen = Seen {
+        service: &service,
+        op: &op,
+        uri: &parts.uri,
+        body: &body,
+    };
+    // AWS's own answer to a call made too early (a role Lambda cannot assume yet) is not an
+    // injected fault: the call counts, as it costs a round trip on AWS too.
+    let early = shared
+        .timing
+        .lock()
+        .ok()
+        .and_then(|mut t| t.as_mut().and_then(|t| t.intercept(&seen)));
+    if let Some(answer) = early {
+        record(None);
+        return Ok(answer);
+    }
     let mut forward = Request::builder().method(parts.method.clone()).uri(format!(
         "{}{}",
         cfg.upstream,
@@ -392,35 +453,46 @@ async fn handle(
     for (k, v) in &parts.headers {
         forward = forward.header(k, v);
     }
-    let forward = forward.body(Full::new(body)).expect("forward request");
-    let answer = client
+    let forward = forward
+        .body(Full::new(body.clone()))
+        .expect("forward request");
+    let answer = shared
+        .client
         .request(forward)
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let (aparts, abody) = answer.into_parts();
+    let (mut aparts, abody) = answer.into_parts();
     let abody = abody
         .collect()
         .await
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
-    if (write && lost_roll < cfg.lost_write_rate) || take(&once.lose, &op, &text) {
+    // The model sees every answer the emulator gave, lost ones included: the change was
+    // made, and AWS's clock for it runs whether or not the client heard.
+    let abody = match shared.timing.lock() {
+        Ok(mut t) => match t.as_mut() {
+            Some(model) => model.rewrite(&seen, &mut aparts, abody),
+            None => abody,
+        },
+        Err(_) => abody,
+    };
+    if (write && lost_roll < cfg.lost_write_rate) || take(&shared.once.lose, &op, &text) {
         record(Some("lost"));
         return Ok(fault_response(&service, "500"));
     }
-    if take(&once.hold, &op, &text) {
+    if take(&shared.once.hold, &op, &text) {
         record(Some("held"));
         tokio::time::sleep(Duration::from_mins(1)).await;
         return Ok(fault_response(&service, "500"));
     }
     record(None);
     let _: Option<Infallible> = None;
-    let stale = stale.lock().map(|s| s.clone()).unwrap_or_default();
+    let stale = shared.stale.lock().map(|s| s.clone()).unwrap_or_default();
     let abody = if op == "GetResources" && !stale.is_empty() {
         with_stale(&abody, &stale)
     } else {
         abody
     };
-    let mut aparts = aparts;
     aparts.headers.remove("content-length");
     Ok(Response::from_parts(aparts, Full::new(abody)))
 }
