@@ -141,6 +141,48 @@ pub struct Output {
     pub stderr: String,
 }
 
+/// The environment every run of the binary gets, directly or through a wrapper (`script`
+/// for a pseudo-terminal): no user AWS configuration, dummy credentials, no colour, a
+/// short lock lease.
+pub fn test_env(cmd: &mut Command) {
+    cmd.env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        // `RUST_LOG` would add a line per AWS call to every run's stderr.
+        .env_remove("RUST_LOG")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_CONFIG_FILE", "/nonexistent/cruddur-infra-tests")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/cruddur-infra-tests",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .env("CRUDDUR_INFRA_LOCK_LEASE_SECONDS", "3");
+}
+
+/// Sets the read and write capacity of the table `name` at `url` through the SDK, as a user
+/// would in the console (out of band).
+pub fn set_capacity(url: &str, name: &str, read: i64, write: i64) {
+    block_on(async {
+        aws_sdk_dynamodb::Client::new(&sdk_config_for(url))
+            .update_table()
+            .table_name(name)
+            .provisioned_throughput(
+                aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
+                    .read_capacity_units(read)
+                    .write_capacity_units(write)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
 /// Builds one run of the real binary: no terminal on stdin, no user AWS configuration.
 pub struct Run {
     cmd: Command,
@@ -151,23 +193,8 @@ impl Run {
     pub fn new(stack: &Path, args: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cruddur-infra"));
         cmd.arg("--stack").arg(stack).args(args);
-        cmd.stdin(Stdio::null())
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_REGION")
-            .env_remove("AWS_DEFAULT_REGION")
-            // `RUST_LOG` would add a line per AWS call to every run's stderr.
-            .env_remove("RUST_LOG")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_CONFIG_FILE", "/nonexistent/cruddur-infra-tests")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/cruddur-infra-tests",
-            )
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("NO_COLOR", "1")
-            .env("CRUDDUR_INFRA_LOCK_LEASE_SECONDS", "3");
+        cmd.stdin(Stdio::null());
+        test_env(&mut cmd);
         Self { cmd }
     }
 

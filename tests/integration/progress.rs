@@ -69,29 +69,14 @@ fn on_terminal(stack: &Path, args: &[&str]) -> (i32, String) {
     // `-q` no start and end banners, `-e` the command's exit code, `-f` flush every write,
     // `-c` the command; the typescript file is not needed (stdout has it all).
     let command = format!("stty cols {COLUMNS} rows 40 && {}", words.join(" "));
-    let out = Command::new(script())
-        .args(["-qefc", &command, "/dev/null"])
+    let mut cmd = Command::new(script());
+    cmd.args(["-qefc", &command, "/dev/null"])
         .stdin(Stdio::null())
         .env("SHELL", "/bin/sh")
         .env("TERM", "xterm-256color")
-        .env_remove("CI")
-        .env_remove("RUST_LOG")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_CONFIG_FILE", "/nonexistent/cruddur-infra-tests")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/cruddur-infra-tests",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .env("CRUDDUR_INFRA_LOCK_LEASE_SECONDS", "3")
-        .output()
-        .expect("run `script`");
+        .env_remove("CI");
+    crate::harness::test_env(&mut cmd);
+    let out = cmd.output().expect("run `script`");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -77,21 +77,7 @@ fn a_saved_plan_applies_without_asking_and_is_refused_when_aws_the_stack_or_the_
     edit(&copy.stack, CAPACITY_5, &capacity(10));
     let plan = run(&copy, &["plan", "--out", p]);
     assert_eq!(plan.code, 0, "{plan:?}");
-    block_on(async {
-        dynamodb()
-            .update_table()
-            .table_name("it-saved-messages")
-            .provisioned_throughput(
-                aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
-                    .read_capacity_units(7)
-                    .write_capacity_units(5)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-    });
+    crate::harness::set_capacity(&emulator().url, "it-saved-messages", 7, 5);
     let refused = run(&copy, &["apply", "--plan", p]);
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(

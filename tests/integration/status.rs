@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{Run, block_on, private_emulator, sdk_config_for};
+use crate::harness::{Run, private_emulator};
 use crate::seed::seed_copy_with;
 
 #[test]
@@ -63,21 +63,7 @@ fn status_lists_every_resource_with_its_live_state_and_says_what_differs() {
     }
 
     // Out of band: the table's read capacity changed in the console.
-    block_on(async {
-        aws_sdk_dynamodb::Client::new(&sdk_config_for(&emulator.url))
-            .update_table()
-            .table_name("it-status-messages")
-            .provisioned_throughput(
-                aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
-                    .read_capacity_units(7)
-                    .write_capacity_units(5)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-    });
+    crate::harness::set_capacity(&emulator.url, "it-status-messages", 7, 5);
     let drifted = run(&["status"]);
     assert_eq!(drifted.code, 0, "{drifted:?}");
     let line = drifted
