@@ -457,6 +457,47 @@ fn a_stray_the_tagging_api_still_lists_after_it_was_deleted_is_not_planned() {
 }
 
 #[test]
+fn a_table_the_tagging_api_does_not_list_yet_is_still_owned_through_its_own_tag_read() {
+    // Issue 23: the tables' tags come from the stack's one Tagging API listing, which lags
+    // behind a table created minutes ago. A table it does not list is read on its own:
+    // still owned, so the plan is empty, neither refused nor a change.
+    let proxy = start_proxy(crate::harness::passthrough(&emulator().url));
+    let file = StackFile::new(&one_table_stack(
+        "lagging",
+        "it-lagging-messages",
+        ON_DEMAND,
+    ));
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint-url", proxy.url.as_str()]);
+        crate::harness::Run::new(&file.path, &all).run()
+    };
+    assert_eq!(run(&["apply", "--yes"]).code, 0);
+    let tag_reads = || {
+        proxy
+            .stats
+            .lock()
+            .unwrap()
+            .clean()
+            .filter(|c| c.op == "ListTagsOfResource")
+            .count()
+    };
+    let before = tag_reads();
+    let listed = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert_eq!(tag_reads(), before, "listed: no tag read of its own");
+    proxy
+        .lagging_tagged
+        .lock()
+        .unwrap()
+        .push("arn:aws:dynamodb:ca-central-1:123456789012:table/it-lagging-messages".into());
+    let lagging = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(lagging.code, 0, "{lagging:?}");
+    assert_eq!(tag_reads(), before + 1, "not listed: its own tag read");
+    assert_eq!(run(&["destroy", "--yes"]).code, 0);
+}
+
+#[test]
 fn a_renamed_role_is_deleted_as_a_stray_with_its_policies_and_a_role_made_by_hand_is_not() {
     // Guards issue 21: roles were never found as strays, so a role renamed in the file
     // stayed in the account forever, with its trust policy and permissions.

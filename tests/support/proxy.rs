@@ -146,6 +146,9 @@ pub struct Proxy {
     /// Resources (ARN, owning stack) that `GetResources` keeps listing, as AWS's Tagging
     /// API does for a while after they are deleted.
     pub stale_tagged: Arc<Mutex<Vec<(String, String)>>>,
+    /// ARNs that `GetResources` does not list yet, as AWS's Tagging API lags behind a
+    /// resource created minutes ago.
+    pub lagging_tagged: Arc<Mutex<Vec<String>>>,
     /// Operations whose next answer is lost: the call reaches the emulator, the client sees
     /// a 500 (each entry is used once; see `take` for the form).
     pub lose_next: Arc<Mutex<Vec<String>>>,
@@ -181,8 +184,9 @@ fn take(list: &Mutex<Vec<String>>, op: &str, body: &str) -> bool {
     }
 }
 
-/// Adds the stale entries to a `GetResources` answer.
-fn with_stale(body: &Bytes, stale: &[(String, String)]) -> Bytes {
+/// Plays the Tagging API's lag on a `GetResources` answer: adds the stale entries, and
+/// leaves out the lagging ones.
+fn with_stale(body: &Bytes, stale: &[(String, String)], lagging: &[String]) -> Bytes {
     let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(body) else {
         return body.clone();
     };
@@ -190,6 +194,11 @@ fn with_stale(body: &Bytes, stale: &[(String, String)]) -> Bytes {
         .get_mut("ResourceTagMappingList")
         .and_then(serde_json::Value::as_array_mut)
     {
+        list.retain(|m| {
+            m.get("ResourceARN")
+                .and_then(serde_json::Value::as_str)
+                .is_none_or(|arn| !lagging.iter().any(|l| l == arn))
+        });
         for (arn, stack) in stale {
             list.push(serde_json::json!({
                 "ResourceARN": arn,
@@ -309,6 +318,7 @@ pub async fn start(config: ProxyConfig) -> Proxy {
         rng: Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed))),
         config: Arc::new(Mutex::new(config)),
         stale: Arc::default(),
+        lagging: Arc::default(),
         once: Once {
             lose: Arc::default(),
             hold: Arc::default(),
@@ -321,6 +331,7 @@ pub async fn start(config: ProxyConfig) -> Proxy {
         stats: shared.stats.clone(),
         config: shared.config.clone(),
         stale_tagged: shared.stale.clone(),
+        lagging_tagged: shared.lagging.clone(),
         lose_next: shared.once.lose.clone(),
         hold_next: shared.once.hold.clone(),
         timing: shared.timing.clone(),
@@ -359,6 +370,7 @@ struct Shared {
     stats: Arc<Mutex<Stats>>,
     config: Arc<Mutex<ProxyConfig>>,
     stale: Arc<Mutex<Vec<(String, String)>>>,
+    lagging: Arc<Mutex<Vec<String>>>,
     rng: Arc<Mutex<fastrand::Rng>>,
     once: Once,
     timing: Arc<Mutex<Option<Timing>>>,
@@ -488,8 +500,9 @@ async fn handle(
     record(None);
     let _: Option<Infallible> = None;
     let stale = shared.stale.lock().map(|s| s.clone()).unwrap_or_default();
-    let abody = if op == "GetResources" && !stale.is_empty() {
-        with_stale(&abody, &stale)
+    let lagging = shared.lagging.lock().map(|s| s.clone()).unwrap_or_default();
+    let abody = if op == "GetResources" && !(stale.is_empty() && lagging.is_empty()) {
+        with_stale(&abody, &stale, &lagging)
     } else {
         abody
     };
