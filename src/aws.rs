@@ -747,13 +747,15 @@ where
 {
     let start = Instant::now();
     let mut delay = policy.first_delay;
-    let mut attempt = 1;
+    // Only a busy service's refusals count towards giving up: the quick retries of a
+    // setting still propagating must not use up the attempts a throttle then needs.
+    let mut busy = 1;
     loop {
         match call().await {
             Err(e)
                 if match e.retry_class() {
                     Retry::Never => false,
-                    Retry::Busy => attempt < policy.max_attempts,
+                    Retry::Busy => busy < policy.max_attempts,
                     Retry::Settling => start.elapsed() < settling,
                 } =>
             {
@@ -763,11 +765,12 @@ where
                 tokio::time::sleep(pause).await;
                 // A busy service is backed off from; a setting that has not settled yet
                 // (IAM propagation) is tried again soon, as a wait polls.
-                delay = match e.retry_class() {
-                    Retry::Settling => policy.next_after(delay, start.elapsed()),
-                    _ => policy.next(delay),
+                delay = if e.retry_class() == Retry::Settling {
+                    policy.next_after(delay, start.elapsed())
+                } else {
+                    busy += 1;
+                    policy.next(delay)
                 };
-                attempt += 1;
             }
             other => return other,
         }
@@ -942,6 +945,29 @@ mod tests {
         })
         .await;
         assert_eq!(ok.expect("succeeds once IAM has propagated"), 11);
+        // A throttle after those ten still has its own attempts: propagation retries do not
+        // use them up.
+        let throttled = || AwsError::Call {
+            op: "CreateFunction",
+            address: "f".into(),
+            code: Some("TooManyRequestsException".into()),
+            message: "Rate exceeded".into(),
+            retry: Retry::Busy,
+        };
+        let mut calls = 0;
+        let ok = retry(&fast(), reporter, || {
+            calls += 1;
+            let n = calls;
+            async move {
+                match n {
+                    1..=10 => Err(propagating()),
+                    11 | 12 => Err(throttled()),
+                    _ => Ok(n),
+                }
+            }
+        })
+        .await;
+        assert_eq!(ok.expect("the throttle is retried too"), 13);
         // Never settling: gives up once the budget (300 ms) has passed, not before.
         let start = std::time::Instant::now();
         let err = retry(&fast(), reporter, || async { Err::<(), _>(propagating()) }).await;

@@ -27,6 +27,11 @@ pub struct ReadContext<'a> {
     pub mode: Mode,
     /// The region in force.
     pub region: &'a str,
+    /// Whether this is the re-read under the lock of what a plan changes: then each
+    /// resource proves itself with its own reads (a table its owner by its own tag read,
+    /// never by the Tagging API's lagging listing), and no kind pages through an
+    /// account-wide listing for the few resources re-read.
+    pub partial: bool,
     aws: &'a Aws,
     default_vpc: OnceCell<Option<String>>,
     records: OnceCell<Vec<crate::ownership::Record>>,
@@ -52,6 +57,7 @@ impl<'a> ReadContext<'a> {
             stack,
             mode,
             region: &aws.region,
+            partial: false,
             aws,
             default_vpc: OnceCell::new(),
             records: OnceCell::new(),
@@ -253,7 +259,8 @@ pub async fn refresh_only(
     strays: bool,
     mut base: LiveState,
 ) -> Result<LiveState, AwsError> {
-    let ctx = ReadContext::new(aws, stack, mode);
+    let mut ctx = ReadContext::new(aws, stack, mode);
+    ctx.partial = true;
     let networked = only.iter().any(|a| crate::resources::uses_vpc(stack, a));
     let (fresh, vpcs, orphans) = tokio::try_join!(
         crate::resources::read_every_kind(aws, &ctx, sink, Some(only)),

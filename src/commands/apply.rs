@@ -302,13 +302,17 @@ async fn locked(
     out: &mut impl Write,
 ) -> Result<(), CommandError> {
     // Another run may have changed things between our plan and the lock. A shown plan's
-    // changes (and what they depend on) are read again; the rest was read moments ago and
-    // is unchanged by this run. A saved plan was read long ago: everything is read again.
+    // changes (and what they depend on) are read again, each proving its owner with its own
+    // reads; the rest was read for the plan and this run does not touch it. A saved plan
+    // was read long ago: everything is read again.
     let live = match &approved {
-        Approved::Shown(shown, base) => {
+        // Destroying, what depends on a deleted resource may have been made since the plan
+        // (and must go first); a lock taken over means another run was changing the stack:
+        // both read everything again.
+        Approved::Shown(shown, base) if mode == Mode::Converge && lock.took_over.is_none() => {
             super::refresh_changed(session, mode, shown, base.clone()).await?
         }
-        Approved::Saved(..) => refresh(session, mode).await?,
+        Approved::Shown(..) | Approved::Saved(..) => refresh(session, mode).await?,
     };
     let plan = super::make_plan(session, &live, mode, targets)?;
     let session = &*session;

@@ -498,6 +498,61 @@ fn a_table_the_tagging_api_does_not_list_yet_is_still_owned_through_its_own_tag_
 }
 
 #[test]
+fn a_lagging_listing_that_still_names_the_stack_never_lets_it_change_or_delete_a_hand_made_table() {
+    // The Tagging API may still list a table of the stack that was deleted and made again
+    // by hand under the same name (so the same ARN). The listing may spare a plan a tag
+    // read, never prove ownership for a write: the re-read under the lock and every
+    // deletion read the table's own tags.
+    let name = "it-relisted-messages";
+    block_on(async { crate::harness::hand_made_table(&dynamodb(), name).await });
+    let proxy = start_proxy(crate::harness::passthrough(&emulator().url));
+    proxy.stale_tagged.lock().unwrap().push((
+        format!("arn:aws:dynamodb:ca-central-1:123456789012:table/{name}"),
+        "relisted".to_string(),
+    ));
+    let body = "    attributes: {pk: S}\n    key: {hash: pk}\n    billing: {mode: PROVISIONED, read: 2, write: 2}\n";
+    let file = StackFile::new(&one_table_stack("relisted", name, body));
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--endpoint-url", proxy.url.as_str()]);
+        crate::harness::Run::new(&file.path, &all).run()
+    };
+    let apply = run(&["apply", "--yes"]);
+    assert_eq!(apply.code, 1, "{apply:?}");
+    assert!(
+        apply
+            .stderr
+            .contains("is owned by no stack, not by this stack"),
+        "{apply:?}"
+    );
+    let destroy = run(&["destroy", "--yes"]);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert!(
+        destroy
+            .stdout
+            .contains("is not owned by stack `relisted`; left in place"),
+        "{destroy:?}"
+    );
+    let table = block_on(describe(name)).expect("the hand-made table is still there");
+    assert_eq!(
+        table
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map(|m| m.as_str().to_string()),
+        Some("PAY_PER_REQUEST".to_string()),
+        "and unchanged"
+    );
+    block_on(async {
+        dynamodb()
+            .delete_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
 fn a_renamed_role_is_deleted_as_a_stray_with_its_policies_and_a_role_made_by_hand_is_not() {
     // Guards issue 21: roles were never found as strays, so a role renamed in the file
     // stayed in the account forever, with its trust policy and permissions.

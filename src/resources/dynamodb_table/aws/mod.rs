@@ -1369,6 +1369,13 @@ impl ResourceIo for super::Table {
         ctx: &ReadContext<'_>,
         d: &Declared<super::TableSpec>,
     ) -> Result<Option<super::TableLive>, AwsError> {
+        // The listing may only confirm what a plan leaves alone: a table to be deleted
+        // (destroy, disabled) or re-read under the lock before a change proves its owner
+        // with its own tag read, since the listing may still show a table deleted and
+        // made again by someone else under the same name (and so the same ARN).
+        if ctx.partial || !d.enabled || ctx.mode == crate::plan::Mode::Destroy {
+            return read(api, &d.spec.name).await;
+        }
         read_with(api, &d.spec.name, ctx.tagged(), &d.spec.tags).await
     }
 

@@ -819,7 +819,11 @@ async fn the_tagging_listing_spares_the_tag_read_only_when_it_confirms_the_decla
     };
 
     // Listed with the declared tags and the owner: no tag read.
-    let live = read_listed(listing(&[("app", "cruddur"), ("cruddur-infra:stack", "cruddur")])).await;
+    let live = read_listed(listing(&[
+        ("app", "cruddur"),
+        ("cruddur-infra:stack", "cruddur"),
+    ]))
+    .await;
     assert_eq!(own_tags.num_calls(), 0);
     assert_eq!(live.owner.as_deref(), Some("cruddur"));
     assert_eq!(live.config.tags, wanted);
@@ -831,7 +835,11 @@ async fn the_tagging_listing_spares_the_tag_read_only_when_it_confirms_the_decla
 
     // Listed with a stale tag: the difference is confirmed by its own read, which shows
     // none.
-    let live = read_listed(listing(&[("app", "old"), ("cruddur-infra:stack", "cruddur")])).await;
+    let live = read_listed(listing(&[
+        ("app", "old"),
+        ("cruddur-infra:stack", "cruddur"),
+    ]))
+    .await;
     assert_eq!(own_tags.num_calls(), 2);
     assert_eq!(live.config.tags, wanted);
 }

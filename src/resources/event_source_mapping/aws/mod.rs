@@ -637,7 +637,7 @@ impl ResourceIo for super::Mapping {
         // Many mappings: one account-wide listing may cost fewer calls than a listing per
         // function (see `list_all`); a few: each function's own listing, all in one round.
         let declared = ctx.stack.mappings.len();
-        if declared >= LISTING_FROM {
+        if declared >= LISTING_FROM && !ctx.partial {
             let all = ctx
                 .shared("lambda:ListEventSourceMappings", || {
                     list_all(api, declared.saturating_sub(1))
