@@ -347,12 +347,7 @@ async fn locked(
             }
             // Nothing was asked before the lock: the checks (whose findings may depend on
             // what AWS holds) and the data guard run here, before any write.
-            super::report(
-                &session.stack,
-                &plan.findings,
-                args.strict,
-                session.err.is_color(),
-            )?;
+            super::report_findings(session, &plan, args.strict)?;
             guard_data(session, &plan, args.allow_data_loss, args.backup).await?;
         }
     }

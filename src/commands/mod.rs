@@ -353,17 +353,40 @@ pub fn show_plan(
     out: &mut impl Write,
 ) -> Result<crate::plan::Plan, CommandError> {
     human::header(out, &session.header, session.out)?;
-    let plan = make_plan(session, live, mode, targets)?;
+    // The header is out before any finding is written to stderr.
     out.flush()?;
+    let plan = checked_plan(session, live, mode, strict, targets)?;
+    human::plan(out, &plan, session.out)?;
+    out.flush()?;
+    Ok(plan)
+}
+
+/// Plans (`make_plan`) and reports the checks' findings to stderr: an error, or a warning
+/// under `strict`, stops here.
+pub fn checked_plan(
+    session: &Session,
+    live: &LiveState,
+    mode: Mode,
+    strict: bool,
+    targets: &[Address],
+) -> Result<crate::plan::Plan, CommandError> {
+    let plan = make_plan(session, live, mode, targets)?;
+    report_findings(session, &plan, strict)?;
+    Ok(plan)
+}
+
+/// `report` for the findings of a plan of this session.
+pub fn report_findings(
+    session: &Session,
+    plan: &crate::plan::Plan,
+    strict: bool,
+) -> Result<(), CommandError> {
     report(
         &session.stack,
         &plan.findings,
         strict,
         session.err.is_color(),
-    )?;
-    human::plan(out, &plan, session.out)?;
-    out.flush()?;
-    Ok(plan)
+    )
 }
 
 /// Reads live state for the session's stack, and the account id (STS, asked in the same

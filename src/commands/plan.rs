@@ -33,14 +33,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<Pending, Comman
     let plan = if args.json {
         // JSON alone on stdout; the checks' findings go to stderr as always (and into the
         // document).
-        let plan = super::make_plan(&session, &live, mode, &targets)?;
-        super::report(
-            &session.stack,
-            &plan.findings,
-            args.strict,
-            session.err.is_color(),
-        )?;
-        plan
+        super::checked_plan(&session, &live, mode, args.strict, &targets)?
     } else {
         super::show_plan(&session, &live, mode, args.strict, &targets, &mut out)?
     };
