@@ -283,10 +283,18 @@ fn json_plans_of_every_action_validate_against_the_committed_schema_and_hold_no_
     // The validator does reject what breaks the schema.
     let mut bad = replace.clone();
     bad["changes"][0]["action"] = "explode".into();
-    assert!(schema_errors(&bad.to_string()).is_some());
+    let why = schema_errors(&bad.to_string()).expect("an unknown action is refused");
+    assert!(
+        why.contains("ValidationError") && why.contains("'explode'"),
+        "{why}"
+    );
     let mut bad = replace;
     bad["changes"][0]["diffs"][0]["old"] = serde_json::json!({"type": "sensitive", "value": "x"});
-    assert!(schema_errors(&bad.to_string()).is_some());
+    let why = schema_errors(&bad.to_string()).expect("a secret's value is refused");
+    assert!(
+        why.contains("ValidationError") && why.contains("'x'"),
+        "{why}"
+    );
 }
 
 #[test]
